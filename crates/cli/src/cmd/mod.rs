@@ -1,0 +1,5 @@
+//! One module per noun of the command line.
+pub mod asm;
+pub mod conformance;
+pub mod disasm;
+pub mod run;

@@ -1,0 +1,67 @@
+//! `oxbpf`: the command line, modelled on bpftool (see `shared/CLI.md`).
+//!
+//! clap parses the global flags and the noun; each noun's module parses its
+//! verb and bpftool-style keyword arguments (`data_in FILE repeat N`) with
+//! [`args::Args`], since bpftool's grammar is keyword-driven rather than
+//! `--flag` driven.
+#![forbid(unsafe_code)]
+
+mod args;
+mod cmd;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// eBPF in user space: assemble, load, verify, run and inspect eBPF programs
+/// and maps the way bpftool does with the kernel.
+#[derive(Parser)]
+#[command(name = "oxbpf", version, about, disable_help_subcommand = true)]
+struct Cli {
+    /// Print JSON output.
+    #[arg(short = 'j', long = "json", global = true)]
+    json: bool,
+    /// Print pretty-printed JSON output (implies --json).
+    #[arg(short = 'p', long = "pretty", global = true)]
+    pretty: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Assemble a source file: `asm FILE [out OUT] [syntax llvm|conformance]`.
+    Asm(Rest),
+    /// Disassemble an object or raw bytecode: `disasm FILE [section SEC] [syntax ...]`.
+    Disasm(Rest),
+    /// Run raw or assembled bytecode over a memory file: `run FILE [mem FILE] [engine interp|jit]`.
+    Run(Rest),
+    /// Speak the bpf_conformance plugin protocol (program on stdin).
+    #[command(name = "conformance-plugin")]
+    ConformancePlugin(Rest),
+}
+
+/// The words after the noun, parsed by the noun's module.
+#[derive(clap::Args)]
+struct Rest {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = output::Output::new(cli.json || cli.pretty, cli.pretty);
+    let result = match cli.command {
+        Command::Asm(r) => cmd::asm::run(&out, r.args),
+        Command::Disasm(r) => cmd::disasm::run(&out, r.args),
+        Command::Run(r) => cmd::run::run(&out, r.args),
+        Command::ConformancePlugin(r) => return cmd::conformance::run(r.args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(255)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Context struct layouts that programs see in `r1`: byte offsets of the
+//! uapi fields (`struct xdp_md`, `struct __sk_buff`). The verifier checks
+//! accesses against these and rewrites them; the runtime fills them.
+
+/// `struct xdp_md` (24 bytes).
+pub mod xdp_md {
+    pub const DATA: u32 = 0;
+    pub const DATA_END: u32 = 4;
+    pub const DATA_META: u32 = 8;
+    pub const INGRESS_IFINDEX: u32 = 12;
+    pub const RX_QUEUE_INDEX: u32 = 16;
+    pub const EGRESS_IFINDEX: u32 = 20;
+    pub const SIZE: u32 = 24;
+    /// Headroom in front of the packet that `bpf_xdp_adjust_head` may claim
+    /// (`XDP_PACKET_HEADROOM`).
+    pub const XDP_PACKET_HEADROOM: u32 = 256;
+}
+
+/// `struct __sk_buff` (192 bytes).
+pub mod sk_buff {
+    pub const LEN: u32 = 0;
+    pub const PKT_TYPE: u32 = 4;
+    pub const MARK: u32 = 8;
+    pub const QUEUE_MAPPING: u32 = 12;
+    pub const PROTOCOL: u32 = 16;
+    pub const VLAN_PRESENT: u32 = 20;
+    pub const VLAN_TCI: u32 = 24;
+    pub const VLAN_PROTO: u32 = 28;
+    pub const PRIORITY: u32 = 32;
+    pub const INGRESS_IFINDEX: u32 = 36;
+    pub const IFINDEX: u32 = 40;
+    pub const TC_INDEX: u32 = 44;
+    /// `cb[5]`, 20 bytes of scratch space owned by the program.
+    pub const CB: u32 = 48;
+    pub const HASH: u32 = 68;
+    pub const TC_CLASSID: u32 = 72;
+    pub const DATA: u32 = 76;
+    pub const DATA_END: u32 = 80;
+    pub const NAPI_ID: u32 = 84;
+    pub const FAMILY: u32 = 88;
+    pub const REMOTE_IP4: u32 = 92;
+    pub const LOCAL_IP4: u32 = 96;
+    pub const REMOTE_IP6: u32 = 100;
+    pub const LOCAL_IP6: u32 = 116;
+    pub const REMOTE_PORT: u32 = 132;
+    pub const LOCAL_PORT: u32 = 136;
+    pub const DATA_META: u32 = 140;
+    pub const FLOW_KEYS: u32 = 144;
+    pub const TSTAMP: u32 = 152;
+    pub const WIRE_LEN: u32 = 160;
+    pub const GSO_SEGS: u32 = 164;
+    pub const SK: u32 = 168;
+    pub const GSO_SIZE: u32 = 176;
+    pub const TSTAMP_TYPE: u32 = 180;
+    pub const HWTSTAMP: u32 = 184;
+    pub const SIZE: u32 = 192;
+}
+
+/// Link-layer constants the packet program types rely on.
+pub const ETH_HLEN: u32 = 14;
+pub const ETH_P_IP: u16 = 0x0800;
+pub const ETH_P_IPV6: u16 = 0x86dd;
+pub const ETH_P_8021Q: u16 = 0x8100;
+pub const ETH_P_8021AD: u16 = 0x88a8;
+pub const ETH_P_ARP: u16 = 0x0806;
+
+/// Classic-BPF ancillary load offsets (`SKF_AD_*`, added to `SKF_AD_OFF`).
+pub mod skf {
+    pub const SKF_AD_OFF: i32 = -0x1000;
+    pub const SKF_AD_PROTOCOL: i32 = 0;
+    pub const SKF_AD_PKTTYPE: i32 = 4;
+    pub const SKF_AD_IFINDEX: i32 = 8;
+    pub const SKF_AD_NLATTR: i32 = 12;
+    pub const SKF_AD_NLATTR_NEST: i32 = 16;
+    pub const SKF_AD_MARK: i32 = 20;
+    pub const SKF_AD_QUEUE: i32 = 24;
+    pub const SKF_AD_HATYPE: i32 = 28;
+    pub const SKF_AD_RXHASH: i32 = 32;
+    pub const SKF_AD_CPU: i32 = 36;
+    pub const SKF_AD_ALU_XOR_X: i32 = 40;
+    pub const SKF_AD_VLAN_TAG: i32 = 44;
+    pub const SKF_AD_VLAN_TAG_PRESENT: i32 = 48;
+    pub const SKF_AD_PAY_OFFSET: i32 = 52;
+    pub const SKF_AD_RANDOM: i32 = 56;
+    pub const SKF_AD_VLAN_TPID: i32 = 60;
+    pub const SKF_NET_OFF: i32 = -0x100000;
+    pub const SKF_LL_OFF: i32 = -0x200000;
+}

@@ -1,0 +1,1 @@
+//! C declarations (to be written).

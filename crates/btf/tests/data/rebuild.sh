@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Rebuilds the test objects and bpftool's reference dumps. The tests use the
+# checked-in results and need neither clang nor bpftool.
+set -euo pipefail
+cd "$(dirname "$0")"
+for c in *.c; do
+	o="${c%.c}.o"
+	clang-19 -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$c" -o "$o"
+	bpftool btf dump file "$o" > "${c%.c}.bpftool.txt"
+	bpftool -j btf dump file "$o" > "${c%.c}.bpftool.json"
+	bpftool btf dump file "$o" format c > "${c%.c}.bpftool.h"
+done

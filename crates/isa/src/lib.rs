@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod decode;
+pub mod disasm;
 mod encode;
 mod insn;
 mod raw;
@@ -55,10 +56,9 @@ mod tests {
     #[test]
     fn rejects_reserved_fields_with_index() {
         // add32 r0, 1 with src = 1 (negative/unused-add_imm-src.data)
-        let prog = RawInsn::slice_from_bytes(&[
-            0xb7, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x10, 0, 0, 1, 0, 0, 0,
-        ])
-        .unwrap();
+        let prog =
+            RawInsn::slice_from_bytes(&[0xb7, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x10, 0, 0, 1, 0, 0, 0])
+                .unwrap();
         let err = decode_program(&prog).unwrap_err();
         assert_eq!(err.pc, 1);
         assert!(matches!(
@@ -68,15 +68,15 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(err.to_string(), "insn 1: BPF_ALU uses reserved fields (src_reg must be 0)");
+        assert_eq!(
+            err.to_string(),
+            "insn 1: BPF_ALU uses reserved fields (src_reg must be 0)"
+        );
     }
 
     #[test]
     fn lddw_forms() {
-        let prog = [
-            RawInsn::new(0x18, 1, 2, 0, 7),
-            RawInsn::new(0, 0, 0, 0, 16),
-        ];
+        let prog = [RawInsn::new(0x18, 1, 2, 0, 7), RawInsn::new(0, 0, 0, 0, 16)];
         assert_eq!(
             Insn::decode(&prog, 0).unwrap(),
             Insn::LoadImm64 {
@@ -103,11 +103,17 @@ mod tests {
         let old = [RawInsn::new(0x8d, 0, 0, 0, 2)];
         assert_eq!(
             Insn::decode(&new, 0).unwrap(),
-            Insn::CallX { reg: Reg::R2, encoding: CallxEncoding::Dst }
+            Insn::CallX {
+                reg: Reg::R2,
+                encoding: CallxEncoding::Dst
+            }
         );
         assert_eq!(
             Insn::decode(&old, 0).unwrap(),
-            Insn::CallX { reg: Reg::R2, encoding: CallxEncoding::Imm }
+            Insn::CallX {
+                reg: Reg::R2,
+                encoding: CallxEncoding::Imm
+            }
         );
     }
 }

@@ -60,7 +60,7 @@ impl RawInsn {
     /// Splits a byte string into slots. Fails if the length is not a
     /// multiple of 8, naming the length.
     pub fn slice_from_bytes(bytes: &[u8]) -> Result<Vec<RawInsn>, crate::DecodeError> {
-        if bytes.len() % Self::SIZE != 0 {
+        if !bytes.len().is_multiple_of(Self::SIZE) {
             return Err(crate::DecodeError {
                 pc: bytes.len() / Self::SIZE,
                 kind: crate::DecodeErrorKind::TrailingBytes { len: bytes.len() },

@@ -189,14 +189,37 @@ impl Btf {
         })
     }
 
-    /// The natural alignment of type `id` in bytes, as a C compiler for a
-    /// 64-bit target computes it (a struct's is its largest member's). Does
-    /// not know about `packed`: [`crate::dump`] uses it to detect packing.
+    /// The alignment of type `id` in bytes as its layout shows it: scalars
+    /// align to their size (at most 8), a struct or union to its largest
+    /// member's, except that a struct whose members or size are not
+    /// naturally aligned must have been packed and aligns to 1. The C dump
+    /// relies on this to decide where `packed` and explicit padding go.
     pub fn align_of(&self, id: TypeId) -> Result<u32, BtfError> {
-        self.align_of_depth(id, 0)
+        // The memo keeps shared sub-structs from being walked once per
+        // path, which crafted BTF could make exponential.
+        self.align_of_depth(id, 0, &mut std::collections::HashMap::new())
     }
 
-    fn align_of_depth(&self, id: TypeId, depth: usize) -> Result<u32, BtfError> {
+    pub(crate) fn align_of_depth(
+        &self,
+        id: TypeId,
+        depth: usize,
+        memo: &mut std::collections::HashMap<TypeId, u32>,
+    ) -> Result<u32, BtfError> {
+        if let Some(&a) = memo.get(&id) {
+            return Ok(a);
+        }
+        let a = self.align_of_uncached(id, depth, memo)?;
+        memo.insert(id, a);
+        Ok(a)
+    }
+
+    fn align_of_uncached(
+        &self,
+        id: TypeId,
+        depth: usize,
+        memo: &mut std::collections::HashMap<TypeId, u32>,
+    ) -> Result<u32, BtfError> {
         if depth > MAX_CHAIN {
             return Err(BtfError::TypeLoop {
                 type_id: id,
@@ -205,30 +228,47 @@ impl Btf {
         }
         let t = self.get(id)?;
         Ok(match t {
-            Type::Int(i) => i.size.clamp(1, 8),
-            Type::Float(f) => f.size.clamp(1, 8),
-            Type::Enum(e) | Type::Enum64(e) => e.size.clamp(1, 8),
+            Type::Int(i) => i.size.min(PTR_SIZE),
+            Type::Float(f) => f.size.min(PTR_SIZE),
+            Type::Enum(e) | Type::Enum64(e) => e.size.min(PTR_SIZE),
             Type::Ptr(_) => PTR_SIZE,
             Type::Struct(c) | Type::Union(c) => {
-                let mut a = 1;
+                let mut max_align = 1;
                 for m in &c.members {
-                    a = a.max(self.align_of_depth(m.type_id, depth + 1)?);
+                    let a = self.align_of_depth(m.type_id, depth + 1, memo)?;
+                    if a == 0 {
+                        return Err(BtfError::NoSize {
+                            type_id: m.type_id,
+                            kind: self.get(m.type_id)?.kind(),
+                        });
+                    }
+                    max_align = max_align.max(a);
+                    if m.bitfield_size == 0
+                        && (m.bit_offset as u64).checked_rem(8 * a as u64) != Some(0)
+                    {
+                        return Ok(1);
+                    }
                 }
-                a
+                if c.size.checked_rem(max_align) != Some(0) {
+                    return Ok(1);
+                }
+                max_align
             }
-            Type::Array(a) => self.align_of_depth(a.elem_type, depth + 1)?,
+            Type::Array(a) => self.align_of_depth(a.elem_type, depth + 1, memo)?,
             Type::Typedef(_)
             | Type::Const(_)
             | Type::Volatile(_)
             | Type::Restrict(_)
-            | Type::TypeTag(_)
-            | Type::Var(_) => self.align_of_depth(t.referenced_type().unwrap_or(0), depth + 1)?,
+            | Type::TypeTag(_) => {
+                self.align_of_depth(t.referenced_type().unwrap_or(0), depth + 1, memo)?
+            }
             Type::Void
             | Type::Fwd(_)
             | Type::Func(_)
             | Type::FuncProto(_)
             | Type::DeclTag(_)
-            | Type::DataSec(_) => {
+            | Type::DataSec(_)
+            | Type::Var(_) => {
                 return Err(BtfError::NoSize {
                     type_id: id,
                     kind: t.kind(),

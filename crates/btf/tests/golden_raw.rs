@@ -64,4 +64,34 @@ fn raw_dump_matches_bpftool_on_vmlinux() {
         "vmlinux raw dump: {} lines identical to bpftool",
         theirs.lines().count()
     );
+    for (flag, pretty) in [("-j", false), ("-p", true)] {
+        let out = std::process::Command::new("bpftool")
+            .args([flag, "btf", "dump", "file", VMLINUX])
+            .output()
+            .unwrap();
+        let mut ours = String::new();
+        dump::json(&btf, pretty, &mut ours).unwrap();
+        ours.push('\n');
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        if let Some(d) = first_diff(&ours, &theirs) {
+            panic!("vmlinux: bpftool {flag} JSON differs at {d}");
+        }
+    }
+    eprintln!("vmlinux JSON (-j and -p): identical to bpftool");
+}
+
+#[test]
+fn json_dump_matches_bpftool_on_every_object() {
+    for stem in objects() {
+        let btf = btf_of(&stem);
+        let mut ours = String::new();
+        dump::json(&btf, false, &mut ours).unwrap();
+        ours.push('\n');
+        let theirs =
+            std::fs::read_to_string(data_dir().join(format!("{stem}.bpftool.json"))).unwrap();
+        assert!(
+            ours == theirs,
+            "{stem}.o: JSON differs from bpftool's\nours:    {ours}\nbpftool: {theirs}"
+        );
+    }
 }

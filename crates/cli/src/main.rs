@@ -34,6 +34,8 @@ enum Command {
     Asm(Rest),
     /// Disassemble an object or raw bytecode: `disasm FILE [section SEC] [syntax ...]`.
     Disasm(Rest),
+    /// Dump BTF type information: `btf dump file OBJ [format raw|c]`.
+    Btf(Rest),
     /// Run raw or assembled bytecode over a memory file: `run FILE [mem FILE] [engine interp|jit]`.
     Run(Rest),
     /// Speak the bpf_conformance plugin protocol (program on stdin).
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Asm(r) => cmd::asm::run(&out, r.args),
         Command::Disasm(r) => cmd::disasm::run(&out, r.args),
         Command::Run(r) => cmd::run::run(&out, r.args),
+        Command::Btf(r) => cmd::btf::run(&out, r.args),
         Command::ConformancePlugin(r) => return cmd::conformance::run(r.args),
     };
     match result {

@@ -1,12 +1,15 @@
 //! Printing BTF as `bpftool btf dump` does: [`raw`] for the one-line-per-type
-//! listing, [`c`] for compilable C declarations (a `vmlinux.h`).
+//! listing, [`json`] for its `-j` form, [`c`] for compilable C declarations
+//! (a `vmlinux.h`).
 //!
 //! Both write to any [`std::fmt::Write`], so callers choose between a
 //! `String` and a buffered stream adapter.
 
 pub mod c;
+mod json;
 mod raw;
 
+pub use json::{json, json_type};
 pub use raw::{raw, raw_type};
 
 use crate::Btf;

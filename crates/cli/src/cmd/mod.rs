@@ -1,5 +1,6 @@
 //! One module per noun of the command line.
 pub mod asm;
+pub mod btf;
 pub mod conformance;
 pub mod disasm;
 pub mod run;

@@ -1,1 +1,0 @@
-//! C declarations (to be written).

@@ -1,0 +1,276 @@
+//! The per-run environment: everything a run may touch besides registers and
+//! stack, and what helpers receive as their sixth argument.
+//!
+//! One [`RunEnv`] is built by the host for a run (or reused across runs on
+//! one worker): the memory regions the program may access, where the packet
+//! is (for the legacy `BPF_ABS`/`BPF_IND` loads), the worker index
+//! (`bpf_get_smp_processor_id`), the tail-call hook and an opaque host value
+//! for helpers (the map runtime, a trace buffer, …). The interpreter keeps
+//! its current stack span in it, so a helper given a stack pointer can check
+//! it as the interpreter would.
+
+use crate::error::{AccessKind, HelperFault};
+use crate::memory::{MemoryMap, Region, RegionKind};
+use crate::Program;
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// Where the legacy packet loads (`ldabs*`, `ldind*`) read: `len` bytes at
+/// host address `start`; always inside a region of the run (checked by
+/// [`RunEnv::set_packet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketView {
+    pub start: u64,
+    pub len: u64,
+    /// Offset of the network header in the packet, for the `SKF_NET_OFF`
+    /// negative offsets of classic BPF (14 for Ethernet).
+    pub network_offset: u32,
+}
+
+/// Resolves `bpf_tail_call(ctx, prog_array, index)`: the program stored at
+/// `index` of the prog-array map whose address the program passed. The map
+/// crate implements it for prog arrays; `None` makes the tail call fail and
+/// the program continue after it, as in the kernel.
+pub trait TailCallHook {
+    fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<Program>>;
+}
+
+/// The environment of one run. See the module documentation.
+///
+/// `'a` is the lifetime of the borrowed memory and host objects: the
+/// environment holds only their addresses, and the borrow checker keeps them
+/// alive and unaliased for as long as the environment exists.
+pub struct RunEnv<'a> {
+    pub(crate) mem: MemoryMap,
+    pub(crate) checked: bool,
+    packet: Option<PacketView>,
+    worker: u32,
+    host: Option<&'a mut dyn Any>,
+    pub(crate) tail_calls: Option<&'a dyn TailCallHook>,
+    pub(crate) fault: Option<HelperFault>,
+    _borrows: PhantomData<&'a mut [u8]>,
+}
+
+impl Default for RunEnv<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for RunEnv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunEnv")
+            .field("regions", &self.mem.regions)
+            .field("packet", &self.packet)
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RunEnv<'a> {
+    /// An environment with no regions (only the stack is accessible).
+    pub fn new() -> Self {
+        RunEnv {
+            mem: MemoryMap::default(),
+            checked: true,
+            packet: None,
+            worker: 0,
+            host: None,
+            tail_calls: None,
+            fault: None,
+            _borrows: PhantomData,
+        }
+    }
+
+    /// Lets the program read and write `mem`; returns its address (what to
+    /// put in the register that points at it).
+    pub fn add_region(&mut self, mem: &'a mut [u8], kind: RegionKind) -> u64 {
+        let r = Region::of_slice(mem, true, kind);
+        self.mem.regions.push(r);
+        r.start
+    }
+
+    /// Lets the program read `mem`; stores to it are access errors in
+    /// checked mode.
+    pub fn add_readonly_region(&mut self, mem: &'a [u8], kind: RegionKind) -> u64 {
+        let r = Region::of_slice(mem, false, kind);
+        self.mem.regions.push(r);
+        r.start
+    }
+
+    /// Adds a region given by address, for memory that is not a Rust borrow
+    /// (a map's shared mapping, memory a helper hands out).
+    ///
+    /// # Safety
+    /// `[start, start + len)` must be valid for reads (and writes if
+    /// `writable`) for as long as this environment is used to run programs,
+    /// and its address must have been exposed
+    /// ([`pointer::expose_provenance`]). Other threads may access it
+    /// concurrently only with atomics or through programs.
+    pub unsafe fn add_raw_region(&mut self, region: Region) {
+        self.mem.regions.push(region);
+    }
+
+    /// Removes every host region (the stack stays), for reusing the
+    /// environment.
+    pub fn clear_regions(&mut self) {
+        self.mem.regions.clear();
+        self.packet = None;
+    }
+
+    /// The host regions, in search order.
+    pub fn regions(&self) -> &[Region] {
+        &self.mem.regions
+    }
+
+    /// Sets where `BPF_ABS`/`BPF_IND` loads read. The span must lie inside
+    /// one region already added; otherwise it is refused (returns `false`),
+    /// which is what makes those loads safe in both modes.
+    pub fn set_packet(&mut self, packet: PacketView) -> bool {
+        let ok = self
+            .mem
+            .regions
+            .iter()
+            .any(|r| r.contains(packet.start, packet.len));
+        if ok {
+            self.packet = Some(packet);
+        }
+        ok
+    }
+
+    /// The packet of the legacy loads, if the host set one.
+    pub fn packet(&self) -> Option<PacketView> {
+        self.packet
+    }
+
+    /// Sets the worker index (what `bpf_get_smp_processor_id` returns and
+    /// which slot per-CPU maps use).
+    pub fn set_worker(&mut self, worker: u32) {
+        self.worker = worker;
+    }
+
+    /// The worker index of the run.
+    pub fn worker(&self) -> u32 {
+        self.worker
+    }
+
+    /// Hands helpers a host object (the map runtime, a trace sink, …).
+    pub fn set_host(&mut self, host: &'a mut dyn Any) {
+        self.host = Some(host);
+    }
+
+    /// The host object, if it has type `T`.
+    pub fn host<T: 'static>(&mut self) -> Option<&mut T> {
+        self.host.as_deref_mut()?.downcast_mut()
+    }
+
+    /// Installs the resolver of `bpf_tail_call`.
+    pub fn set_tail_calls(&mut self, hook: &'a dyn TailCallHook) {
+        self.tail_calls = Some(hook);
+    }
+
+    /// Whether the current run checks memory accesses (helpers check their
+    /// pointer arguments exactly when the interpreter does).
+    pub fn is_checked(&self) -> bool {
+        self.checked
+    }
+
+    /// For helpers: the host pointer for `len` bytes at program address
+    /// `addr`, validated against the stack and regions in checked mode.
+    pub fn translate(
+        &self,
+        addr: u64,
+        len: u64,
+        access: AccessKind,
+    ) -> Result<*mut u8, HelperFault> {
+        if self.checked && !self.mem.allows(addr, len, access) {
+            return Err(HelperFault::BadPointer { addr, len, access });
+        }
+        Ok(std::ptr::with_exposed_provenance_mut(addr as usize))
+    }
+
+    /// For helpers: copies `out.len()` bytes from program address `addr`.
+    pub fn read_bytes(&self, addr: u64, out: &mut [u8]) -> Result<(), HelperFault> {
+        let p = self.translate(addr, out.len() as u64, AccessKind::Read)?;
+        // SAFETY: in checked mode `translate` proved the span lies in a region
+        // the host vouched for; in unchecked mode the verifier proved the
+        // helper argument is valid for this size. `out` is a Rust borrow, so
+        // it cannot overlap program memory that we only reach through `p`.
+        unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), out.len()) };
+        Ok(())
+    }
+
+    /// For helpers: copies `data` to program address `addr`.
+    pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), HelperFault> {
+        let p = self.translate(addr, data.len() as u64, AccessKind::Write)?;
+        // SAFETY: as in `read_bytes`, with the region checked writable.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
+        Ok(())
+    }
+
+    /// For helpers: hands the program memory for the rest of the run (a ring
+    /// buffer record, a per-CPU pointer). In checked mode the program may
+    /// then access it.
+    ///
+    /// # Safety
+    /// As [`RunEnv::add_raw_region`].
+    pub unsafe fn grant(&mut self, region: Region) {
+        self.mem.regions.push(region);
+    }
+
+    /// For helpers: stops the program after this helper returns, with
+    /// [`crate::VmError::Helper`] naming the call.
+    pub fn fault(&mut self, fault: HelperFault) {
+        self.fault = Some(fault);
+    }
+}
+
+/// Stack span bookkeeping for the interpreter.
+impl RunEnv<'_> {
+    #[inline(always)]
+    pub(crate) fn set_stack(&mut self, lo: u64, hi: u64) {
+        self.mem.stack_lo = lo;
+        self.mem.stack_hi = hi;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_must_lie_in_a_region() {
+        let mut buf = [0u8; 64];
+        let mut env = RunEnv::new();
+        let start = env.add_region(&mut buf, RegionKind::Packet);
+        assert!(!env.set_packet(PacketView {
+            start,
+            len: 65,
+            network_offset: 14
+        }));
+        assert!(env.set_packet(PacketView {
+            start: start + 4,
+            len: 60,
+            network_offset: 14
+        }));
+    }
+
+    #[test]
+    fn helper_copies_are_checked() {
+        let mut buf = [1u8, 2, 3, 4];
+        let mut env = RunEnv::new();
+        let a = env.add_region(&mut buf, RegionKind::MapValue);
+        let mut out = [0u8; 2];
+        env.read_bytes(a + 2, &mut out).unwrap();
+        assert_eq!(out, [3, 4]);
+        assert!(matches!(
+            env.read_bytes(a + 3, &mut out),
+            Err(HelperFault::BadPointer { len: 2, .. })
+        ));
+        env.write_bytes(a, &[9]).unwrap();
+        assert!(env.translate(a, 1, AccessKind::Read).is_ok());
+        drop(env);
+        assert_eq!(buf[0], 9);
+    }
+}

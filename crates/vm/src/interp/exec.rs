@@ -1,0 +1,350 @@
+//! The dispatch loop: one `match` on [`Op`] per executed instruction.
+//!
+//! Why it is shaped this way:
+//! * registers live in a local `[u64; 16]` indexed with `r & 15`, so the
+//!   compiler proves every index in bounds and emits no check;
+//! * every `Op` variant is one fully specialised operation, so an arm is a
+//!   handful of machine instructions and the loop a jump table;
+//! * the instruction budget costs nothing on straight-line code: `start` is
+//!   the first slot of the current straight-line run, and only a taken jump,
+//!   call or return adds `pc - start` to the count and compares it with the
+//!   budget (a not-taken branch just continues the run);
+//! * the only per-instruction bounds check left is `ops[pc]`; preparation
+//!   guarantees it never fails (see [`crate::program`]).
+//!
+//! The arms are written as a table, one line each; `rustfmt` is told to
+//! leave the table alone.
+
+use super::{alu, mem, Cpu, Exit, Frame};
+use crate::env::RunEnv;
+use crate::error::VmError;
+use crate::helpers::HelperFn;
+use crate::memory::Mode;
+use crate::op::{Op, NO_REG};
+use crate::program::{ExecMode, Program, SUBPROG_ADDR_TAG};
+use mem::AtomicResult;
+use uapi::{HelperId, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT};
+
+/// Runs `prog` from slot 0 until it returns, tail-calls or fails.
+#[rustfmt::skip]
+pub(super) fn exec<M: Mode>(
+    prog: &Program,
+    cpu: &mut Cpu,
+    frames: &mut [Frame; MAX_CALL_FRAMES],
+    env: &mut RunEnv<'_>,
+) -> Result<Exit, VmError> {
+    let ops: &[Op] = &prog.ops;
+    let mut r = cpu.regs;
+    let mut pc: usize = 0;
+    let mut start: usize = 0;
+    let mut executed = cpu.executed;
+    let budget = cpu.budget;
+
+    macro_rules! reg { ($x:expr) => { r[($x & 15) as usize] }; }
+    // Account the current straight-line run and end the segment.
+    macro_rules! settle { () => {{ executed += (pc - start) as u64; cpu.executed = executed; cpu.regs = r; }}; }
+    macro_rules! fail { ($e:expr) => {{ settle!(); return Err($e); }}; }
+    macro_rules! tri { ($e:expr) => { match $e { Ok(v) => v, Err(e) => fail!(e) } }; }
+    macro_rules! jump { ($t:expr) => {{
+        executed += (pc - start) as u64;
+        if executed > budget {
+            cpu.executed = executed;
+            return Err(VmError::BudgetExhausted { pc: pc - 1, budget });
+        }
+        pc = $t as usize;
+        start = pc;
+    }}; }
+    macro_rules! addr { ($base:expr, $off:expr) => { reg!($base).wrapping_add($off as i64 as u64) }; }
+    macro_rules! ld { ($t:ty, $d:expr, $s:expr, $off:expr) => {
+        tri!(mem::load::<M, $t>(&env.mem, addr!($s, $off), pc - 1))
+    }; }
+    macro_rules! st { ($t:ty, $d:expr, $off:expr, $v:expr) => {
+        tri!(mem::store::<M, $t>(&env.mem, addr!($d, $off), $v as $t, pc - 1))
+    }; }
+    macro_rules! helper { ($id:expr, $f:expr) => {{
+        reg!(0) = call_helper($f, &r, env);
+        if let Some(fault) = env.fault.take() {
+            fail!(VmError::Helper { pc: pc - 1, helper: HelperId($id), fault });
+        }
+    }}; }
+
+    loop {
+        let op = ops[pc];
+        pc += 1;
+        match op {
+            Op::Add64I { d, imm } => reg!(d) = reg!(d).wrapping_add(imm),
+            Op::Sub64I { d, imm } => reg!(d) = reg!(d).wrapping_sub(imm),
+            Op::Mul64I { d, imm } => reg!(d) = reg!(d).wrapping_mul(imm),
+            Op::Div64I { d, imm } => reg!(d) = alu::div64(reg!(d), imm),
+            Op::SDiv64I { d, imm } => reg!(d) = alu::sdiv64(reg!(d), imm),
+            Op::Mod64I { d, imm } => reg!(d) = alu::mod64(reg!(d), imm),
+            Op::SMod64I { d, imm } => reg!(d) = alu::smod64(reg!(d), imm),
+            Op::Or64I { d, imm } => reg!(d) |= imm,
+            Op::And64I { d, imm } => reg!(d) &= imm,
+            Op::Xor64I { d, imm } => reg!(d) ^= imm,
+            Op::Mov64I { d, imm } => reg!(d) = imm,
+            Op::Lsh64I { d, sh } => reg!(d) = reg!(d).wrapping_shl(sh as u32),
+            Op::Rsh64I { d, sh } => reg!(d) = reg!(d).wrapping_shr(sh as u32),
+            Op::Arsh64I { d, sh } => reg!(d) = alu::arsh64(reg!(d), sh as u32),
+
+            Op::Add64R { d, s } => reg!(d) = reg!(d).wrapping_add(reg!(s)),
+            Op::Sub64R { d, s } => reg!(d) = reg!(d).wrapping_sub(reg!(s)),
+            Op::Mul64R { d, s } => reg!(d) = reg!(d).wrapping_mul(reg!(s)),
+            Op::Div64R { d, s } => reg!(d) = alu::div64(reg!(d), reg!(s)),
+            Op::SDiv64R { d, s } => reg!(d) = alu::sdiv64(reg!(d), reg!(s)),
+            Op::Mod64R { d, s } => reg!(d) = alu::mod64(reg!(d), reg!(s)),
+            Op::SMod64R { d, s } => reg!(d) = alu::smod64(reg!(d), reg!(s)),
+            Op::Or64R { d, s } => reg!(d) |= reg!(s),
+            Op::And64R { d, s } => reg!(d) &= reg!(s),
+            Op::Xor64R { d, s } => reg!(d) ^= reg!(s),
+            Op::Mov64R { d, s } => reg!(d) = reg!(s),
+            Op::Lsh64R { d, s } => reg!(d) = reg!(d).wrapping_shl(reg!(s) as u32 & 63),
+            Op::Rsh64R { d, s } => reg!(d) = reg!(d).wrapping_shr(reg!(s) as u32 & 63),
+            Op::Arsh64R { d, s } => reg!(d) = alu::arsh64(reg!(d), reg!(s) as u32 & 63),
+
+            Op::Add32I { d, imm } => reg!(d) = (reg!(d) as u32).wrapping_add(imm) as u64,
+            Op::Sub32I { d, imm } => reg!(d) = (reg!(d) as u32).wrapping_sub(imm) as u64,
+            Op::Mul32I { d, imm } => reg!(d) = (reg!(d) as u32).wrapping_mul(imm) as u64,
+            Op::Div32I { d, imm } => reg!(d) = alu::div32(reg!(d), imm),
+            Op::SDiv32I { d, imm } => reg!(d) = alu::sdiv32(reg!(d), imm),
+            Op::Mod32I { d, imm } => reg!(d) = alu::mod32(reg!(d), imm),
+            Op::SMod32I { d, imm } => reg!(d) = alu::smod32(reg!(d), imm),
+            Op::Or32I { d, imm } => reg!(d) = (reg!(d) as u32 | imm) as u64,
+            Op::And32I { d, imm } => reg!(d) = (reg!(d) as u32 & imm) as u64,
+            Op::Xor32I { d, imm } => reg!(d) = (reg!(d) as u32 ^ imm) as u64,
+            Op::Mov32I { d, imm } => reg!(d) = imm as u64,
+            Op::Lsh32I { d, sh } => reg!(d) = (reg!(d) as u32).wrapping_shl(sh as u32) as u64,
+            Op::Rsh32I { d, sh } => reg!(d) = (reg!(d) as u32).wrapping_shr(sh as u32) as u64,
+            Op::Arsh32I { d, sh } => reg!(d) = alu::arsh32(reg!(d), sh as u32),
+
+            Op::Add32R { d, s } => reg!(d) = (reg!(d) as u32).wrapping_add(reg!(s) as u32) as u64,
+            Op::Sub32R { d, s } => reg!(d) = (reg!(d) as u32).wrapping_sub(reg!(s) as u32) as u64,
+            Op::Mul32R { d, s } => reg!(d) = (reg!(d) as u32).wrapping_mul(reg!(s) as u32) as u64,
+            Op::Div32R { d, s } => reg!(d) = alu::div32(reg!(d), reg!(s) as u32),
+            Op::SDiv32R { d, s } => reg!(d) = alu::sdiv32(reg!(d), reg!(s) as u32),
+            Op::Mod32R { d, s } => reg!(d) = alu::mod32(reg!(d), reg!(s) as u32),
+            Op::SMod32R { d, s } => reg!(d) = alu::smod32(reg!(d), reg!(s) as u32),
+            Op::Or32R { d, s } => reg!(d) = (reg!(d) as u32 | reg!(s) as u32) as u64,
+            Op::And32R { d, s } => reg!(d) = (reg!(d) as u32 & reg!(s) as u32) as u64,
+            Op::Xor32R { d, s } => reg!(d) = (reg!(d) as u32 ^ reg!(s) as u32) as u64,
+            Op::Mov32R { d, s } => reg!(d) = reg!(s) as u32 as u64,
+            Op::Lsh32R { d, s } => reg!(d) = (reg!(d) as u32).wrapping_shl(reg!(s) as u32 & 31) as u64,
+            Op::Rsh32R { d, s } => reg!(d) = (reg!(d) as u32).wrapping_shr(reg!(s) as u32 & 31) as u64,
+            Op::Arsh32R { d, s } => reg!(d) = alu::arsh32(reg!(d), reg!(s) as u32 & 31),
+
+            Op::Neg64 { d } => reg!(d) = reg!(d).wrapping_neg(),
+            Op::Neg32 { d } => reg!(d) = (reg!(d) as u32).wrapping_neg() as u64,
+            Op::MovSx64 { d, s, bits } => reg!(d) = alu::movsx64(reg!(s), bits),
+            Op::MovSx32 { d, s, bits } => reg!(d) = alu::movsx32(reg!(s), bits),
+            Op::Le16 { d } => reg!(d) = reg!(d) as u16 as u64,
+            Op::Le32 { d } => reg!(d) = reg!(d) as u32 as u64,
+            Op::Bswap16 { d } => reg!(d) = (reg!(d) as u16).swap_bytes() as u64,
+            Op::Bswap32 { d } => reg!(d) = (reg!(d) as u32).swap_bytes() as u64,
+            Op::Bswap64 { d } => reg!(d) = reg!(d).swap_bytes(),
+            Op::Nop => {}
+            Op::Lddw { d, imm } => { reg!(d) = imm; pc += 1; }
+
+            Op::Ldx8 { d, s, off } => reg!(d) = ld!(u8, d, s, off) as u64,
+            Op::Ldx16 { d, s, off } => reg!(d) = ld!(u16, d, s, off) as u64,
+            Op::Ldx32 { d, s, off } => reg!(d) = ld!(u32, d, s, off) as u64,
+            Op::Ldx64 { d, s, off } => reg!(d) = ld!(u64, d, s, off),
+            Op::Ldxs8 { d, s, off } => reg!(d) = ld!(i8, d, s, off) as i64 as u64,
+            Op::Ldxs16 { d, s, off } => reg!(d) = ld!(i16, d, s, off) as i64 as u64,
+            Op::Ldxs32 { d, s, off } => reg!(d) = ld!(i32, d, s, off) as i64 as u64,
+            Op::St8 { d, off, imm } => st!(u8, d, off, imm),
+            Op::St16 { d, off, imm } => st!(u16, d, off, imm),
+            Op::St32 { d, off, imm } => st!(u32, d, off, imm),
+            Op::St64 { d, off, imm } => st!(u64, d, off, imm as i64),
+            Op::Stx8 { d, s, off } => st!(u8, d, off, reg!(s)),
+            Op::Stx16 { d, s, off } => st!(u16, d, off, reg!(s)),
+            Op::Stx32 { d, s, off } => st!(u32, d, off, reg!(s)),
+            Op::Stx64 { d, s, off } => st!(u64, d, off, reg!(s)),
+            Op::Atomic { size, op, d, s, off } => {
+                match tri!(mem::atomic::<M>(&env.mem, size, op, addr!(d, off), reg!(s), reg!(0), pc - 1)) {
+                    AtomicResult::None => {}
+                    AtomicResult::Src(v) => reg!(s) = v,
+                    AtomicResult::R0(v) => reg!(0) = v,
+                }
+            }
+            Op::LdPacket { size, ind, imm } => {
+                let k = if ind == NO_REG { imm } else { (reg!(ind) as i32).wrapping_add(imm) };
+                match mem::packet_load(env, size, k) {
+                    Some(v) => reg!(0) = v,
+                    None => {
+                        // Out of the packet: the program ends with r0 = 0.
+                        reg!(0) = 0;
+                        settle!();
+                        return Ok(Exit::Return(0));
+                    }
+                }
+            }
+
+            Op::Ja { t } => jump!(t),
+            Op::Jeq64I { d, imm, t } => if reg!(d) == imm { jump!(t) },
+            Op::Jne64I { d, imm, t } => if reg!(d) != imm { jump!(t) },
+            Op::Jgt64I { d, imm, t } => if reg!(d) > imm { jump!(t) },
+            Op::Jge64I { d, imm, t } => if reg!(d) >= imm { jump!(t) },
+            Op::Jlt64I { d, imm, t } => if reg!(d) < imm { jump!(t) },
+            Op::Jle64I { d, imm, t } => if reg!(d) <= imm { jump!(t) },
+            Op::Jset64I { d, imm, t } => if reg!(d) & imm != 0 { jump!(t) },
+            Op::Jsgt64I { d, imm, t } => if (reg!(d) as i64) > imm as i64 { jump!(t) },
+            Op::Jsge64I { d, imm, t } => if (reg!(d) as i64) >= imm as i64 { jump!(t) },
+            Op::Jslt64I { d, imm, t } => if (reg!(d) as i64) < imm as i64 { jump!(t) },
+            Op::Jsle64I { d, imm, t } => if (reg!(d) as i64) <= imm as i64 { jump!(t) },
+            Op::Jeq64R { d, s, t } => if reg!(d) == reg!(s) { jump!(t) },
+            Op::Jne64R { d, s, t } => if reg!(d) != reg!(s) { jump!(t) },
+            Op::Jgt64R { d, s, t } => if reg!(d) > reg!(s) { jump!(t) },
+            Op::Jge64R { d, s, t } => if reg!(d) >= reg!(s) { jump!(t) },
+            Op::Jlt64R { d, s, t } => if reg!(d) < reg!(s) { jump!(t) },
+            Op::Jle64R { d, s, t } => if reg!(d) <= reg!(s) { jump!(t) },
+            Op::Jset64R { d, s, t } => if reg!(d) & reg!(s) != 0 { jump!(t) },
+            Op::Jsgt64R { d, s, t } => if (reg!(d) as i64) > reg!(s) as i64 { jump!(t) },
+            Op::Jsge64R { d, s, t } => if (reg!(d) as i64) >= reg!(s) as i64 { jump!(t) },
+            Op::Jslt64R { d, s, t } => if (reg!(d) as i64) < reg!(s) as i64 { jump!(t) },
+            Op::Jsle64R { d, s, t } => if (reg!(d) as i64) <= reg!(s) as i64 { jump!(t) },
+            Op::Jeq32I { d, imm, t } => if reg!(d) as u32 == imm { jump!(t) },
+            Op::Jne32I { d, imm, t } => if reg!(d) as u32 != imm { jump!(t) },
+            Op::Jgt32I { d, imm, t } => if reg!(d) as u32 > imm { jump!(t) },
+            Op::Jge32I { d, imm, t } => if reg!(d) as u32 >= imm { jump!(t) },
+            Op::Jlt32I { d, imm, t } => if (reg!(d) as u32) < imm { jump!(t) },
+            Op::Jle32I { d, imm, t } => if reg!(d) as u32 <= imm { jump!(t) },
+            Op::Jset32I { d, imm, t } => if reg!(d) as u32 & imm != 0 { jump!(t) },
+            Op::Jsgt32I { d, imm, t } => if (reg!(d) as i32) > imm as i32 { jump!(t) },
+            Op::Jsge32I { d, imm, t } => if (reg!(d) as i32) >= imm as i32 { jump!(t) },
+            Op::Jslt32I { d, imm, t } => if (reg!(d) as i32) < imm as i32 { jump!(t) },
+            Op::Jsle32I { d, imm, t } => if (reg!(d) as i32) <= imm as i32 { jump!(t) },
+            Op::Jeq32R { d, s, t } => if reg!(d) as u32 == reg!(s) as u32 { jump!(t) },
+            Op::Jne32R { d, s, t } => if reg!(d) as u32 != reg!(s) as u32 { jump!(t) },
+            Op::Jgt32R { d, s, t } => if reg!(d) as u32 > reg!(s) as u32 { jump!(t) },
+            Op::Jge32R { d, s, t } => if reg!(d) as u32 >= reg!(s) as u32 { jump!(t) },
+            Op::Jlt32R { d, s, t } => if (reg!(d) as u32) < reg!(s) as u32 { jump!(t) },
+            Op::Jle32R { d, s, t } => if reg!(d) as u32 <= reg!(s) as u32 { jump!(t) },
+            Op::Jset32R { d, s, t } => if reg!(d) as u32 & reg!(s) as u32 != 0 { jump!(t) },
+            Op::Jsgt32R { d, s, t } => if (reg!(d) as i32) > reg!(s) as i32 { jump!(t) },
+            Op::Jsge32R { d, s, t } => if (reg!(d) as i32) >= reg!(s) as i32 { jump!(t) },
+            Op::Jslt32R { d, s, t } => if (reg!(d) as i32) < reg!(s) as i32 { jump!(t) },
+            Op::Jsle32R { d, s, t } => if (reg!(d) as i32) <= reg!(s) as i32 { jump!(t) },
+
+            Op::Call { id, f } => helper!(id, f),
+            Op::CallLocal { t } => {
+                tri!(push_frame(cpu, frames, env, &mut r, pc));
+                jump!(t)
+            }
+            Op::CallX { r: x } => {
+                let v = reg!(x);
+                if v & !0xffff_ffff == SUBPROG_ADDR_TAG && prog.is_subprog_entry(v as u32 as usize) {
+                    tri!(push_frame(cpu, frames, env, &mut r, pc));
+                    jump!(v as u32)
+                } else if let Some(f) = callx_helper(prog, v) {
+                    helper!(v as u32, f)
+                } else {
+                    fail!(VmError::BadCallTarget { pc: pc - 1, value: v })
+                }
+            }
+            Op::TailCall => {
+                if cpu.depth != 0 {
+                    fail!(VmError::TailCallInSubprogram { pc: pc - 1 });
+                }
+                if let Some(next) = tail_target::<M>(cpu, env, r[2], r[3]) {
+                    settle!();
+                    return Ok(Exit::TailCall(next));
+                }
+            }
+            Op::Exit => {
+                if cpu.depth == 0 {
+                    settle!();
+                    return Ok(Exit::Return(r[0]));
+                }
+                let ret = pop_frame(cpu, frames, env, &mut r);
+                jump!(ret)
+            }
+            Op::Gap => unreachable!("preparation refuses jumps into the middle of lddw"),
+        }
+    }
+}
+
+/// Calls a helper with r1–r5 and the environment.
+#[inline(always)]
+fn call_helper(f: HelperFn, r: &[u64; 16], env: &mut RunEnv<'_>) -> u64 {
+    // SAFETY: `f` came from the host's registry, whose entries follow the
+    // helper contract (crate::helpers): they validate pointer arguments with
+    // `RunEnv::translate` in checked mode, and in unchecked mode the verifier
+    // proved the arguments match the helper's prototype. `env` is a live,
+    // exclusive borrow for the duration of the call.
+    unsafe { f(r[1], r[2], r[3], r[4], r[5], env) }
+}
+
+/// `callx` with a helper number, when the program allows it.
+fn callx_helper(prog: &Program, v: u64) -> Option<HelperFn> {
+    let table = prog.callx_helpers.as_deref()?;
+    table.get(usize::try_from(v).ok()?).copied().flatten()
+}
+
+/// Enters a bpf-to-bpf call: saves the caller's r6–r9 and r10, gives the
+/// callee its own 512-byte frame. `pc` is the slot after the call.
+#[inline(never)]
+fn push_frame(
+    cpu: &mut Cpu,
+    frames: &mut [Frame; MAX_CALL_FRAMES],
+    env: &mut RunEnv<'_>,
+    r: &mut [u64; 16],
+    pc: usize,
+) -> Result<(), VmError> {
+    if cpu.depth + 1 >= MAX_CALL_FRAMES {
+        return Err(VmError::CallDepthExceeded {
+            pc: pc - 1,
+            max: MAX_CALL_FRAMES,
+        });
+    }
+    frames[cpu.depth] = Frame {
+        ret: pc as u32,
+        saved: [r[6], r[7], r[8], r[9]],
+        fp: r[10],
+    };
+    cpu.depth += 1;
+    r[10] = cpu.stack_top - (cpu.depth * MAX_BPF_STACK) as u64;
+    env.set_stack(r[10] - MAX_BPF_STACK as u64, cpu.stack_top);
+    Ok(())
+}
+
+/// Returns from a bpf-to-bpf call: restores the caller's r6–r9 and r10 and
+/// gives the slot to resume at.
+#[inline(never)]
+fn pop_frame(
+    cpu: &mut Cpu,
+    frames: &mut [Frame; MAX_CALL_FRAMES],
+    env: &mut RunEnv<'_>,
+    r: &mut [u64; 16],
+) -> u32 {
+    cpu.depth -= 1;
+    let f = frames[cpu.depth];
+    r[6..10].copy_from_slice(&f.saved);
+    r[10] = f.fp;
+    env.set_stack(
+        cpu.stack_top - ((cpu.depth + 1) * MAX_BPF_STACK) as u64,
+        cpu.stack_top,
+    );
+    f.ret
+}
+
+/// `bpf_tail_call(ctx, prog_array, index)`: the next program if the hook
+/// has one, the count allows it ([`MAX_TAIL_CALL_CNT`]) and its mode may run
+/// in this one (an unchecked run never continues into an unverified
+/// program).
+#[inline(never)]
+fn tail_target<M: Mode>(
+    cpu: &mut Cpu,
+    env: &RunEnv<'_>,
+    map: u64,
+    index: u64,
+) -> Option<std::sync::Arc<Program>> {
+    if cpu.tail_calls >= MAX_TAIL_CALL_CNT {
+        return None;
+    }
+    let next = env.tail_calls?.lookup(map, index as u32)?;
+    if !M::CHECKED && next.mode == ExecMode::Checked {
+        return None;
+    }
+    cpu.tail_calls += 1;
+    Some(next)
+}

@@ -51,7 +51,7 @@ struct Rest {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cmd::conformance::runner_argv(std::env::args_os().collect()));
     let out = output::Output::new(cli.json || cli.pretty, cli.pretty);
     let result = match cli.command {
         Command::Asm(r) => cmd::asm::run(&out, r.args),

@@ -63,6 +63,8 @@ mod lower;
 pub mod memory;
 mod op;
 mod program;
+#[cfg(test)]
+mod tests;
 
 pub use env::{PacketView, RunEnv, TailCallHook};
 pub use error::{AccessKind, BoxError, HelperFault, PrepareError, VmError};

@@ -97,7 +97,7 @@ pub(super) fn atomic<M: Mode>(
     let Some(p) = M::translate(mem, addr, bytes, AccessKind::Atomic) else {
         return Err(fault(pc, addr, bytes as usize, AccessKind::Atomic));
     };
-    if addr % bytes != 0 {
+    if !addr.is_multiple_of(bytes) {
         return Err(VmError::MisalignedAtomic {
             pc,
             addr,

@@ -194,6 +194,3 @@ impl Machine {
         result
     }
 }
-
-#[cfg(test)]
-mod tests;

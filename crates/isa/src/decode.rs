@@ -54,7 +54,10 @@ impl std::fmt::Display for DecodeError {
                 write!(f, "insn {pc}: R{reg} is invalid")
             }
             DecodeErrorKind::ReservedField { class, field } => {
-                write!(f, "insn {pc}: {class} uses reserved fields ({field} must be 0)")
+                write!(
+                    f,
+                    "insn {pc}: {class} uses reserved fields ({field} must be 0)"
+                )
             }
             DecodeErrorKind::InvalidValue {
                 class,
@@ -183,11 +186,14 @@ impl Insn {
                 raw,
                 class: "BPF_STX",
             }),
-            _ => decode_ld(prog, &Ctx {
-                pc,
-                raw,
-                class: "BPF_LD",
-            }),
+            _ => decode_ld(
+                prog,
+                &Ctx {
+                    pc,
+                    raw,
+                    class: "BPF_LD",
+                },
+            ),
         }
     }
 }

@@ -85,9 +85,15 @@ fn atomic_imm(op: AtomicOp) -> i32 {
 impl Insn {
     /// Appends the instruction's slots (one, or two for `lddw`) to `out`.
     pub fn encode_into(&self, out: &mut Vec<RawInsn>) {
-        let one = |code: u8, dst: u8, src: u8, off: i16, imm: i32| RawInsn::new(code, dst, src, off, imm);
+        let one =
+            |code: u8, dst: u8, src: u8, off: i16, imm: i32| RawInsn::new(code, dst, src, off, imm);
         let raw = match *self {
-            Insn::Alu { width, op, dst, src } => {
+            Insn::Alu {
+                width,
+                op,
+                dst,
+                src,
+            } => {
                 let (opb, off) = alu_op_bits(op);
                 let (s, sreg, imm) = operand(src);
                 one(alu_class(width) | opb | s, dst.n(), sreg, off, imm)
@@ -98,7 +104,13 @@ impl Insn {
                 dst,
                 src,
                 bits,
-            } => one(alu_class(width) | BPF_MOV | BPF_X, dst.n(), src.n(), bits as i16, 0),
+            } => one(
+                alu_class(width) | BPF_MOV | BPF_X,
+                dst.n(),
+                src.n(),
+                bits as i16,
+                0,
+            ),
             Insn::Endian { order, dst, bits } => {
                 let code = match order {
                     ByteOrder::ToLe => BPF_ALU | BPF_END | BPF_TO_LE,
@@ -136,7 +148,12 @@ impl Insn {
                 let m = if signed { BPF_MEMSX } else { BPF_MEM };
                 one(BPF_LDX | m | size_bits(size), dst.n(), src.n(), off, 0)
             }
-            Insn::Store { size, dst, off, src } => match src {
+            Insn::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => match src {
                 Operand::Reg(s) => one(BPF_STX | BPF_MEM | size_bits(size), dst.n(), s.n(), off, 0),
                 Operand::Imm(i) => one(BPF_ST | BPF_MEM | size_bits(size), dst.n(), 0, off, i),
             },
@@ -163,7 +180,13 @@ impl Insn {
                 off,
             } => {
                 let (s, sreg, imm) = operand(src);
-                one(jmp_class(width) | cond_bits(cond) | s, dst.n(), sreg, off, imm)
+                one(
+                    jmp_class(width) | cond_bits(cond) | s,
+                    dst.n(),
+                    sreg,
+                    off,
+                    imm,
+                )
             }
             Insn::Call(CallTarget::Helper(id)) => one(CALL, 0, BPF_HELPER_CALL, 0, id),
             Insn::Call(CallTarget::Local { rel }) => one(CALL, 0, BPF_PSEUDO_CALL, 0, rel),

@@ -348,10 +348,18 @@ impl JmpCond {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AtomicOp {
     /// `*(dst + off) op= src`; with `fetch`, `src` receives the old value.
-    Add { fetch: bool },
-    Or { fetch: bool },
-    And { fetch: bool },
-    Xor { fetch: bool },
+    Add {
+        fetch: bool,
+    },
+    Or {
+        fetch: bool,
+    },
+    And {
+        fetch: bool,
+    },
+    Xor {
+        fetch: bool,
+    },
     /// `src = xchg(dst + off, src)`.
     #[doc(alias = "BPF_XCHG")]
     Xchg,

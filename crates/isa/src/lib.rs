@@ -9,6 +9,7 @@
 //! above r10, non-zero reserved fields) and names the instruction index.
 #![forbid(unsafe_code)]
 
+pub mod asm;
 mod decode;
 pub mod disasm;
 mod encode;

@@ -24,7 +24,7 @@
 //! assembler reads back to the same bytes: where the tool would lose
 //! information it prints the llvm-19 spelling in the dialect's number base.
 
-mod conformance;
+pub(crate) mod conformance;
 mod kernel;
 mod llvm;
 

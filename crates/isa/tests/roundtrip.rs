@@ -1,0 +1,238 @@
+//! Disassemble → assemble gives back the same bytes, for every valid
+//! instruction, in the readable LLVM dialects (14 and 19) and in the
+//! conformance syntax.
+
+use oxbpf_isa::asm::{assemble, Syntax};
+use oxbpf_isa::disasm::{insn_text, Dialect, DisasmOptions};
+use oxbpf_isa::*;
+use proptest::prelude::*;
+
+const DIALECTS: [(Dialect, Syntax); 3] = [
+    (Dialect::Llvm14, Syntax::Llvm),
+    (Dialect::Llvm19, Syntax::Llvm),
+    (Dialect::Conformance, Syntax::Conformance),
+];
+
+fn round_trip(insn: &Insn) -> Result<(), TestCaseError> {
+    let want = insn.encode();
+    for (dialect, syntax) in DIALECTS {
+        let text = insn_text(insn, DisasmOptions::new(dialect));
+        let got = assemble(&text, syntax)
+            .map_err(|e| TestCaseError::fail(format!("{dialect:?} {text:?} of {insn:?}: {e}")))?;
+        prop_assert_eq!(&got, &want, "{:?}: {:?} of {:?}", dialect, text, insn);
+    }
+    Ok(())
+}
+
+/// Field values where encodings have their edges.
+fn imm() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        Just(0),
+        Just(1),
+        Just(-1),
+        Just(16),
+        Just(32),
+        Just(64),
+        Just(i32::MIN),
+        Just(i32::MAX),
+        Just(0xe1),
+        Just(0xf1),
+        Just(0x41),
+        -20i32..20,
+        any::<i32>(),
+    ]
+}
+
+fn off() -> impl Strategy<Value = i16> {
+    prop_oneof![
+        Just(0i16),
+        Just(1),
+        Just(8),
+        Just(16),
+        Just(32),
+        Just(-1),
+        Just(i16::MIN),
+        Just(i16::MAX),
+        any::<i16>(),
+    ]
+}
+
+fn reg() -> impl Strategy<Value = Reg> {
+    (0u8..=10).prop_map(|n| Reg::new(n).unwrap())
+}
+
+fn operand() -> impl Strategy<Value = Operand> {
+    prop_oneof![reg().prop_map(Operand::Reg), imm().prop_map(Operand::Imm)]
+}
+
+fn width() -> impl Strategy<Value = Width> {
+    prop_oneof![Just(Width::W32), Just(Width::W64)]
+}
+
+fn size() -> impl Strategy<Value = Size> {
+    prop_oneof![Just(Size::B), Just(Size::H), Just(Size::W), Just(Size::DW)]
+}
+
+/// Typed instructions, every variant, generated directly.
+fn insn() -> impl Strategy<Value = Insn> {
+    let alu = (width(), 0..AluOp::ALL.len(), reg(), operand()).prop_map(|(width, op, dst, src)| {
+        Insn::Alu {
+            width,
+            op: AluOp::ALL[op],
+            dst,
+            src,
+        }
+    });
+    let jump = (width(), 0..JmpCond::ALL.len(), reg(), operand(), off()).prop_map(
+        |(width, c, dst, src, off)| Insn::Jump {
+            width,
+            cond: JmpCond::ALL[c],
+            dst,
+            src,
+            off,
+        },
+    );
+    let movsx = (
+        width(),
+        reg(),
+        reg(),
+        prop_oneof![Just(8u8), Just(16), Just(32)],
+    )
+        .prop_map(|(width, dst, src, bits)| {
+            let bits = if width == Width::W32 && bits == 32 {
+                16
+            } else {
+                bits
+            };
+            Insn::MovSx {
+                width,
+                dst,
+                src,
+                bits,
+            }
+        });
+    let endian = (
+        prop_oneof![
+            Just(ByteOrder::ToLe),
+            Just(ByteOrder::ToBe),
+            Just(ByteOrder::Swap)
+        ],
+        reg(),
+        prop_oneof![Just(16u8), Just(32), Just(64)],
+    )
+        .prop_map(|(order, dst, bits)| Insn::Endian { order, dst, bits });
+    let lddw = (reg(), any::<u64>(), 0u8..7, imm(), imm()).prop_map(|(dst, v, kind, a, b)| {
+        let imm = match kind {
+            0 => LoadImm::Imm(v),
+            1 => LoadImm::MapFd(a),
+            2 => LoadImm::MapValue {
+                fd: a,
+                off: b as u32,
+            },
+            3 => LoadImm::BtfId { id: a, module: b },
+            4 => LoadImm::Func { rel: a },
+            5 => LoadImm::MapIdx(a),
+            _ => LoadImm::MapIdxValue {
+                idx: a,
+                off: b as u32,
+            },
+        };
+        Insn::LoadImm64 { dst, imm }
+    });
+    let packet =
+        (prop_oneof![Just(None), reg().prop_map(Some)], 0u8..3, imm()).prop_map(|(r, s, imm)| {
+            Insn::LoadPacket {
+                mode: r.map_or(PacketMode::Abs, PacketMode::Ind),
+                size: [Size::B, Size::H, Size::W][s as usize],
+                imm,
+            }
+        });
+    let load =
+        (size(), any::<bool>(), reg(), reg(), off()).prop_map(|(size, signed, dst, src, off)| {
+            Insn::Load {
+                size,
+                signed: signed && size != Size::DW,
+                dst,
+                src,
+                off,
+            }
+        });
+    let store = (size(), reg(), off(), operand()).prop_map(|(size, dst, off, src)| Insn::Store {
+        size,
+        dst,
+        off,
+        src,
+    });
+    let atomic = (any::<bool>(), 0..AtomicOp::ALL.len(), reg(), reg(), off()).prop_map(
+        |(w, op, dst, src, off)| Insn::Atomic {
+            size: if w { Size::W } else { Size::DW },
+            op: AtomicOp::ALL[op],
+            dst,
+            src,
+            off,
+        },
+    );
+    let control = prop_oneof![
+        off().prop_map(|o| Insn::Ja {
+            off: o.into(),
+            long: false
+        }),
+        imm().prop_map(|o| Insn::Ja { off: o, long: true }),
+        imm().prop_map(|i| Insn::Call(CallTarget::Helper(i))),
+        imm().prop_map(|rel| Insn::Call(CallTarget::Local { rel })),
+        (imm(), off())
+            .prop_map(|(btf_id, module)| Insn::Call(CallTarget::Kfunc { btf_id, module })),
+        (reg(), any::<bool>()).prop_map(|(reg, d)| Insn::CallX {
+            reg,
+            encoding: if d || reg == Reg::R0 {
+                CallxEncoding::Dst
+            } else {
+                CallxEncoding::Imm
+            },
+        }),
+        Just(Insn::Exit),
+        width().prop_flat_map(|width| reg().prop_map(move |dst| Insn::Neg { width, dst })),
+    ];
+    prop_oneof![alu, jump, movsx, endian, lddw, packet, load, store, atomic, control]
+}
+
+/// Every opcode byte the decoder knows, so that random slots hit them.
+fn code() -> impl Strategy<Value = u8> {
+    let valid: Vec<u8> = (0..=255u8)
+        .filter(|&c| {
+            (0..16u8).any(|d| {
+                [0i32, 16, 32, 64, 1, 0xe1].iter().any(|&imm| {
+                    [0i16, 1, 8, 16, 32].iter().any(|&off| {
+                        (0..3u8).any(|s| {
+                            Insn::decode(&[RawInsn::new(c, d, s, off, imm), RawInsn::default()], 0)
+                                .is_ok()
+                        })
+                    })
+                })
+            })
+        })
+        .collect();
+    prop::sample::select(valid)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_insns_round_trip(insn in insn()) {
+        // Only instructions the decoder accepts are instructions.
+        let slots = insn.encode();
+        prop_assume!(Insn::decode(&slots, 0) == Ok(insn));
+        round_trip(&insn)?;
+    }
+
+    #[test]
+    fn decodable_random_slots_round_trip(
+        code in code(), dst in 0u8..16, src in 0u8..8, off in off(), imm in imm(), imm2 in imm(),
+    ) {
+        let slots = [RawInsn::new(code, dst, src, off, imm), RawInsn::new(0, 0, 0, 0, imm2)];
+        if let Ok(insn) = Insn::decode(&slots, 0) {
+            round_trip(&insn)?;
+        }
+    }
+}

@@ -37,7 +37,7 @@ impl Builder {
     fn int(&mut self, name: &str, size: u32, signed: bool) -> &mut Self {
         let n = self.str(name);
         self.ty(n, 1, false, 0, size)
-            .words(&[(signed as u32) << 24 | size * 8])
+            .words(&[((signed as u32) << 24) | (size * 8)])
     }
     fn build(&self) -> Vec<u8> {
         let mut b = vec![0x9f, 0xeb, 1, 0];

@@ -102,6 +102,13 @@ pub enum BtfError {
     /// A size computation overflowed 64 bits.
     #[error("type [{type_id}]: size overflows")]
     SizeOverflow { type_id: TypeId },
+    /// A dump would exceed its work or output bound (crafted input that
+    /// expands exponentially or repeats huge names).
+    #[error("type [{type_id}]: dump stopped: {reason}")]
+    DumpTooLarge {
+        type_id: TypeId,
+        reason: &'static str,
+    },
     /// A `.BTF.ext` subsection is malformed.
     #[error(".BTF.ext {section}: byte offset {offset}: {reason}")]
     BadExt {

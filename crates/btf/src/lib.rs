@@ -17,7 +17,7 @@
 //!   bound and every reference, so later queries only have cycles to fear,
 //!   which they bound with [`btf::MAX_CHAIN`].
 //! * [`BtfExt::parse`] decodes `.BTF.ext` against a parsed [`Btf`].
-//! * [`dump`] prints types as `bpftool btf dump` does (raw and C).
+//! * [`dump`] prints types as `bpftool btf dump` does: raw, JSON and C.
 //!
 //! Nothing here executes or loads anything; every function is pure.
 #![forbid(unsafe_code)]
@@ -31,6 +31,6 @@ pub mod types;
 
 pub use btf::{Btf, FoundMember};
 pub use error::BtfError;
-pub use ext::{BtfExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo};
+pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtHeader, ExtSection, FuncInfo, LineInfo};
 pub use parse::Header;
 pub use types::*;

@@ -114,7 +114,7 @@ fn random_bytes_behind_a_valid_header_never_panic() {
         b.extend((0..types + strs).map(|_| {
             // Mostly small values, so that kinds and ids are often valid.
             let r = rng.next();
-            if r % 3 == 0 {
+            if r.checked_rem(3) == Some(0) {
                 r as u8
             } else {
                 (r % 20) as u8

@@ -337,3 +337,39 @@ fn btf_defined_maps_can_be_read() {
         ]
     );
 }
+
+#[test]
+fn c_dump_of_explosive_input_stops_with_an_error() {
+    // Nested anonymous structs with two members each: the inline C text
+    // doubles per level, 2^40 members in all.
+    let mut b = Builder::new();
+    b.int("int", 4, true); // [1]
+    let x = b.str("x");
+    let y = b.str("y");
+    b.ty(0, 4, false, 2, 8).words(&[x, 1, 0, y, 1, 32]); // [2]
+    for id in 3..43 {
+        b.ty(0, 4, false, 2, 8)
+            .words(&[x, id - 1, 0, y, id - 1, 32]);
+    }
+    let top = b.str("top");
+    b.ty(top, 4, false, 1, 8).words(&[x, 42, 0]);
+    let btf = Btf::parse(&b.build()).unwrap();
+    let t = std::time::Instant::now();
+    let err = dump::c::header(&btf, &mut String::new()).unwrap_err();
+    assert!(err.to_string().contains("dump stopped"), "{err}");
+    assert!(t.elapsed().as_secs() < 10);
+
+    // A 100 KB name behind 2000 typedefs would print 200 MB.
+    let mut b = Builder::new();
+    let long = b.str(&"n".repeat(100_000));
+    b.ty(long, 4, false, 0, 0); // [1] struct nnnn... {}
+    for _ in 0..2000 {
+        let t = b.str("t");
+        b.ty(t, 8, false, 0, 1);
+    }
+    let btf = Btf::parse(&b.build()).unwrap();
+    let mut out = String::new();
+    let err = dump::c::header(&btf, &mut out).unwrap_err();
+    assert!(err.to_string().contains("output larger"), "{err}");
+    assert!(out.len() < 64 << 20);
+}

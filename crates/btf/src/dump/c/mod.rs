@@ -82,6 +82,7 @@ pub fn header(btf: &Btf, out: &mut impl Write) -> Result<(), CDumpError> {
     for (id, _) in btf.types() {
         d.dump_type(id).map_err(CDumpError::Btf)?;
         out.write_str(&d.out)?;
+        d.flushed += d.out.len();
         d.out.clear();
     }
     out.write_str(EPILOGUE)?;
@@ -127,6 +128,11 @@ pub struct CDump<'b> {
     align_memo: HashMap<TypeId, u32>,
     /// Work left before the dump is declared too costly.
     budget: u64,
+    /// Output already handed to the caller, and the most we will produce:
+    /// a long name repeated many times could otherwise turn a small blob
+    /// into gigabytes of text.
+    flushed: usize,
+    max_out: usize,
     pub(crate) out: String,
 }
 
@@ -181,6 +187,8 @@ impl<'b> CDump<'b> {
             queue: Vec::new(),
             align_memo: HashMap::new(),
             budget: 64 * (n as u64 + vlens) + 100_000,
+            flushed: 0,
+            max_out: 64 * (btf.header().type_len as usize + btf.strings().len()) + (1 << 20),
             out: String::new(),
         }
     }
@@ -203,12 +211,24 @@ impl<'b> CDump<'b> {
         Ok(())
     }
 
-    /// Spends one unit of work; fails when the budget is gone.
+    /// Spends one unit of work; fails past the depth, work or output bound.
     fn spend(&mut self, id: TypeId, depth: usize) -> Result<(), BtfError> {
-        if depth > MAX_DEPTH || self.budget == 0 {
+        if depth > MAX_DEPTH {
             return Err(BtfError::TypeLoop {
                 type_id: id,
                 limit: MAX_DEPTH,
+            });
+        }
+        if self.budget == 0 {
+            return Err(BtfError::DumpTooLarge {
+                type_id: id,
+                reason: "work budget exhausted",
+            });
+        }
+        if self.flushed + self.out.len() > self.max_out {
+            return Err(BtfError::DumpTooLarge {
+                type_id: id,
+                reason: "output larger than 64 times the BTF",
             });
         }
         self.budget -= 1;

@@ -94,3 +94,25 @@ fn exact_llvm14_matches_llvm_objdump_14() {
 fn exact_llvm19_matches_llvm_objdump_19() {
     check(".objdump19.txt", Dialect::Llvm19);
 }
+
+/// The inline assembly of `asm_all.c` (clang's own syntax for every
+/// instruction form) assembles to exactly the bytes clang produced.
+#[test]
+fn clang_inline_asm_assembles_to_clangs_bytes() {
+    let src = std::fs::read_to_string(golden_dir().join("asm_all.c")).unwrap();
+    let mut text = String::new();
+    for line in src.lines().filter(|l| l.trim_start().starts_with('"')) {
+        let inner = line.trim().trim_start_matches('"');
+        let inner = &inner[..inner.rfind('"').unwrap()];
+        text.push_str(&inner.replace("\\n", "\n"));
+    }
+    let ours = RawInsn::slice_to_bytes(&assemble(&text, Syntax::Llvm).unwrap());
+    let clang: Vec<u8> = lines(&golden_dir().join("asm_all.v4.objdump19.txt"))
+        .into_iter()
+        .flat_map(|(b, _)| b)
+        .collect();
+    assert_eq!(ours.len(), clang.len());
+    for (i, (a, b)) in ours.chunks(8).zip(clang.chunks(8)).enumerate() {
+        assert_eq!(a, b, "slot {i}");
+    }
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/* iproute2's struct bpf_elf_map: longer records than struct bpf_map_def.
+ * Zero extra fields are accepted; NONZERO_PINNING sets one (refused). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct bpf_elf_map {
+	__u32 type;
+	__u32 size_key;
+	__u32 size_value;
+	__u32 max_elem;
+	__u32 flags;
+	__u32 id;
+	__u32 pinning;
+	__u32 inner_id;
+	__u32 inner_idx;
+};
+
+#ifndef NONZERO_PINNING
+#define NONZERO_PINNING 0
+#endif
+
+struct bpf_elf_map SEC("maps") elf_map = {
+	.type = BPF_MAP_TYPE_ARRAY,
+	.size_key = 4,
+	.size_value = 4,
+	.max_elem = 16,
+	.pinning = NONZERO_PINNING,
+};
+
+SEC("classifier")
+int cls(struct __sk_buff *skb)
+{
+	__u32 k = 1;
+	__u32 *v = bpf_map_lookup_elem(&elf_map, &k);
+
+	return v ? *v : 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

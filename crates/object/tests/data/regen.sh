@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Rebuilds the test objects from their sources and, where the system
+# libbpf is available, the oracle files (*.libbpf.json) the tests compare
+# against. Objects are committed so tests need neither clang nor libbpf.
+#
+#   crates/object/tests/data/regen.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+CLANG=${CLANG:-clang-19}
+CFLAGS=(-O2 -g -target bpf -I/usr/include/x86_64-linux-gnu)
+
+for src in *.bpf.c; do
+	obj=${src%.c}.o
+	[ "$src" = core_target.bpf.c ] && continue
+	"$CLANG" "${CFLAGS[@]}" -c "$src" -o "$obj"
+done
+"$CLANG" "${CFLAGS[@]}" -DNONZERO_PINNING=2 -c legacy_elf.bpf.c -o legacy_elf_pinned.bpf.o
+llvm-mc-19 -triple bpf -filetype=obj nofunc.s -o nofunc.o
+"$CLANG" "${CFLAGS[@]}" -c core_target.bpf.c -o /tmp/core_target.o
+llvm-objcopy-19 --dump-section .BTF=core_target.btf /tmp/core_target.o
+
+# The libbpf oracle (gen_loader mode: relocation without a kernel).
+cc -O2 -Wall -o /tmp/libbpf_dump ../tools/libbpf_dump.c -lbpf
+export KCONFIG=$'CONFIG_HZ=250\nCONFIG_BPF_SYSCALL=y\nCONFIG_E1000=m\nCONFIG_DEFAULT_HOSTNAME="oxbpf"'
+for obj in globals subprogs maps kconfig sections legacy_elf pinning; do
+	/tmp/libbpf_dump "$obj.bpf.o" 2>/dev/null >"$obj.libbpf.json"
+done

@@ -36,6 +36,19 @@ pub struct FoundMember<'a> {
     pub bit_offset: u64,
 }
 
+/// Type ids by name, from [`Btf::name_index`]; ids are in increasing order.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex {
+    map: std::collections::HashMap<String, Vec<TypeId>>,
+}
+
+impl NameIndex {
+    /// Every type called `name`, of any kind.
+    pub fn get(&self, name: &str) -> &[TypeId] {
+        self.map.get(name).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+}
+
 impl Btf {
     /// Parses `.BTF` bytes: an ELF section's contents or a raw BTF file such
     /// as `/sys/kernel/btf/vmlinux`. Either byte order is accepted.
@@ -103,6 +116,23 @@ impl Btf {
         self.types()
             .find(|(_, t)| t.kind() == kind && self.name_by_offset(t.name_off()) == Some(name))
             .map(|(id, _)| id)
+    }
+
+    /// Builds a name → ids index, for callers that look up many names in a
+    /// large BTF (CO-RE against vmlinux), where [`Btf::find_by_name`]'s
+    /// linear scan would add up.
+    pub fn name_index(&self) -> NameIndex {
+        let mut map: std::collections::HashMap<String, Vec<TypeId>> =
+            std::collections::HashMap::new();
+        for (id, t) in self.types() {
+            if t.name_off() == 0 {
+                continue;
+            }
+            if let Some(n) = self.name_by_offset(t.name_off()) {
+                map.entry(n.to_string()).or_default().push(id);
+            }
+        }
+        NameIndex { map }
     }
 
     /// Every type named `name`, of any kind.

@@ -373,3 +373,16 @@ fn c_dump_of_explosive_input_stops_with_an_error() {
     assert!(err.to_string().contains("output larger"), "{err}");
     assert!(out.len() < 64 << 20);
 }
+
+#[test]
+fn name_index_agrees_with_the_linear_scan() {
+    let btf = common::btf_of("typedefs");
+    let idx = btf.name_index();
+    for (id, t) in btf.types() {
+        if let Some(n) = btf.name_by_offset(t.name_off()).filter(|n| !n.is_empty()) {
+            assert!(idx.get(n).contains(&id));
+            assert_eq!(btf.find_by_name(t.kind(), n).map(|f| f <= id), Some(true));
+        }
+    }
+    assert!(idx.get("no such name").is_empty());
+}

@@ -36,16 +36,14 @@ static size_t loglen, logcap;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char tmp[65536];
+	char *tmp = NULL;
 	int n;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = vasprintf(&tmp, fmt, ap);
 	if (n < 0)
 		return 0;
-	if ((size_t)n >= sizeof(tmp))
-		n = sizeof(tmp) - 1;
 	if (loglen + n + 1 > logcap) {
 		logcap = (loglen + n + 1) * 2;
 		logbuf = realloc(logbuf, logcap);
@@ -53,6 +51,7 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 	memcpy(logbuf + loglen, tmp, n);
 	loglen += n;
 	logbuf[loglen] = 0;
+	free(tmp);
 	return 0;
 }
 

@@ -20,9 +20,17 @@
 //! what plain `llvm-objdump -d` prints, byte for byte, including its
 //! `<unknown>` for encodings that version cannot decode without `--mattr`
 //! and its misreadings (llvm 14 reads `sdiv` as `/=` and `movsx` as a plain
-//! move). *Readable* (the default) prints every instruction in a form our
-//! assembler reads back to the same bytes: where the tool would lose
-//! information it prints the llvm-19 spelling in the dialect's number base.
+//! move); the golden tests compare it with the real tools. *Readable* (the
+//! default) prints every instruction in a form our assembler reads back to
+//! the same bytes: where the tool prints `<unknown>` or misreads, the
+//! llvm-19 spelling in the dialect's number base; where no llvm version is
+//! unambiguous, a spelling of ours: `call pc+3` (local call, as the kernel
+//! prints it), `call kfunc ID[, MODULE]`, `ld_pseudo r1, SRC, IMM[, IMM2]`
+//! (the second slot's `imm` added when non-zero), `callx N` (the legacy
+//! encoding with the register number in `imm`) and `skb[rN + IMM]`.
+//!
+//! [`objdump_section`] adds what `llvm-objdump` prints around the
+//! instructions of a section: symbol labels and branch-target annotations.
 
 pub(crate) mod conformance;
 mod kernel;

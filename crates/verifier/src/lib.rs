@@ -1,1 +1,4 @@
-//! (placeholder)
+//! (essay to come)
+#![forbid(unsafe_code)]
+
+pub mod domain;

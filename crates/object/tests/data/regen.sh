@@ -25,3 +25,13 @@ export KCONFIG=$'CONFIG_HZ=250\nCONFIG_BPF_SYSCALL=y\nCONFIG_E1000=m\nCONFIG_DEF
 for obj in globals subprogs maps kconfig sections legacy_elf pinning; do
 	/tmp/libbpf_dump "$obj.bpf.o" 2>/dev/null >"$obj.libbpf.json"
 done
+
+# CO-RE: libbpf loads these for real (root needed, tiny or no maps), so
+# that it applies CO-RE relocations; the instructions are dumped whether
+# or not the kernel accepts them.
+if [ -r /sys/kernel/btf/vmlinux ]; then
+	bpftool gen min_core_btf /sys/kernel/btf/vmlinux core_task.btf core_task.bpf.o
+fi
+ORACLE_LOAD=1 BTF_CUSTOM=$PWD/core_target.btf /tmp/libbpf_dump core.bpf.o 2>/dev/null >core.target.libbpf.json
+ORACLE_LOAD=1 BTF_CUSTOM=$PWD/../../data/contexts.btf /tmp/libbpf_dump core.bpf.o 2>/dev/null >core.builtin.libbpf.json
+ORACLE_LOAD=1 BTF_CUSTOM=$PWD/core_task.btf /tmp/libbpf_dump core_task.bpf.o 2>/dev/null >core_task.libbpf.json

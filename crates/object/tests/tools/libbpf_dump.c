@@ -12,6 +12,12 @@
  * which is oxbpf's spec form up to the src_reg value. CO-RE relocations are
  * not applied in this mode (the generated loader would do them in the
  * kernel). Used by crates/object/tests/data/regen.sh only.
+ *
+ * With ORACLE_LOAD=1 the object is loaded for real instead (root needed;
+ * keep such objects' maps tiny), so that CO-RE relocations are applied,
+ * against BTF_CUSTOM (a BTF file) when set, else the running kernel's BTF.
+ * The instructions are dumped whether or not the kernel accepts them.
+ * KCONFIG, when set, is passed as libbpf's kconfig option.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -68,7 +74,9 @@ static void dump_map(const struct bpf_map *m)
 int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(gen_loader_opts, gen);
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kconfig = getenv("KCONFIG"));
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kconfig = getenv("KCONFIG"),
+		    .btf_custom_path = getenv("BTF_CUSTOM"));
+	int real_load = getenv("ORACLE_LOAD") != NULL;
 	struct bpf_object *obj;
 	struct bpf_program *p;
 	struct bpf_map *m;
@@ -102,7 +110,7 @@ int main(int argc, char **argv)
 		first = 0;
 		dump_map(m);
 	}
-	err = bpf_object__gen_loader(obj, &gen);
+	err = real_load ? 0 : bpf_object__gen_loader(obj, &gen);
 	if (!err)
 		err = bpf_object__load(obj);
 	/* Initial values after loading: externs are resolved by then. */

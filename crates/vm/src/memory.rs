@@ -97,12 +97,16 @@ impl MemoryMap {
         self.allows_region(addr, size, access)
     }
 
-    /// The slow part of [`MemoryMap::allows`]: the host regions.
-    #[inline]
+    /// The host regions part of [`MemoryMap::allows`]. The first region
+    /// (usually the context or packet) is tested inline; the rest in a loop.
+    #[inline(always)]
     fn allows_region(&self, addr: u64, size: u64, access: AccessKind) -> bool {
-        self.regions
-            .iter()
-            .any(|r| r.contains(addr, size) && (r.writable || access == AccessKind::Read))
+        let ok = |r: &Region| r.contains(addr, size) && (r.writable || access == AccessKind::Read);
+        match self.regions.split_first() {
+            Some((first, _)) if ok(first) => true,
+            Some((_, rest)) => rest.iter().any(ok),
+            None => false,
+        }
     }
 }
 

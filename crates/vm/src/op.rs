@@ -24,8 +24,8 @@ use crate::helpers::HelperFn;
 use isa::{AtomicOp, Size};
 
 /// A register number (`0..=10`), checked by the decoder. The interpreter
-/// indexes a 16-entry register file with `r & 15`, so no bounds check is
-/// needed and no value could index out of it.
+/// indexes a 256-entry register file with it, so no bounds check is needed
+/// and no value could index out of it.
 pub(crate) type R = u8;
 
 /// One lowered instruction. Naming: `<op><width><I|R>`, `I` for an immediate

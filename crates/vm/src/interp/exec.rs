@@ -1,8 +1,9 @@
 //! The dispatch loop: one `match` on [`Op`] per executed instruction.
 //!
 //! Why it is shaped this way:
-//! * registers live in a local `[u64; 16]` indexed with `r & 15`, so the
-//!   compiler proves every index in bounds and emits no check;
+//! * registers live in a 256-entry array indexed by the `u8` register
+//!   number, so the compiler proves every index in bounds and emits no
+//!   check (see [`super::RegFile`]);
 //! * every `Op` variant is one fully specialised operation, so an arm is a
 //!   handful of machine instructions and the loop a jump table;
 //! * the instruction budget costs nothing on straight-line code: `start` is
@@ -15,7 +16,7 @@
 //! The arms are written as a table, one line each; `rustfmt` is told to
 //! leave the table alone.
 
-use super::{alu, mem, Cpu, Exit, Frame};
+use super::{alu, mem, Cpu, Exit, Frame, RegFile};
 use crate::env::RunEnv;
 use crate::error::VmError;
 use crate::helpers::HelperFn;
@@ -29,20 +30,20 @@ use uapi::{HelperId, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT};
 #[rustfmt::skip]
 pub(super) fn exec<M: Mode>(
     prog: &Program,
+    r: &mut RegFile,
     cpu: &mut Cpu,
     frames: &mut [Frame; MAX_CALL_FRAMES],
     env: &mut RunEnv<'_>,
 ) -> Result<Exit, VmError> {
     let ops: &[Op] = &prog.ops;
-    let mut r = cpu.regs;
     let mut pc: usize = 0;
     let mut start: usize = 0;
     let mut executed = cpu.executed;
     let budget = cpu.budget;
 
-    macro_rules! reg { ($x:expr) => { r[($x & 15) as usize] }; }
+    macro_rules! reg { ($x:expr) => { r[$x as usize] }; }
     // Account the current straight-line run and end the segment.
-    macro_rules! settle { () => {{ executed += (pc - start) as u64; cpu.executed = executed; cpu.regs = r; }}; }
+    macro_rules! settle { () => {{ executed += (pc - start) as u64; cpu.executed = executed; }}; }
     macro_rules! fail { ($e:expr) => {{ settle!(); return Err($e); }}; }
     macro_rules! tri { ($e:expr) => { match $e { Ok(v) => v, Err(e) => fail!(e) } }; }
     macro_rules! jump { ($t:expr) => {{
@@ -62,16 +63,16 @@ pub(super) fn exec<M: Mode>(
         tri!(mem::store::<M, $t>(&env.mem, addr!($d, $off), $v as $t, pc - 1))
     }; }
     macro_rules! helper { ($id:expr, $f:expr) => {{
-        reg!(0) = call_helper($f, &r, env);
+        reg!(0) = call_helper($f, r, env);
         if let Some(fault) = env.fault.take() {
             fail!(VmError::Helper { pc: pc - 1, helper: HelperId($id), fault });
         }
     }}; }
 
     loop {
-        let op = ops[pc];
+        let op = &ops[pc];
         pc += 1;
-        match op {
+        match *op {
             Op::Add64I { d, imm } => reg!(d) = reg!(d).wrapping_add(imm),
             Op::Sub64I { d, imm } => reg!(d) = reg!(d).wrapping_sub(imm),
             Op::Mul64I { d, imm } => reg!(d) = reg!(d).wrapping_mul(imm),
@@ -227,13 +228,13 @@ pub(super) fn exec<M: Mode>(
 
             Op::Call { id, f } => helper!(id, f),
             Op::CallLocal { t } => {
-                tri!(push_frame(cpu, frames, env, &mut r, pc));
+                tri!(push_frame(cpu, frames, env, r, pc));
                 jump!(t)
             }
             Op::CallX { r: x } => {
                 let v = reg!(x);
                 if v & !0xffff_ffff == SUBPROG_ADDR_TAG && prog.is_subprog_entry(v as u32 as usize) {
-                    tri!(push_frame(cpu, frames, env, &mut r, pc));
+                    tri!(push_frame(cpu, frames, env, r, pc));
                     jump!(v as u32)
                 } else if let Some(f) = callx_helper(prog, v) {
                     helper!(v as u32, f)
@@ -255,7 +256,7 @@ pub(super) fn exec<M: Mode>(
                     settle!();
                     return Ok(Exit::Return(r[0]));
                 }
-                let ret = pop_frame(cpu, frames, env, &mut r);
+                let ret = pop_frame(cpu, frames, env, r);
                 jump!(ret)
             }
             Op::Gap => unreachable!("preparation refuses jumps into the middle of lddw"),
@@ -265,7 +266,7 @@ pub(super) fn exec<M: Mode>(
 
 /// Calls a helper with r1–r5 and the environment.
 #[inline(always)]
-fn call_helper(f: HelperFn, r: &[u64; 16], env: &mut RunEnv<'_>) -> u64 {
+fn call_helper(f: HelperFn, r: &RegFile, env: &mut RunEnv<'_>) -> u64 {
     // SAFETY: `f` came from the host's registry, whose entries follow the
     // helper contract (crate::helpers): they validate pointer arguments with
     // `RunEnv::translate` in checked mode, and in unchecked mode the verifier
@@ -287,7 +288,7 @@ fn push_frame(
     cpu: &mut Cpu,
     frames: &mut [Frame; MAX_CALL_FRAMES],
     env: &mut RunEnv<'_>,
-    r: &mut [u64; 16],
+    r: &mut RegFile,
     pc: usize,
 ) -> Result<(), VmError> {
     if cpu.depth + 1 >= MAX_CALL_FRAMES {
@@ -314,7 +315,7 @@ fn pop_frame(
     cpu: &mut Cpu,
     frames: &mut [Frame; MAX_CALL_FRAMES],
     env: &mut RunEnv<'_>,
-    r: &mut [u64; 16],
+    r: &mut RegFile,
 ) -> u32 {
     cpu.depth -= 1;
     let f = frames[cpu.depth];

@@ -37,11 +37,15 @@ pub(crate) struct Frame {
     fp: u64,
 }
 
+/// The register file: r0–r10, in an array of 256 so that the dispatch loop
+/// indexes it with the `u8` register number directly — no mask, no bounds
+/// check (the compiler knows a `u8` is below 256). It lives in the
+/// [`Machine`], so a run does not initialise 2 KiB.
+pub(crate) type RegFile = [u64; 256];
+
 /// The interpreter state of one run, shared by the dispatch loop and the
 /// tail-call driver.
 pub(crate) struct Cpu {
-    /// r0–r10, padded to 16 so that `reg & 15` indexes without a bounds check.
-    regs: [u64; 16],
     /// Current call depth (0 = main frame).
     depth: usize,
     /// One past the top of frame 0.
@@ -61,6 +65,7 @@ pub(crate) enum Exit {
 
 /// A reusable interpreter instance (one per worker thread).
 pub struct Machine {
+    regs: Box<RegFile>,
     stack: Box<[u64]>,
     frames: [Frame; MAX_CALL_FRAMES],
     budget: u64,
@@ -86,6 +91,7 @@ impl Machine {
     /// A machine with a zeroed stack and [`DEFAULT_BUDGET`].
     pub fn new() -> Self {
         Machine {
+            regs: Box::new([0; 256]),
             stack: vec![0u64; MAX_CALL_FRAMES * MAX_BPF_STACK / 8].into_boxed_slice(),
             frames: [Frame::default(); MAX_CALL_FRAMES],
             budget: DEFAULT_BUDGET,
@@ -130,15 +136,18 @@ impl Machine {
         }
         let stack_top = self.stack.as_mut_ptr_range().end.expose_provenance() as u64;
         let mut cpu = Cpu {
-            regs: [0; 16],
             depth: 0,
             stack_top,
             executed: 0,
             budget: self.budget,
             tail_calls: 0,
         };
-        cpu.regs[1..1 + args.len()].copy_from_slice(args);
-        cpu.regs[10] = stack_top;
+        // Registers start at 0 (but for the arguments and the frame pointer),
+        // so runs are deterministic whatever ran before.
+        let regs = &mut *self.regs;
+        regs[..11].fill(0);
+        regs[1..1 + args.len()].copy_from_slice(args);
+        regs[10] = stack_top;
         env.set_stack(stack_top - MAX_BPF_STACK as u64, stack_top);
         env.checked = prog.mode == ExecMode::Checked;
         env.fault = None;
@@ -148,8 +157,12 @@ impl Machine {
         let result = loop {
             let p = current.as_deref().unwrap_or(prog);
             let step = match prog.mode {
-                ExecMode::Checked => exec::exec::<Checked>(p, &mut cpu, &mut self.frames, env),
-                ExecMode::Unchecked => exec::exec::<Unchecked>(p, &mut cpu, &mut self.frames, env),
+                ExecMode::Checked => {
+                    exec::exec::<Checked>(p, regs, &mut cpu, &mut self.frames, env)
+                }
+                ExecMode::Unchecked => {
+                    exec::exec::<Unchecked>(p, regs, &mut cpu, &mut self.frames, env)
+                }
             };
             match step {
                 Ok(Exit::Return(r0)) => break Ok(r0),

@@ -233,6 +233,133 @@ proptest! {
         let slots = [RawInsn::new(code, dst, src, off, imm), RawInsn::new(0, 0, 0, 0, imm2)];
         if let Ok(insn) = Insn::decode(&slots, 0) {
             round_trip(&insn)?;
+            // The other texts exist for every instruction too.
+            for d in [Dialect::Llvm14, Dialect::Llvm19] {
+                prop_assert!(!insn_text(&insn, DisasmOptions::exact(d)).is_empty());
+            }
+            let k = insn_text(&insn, DisasmOptions::new(Dialect::Kernel));
+            prop_assert!(k.starts_with(&format!("({code:02x}) ")), "{}", k);
         }
+    }
+}
+
+/// Fragments of both syntaxes, to build lines that get far into the parsers.
+fn fragment() -> impl Strategy<Value = String> {
+    let words = prop::sample::select(vec![
+        "r0",
+        "w1",
+        "r10",
+        "r11",
+        "%r1",
+        "%r99",
+        "=",
+        "+=",
+        "s>>=",
+        "-",
+        "+",
+        "*",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        ":",
+        "u32",
+        "s8",
+        "*(u64 *)",
+        "(r1 + 8)",
+        "[%r1+4]",
+        "[%r1-0x10000]",
+        "ll",
+        "goto",
+        "gotol",
+        "if",
+        "==",
+        "s<",
+        "&",
+        "call",
+        "callx",
+        "local",
+        "runtime",
+        "helper",
+        "lock",
+        "fetch",
+        "add32",
+        "xchg",
+        "cmpxchg_64(",
+        "atomic_fetch_or(",
+        "skb[",
+        "be16",
+        "bswap64",
+        "exit",
+        "lddw",
+        "ldxw",
+        "stb",
+        "mov32",
+        "movsx832",
+        "jeq32",
+        "ja",
+        "ja32",
+        "pc+1",
+        "+3",
+        "-0x8000",
+        "0x",
+        "0xffffffff",
+        "4294967296",
+        "-2147483649",
+        "99999999999999999999999",
+        "label",
+        "label:",
+        "#",
+        ";",
+        "//",
+        "é",
+        "\u{1F600}",
+        "\t",
+    ]);
+    prop_oneof![
+        words.prop_map(str::to_string),
+        "[ -~]{0,6}",
+        any::<char>()
+            .prop_filter("one line", |c| *c != '\n' && *c != '\r')
+            .prop_map(|c| c.to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    /// Any text is either assembled or refused with an error; never a
+    /// panic, and errors point inside the text.
+    #[test]
+    fn assembler_never_panics(lines in prop::collection::vec(prop::collection::vec(fragment(), 0..8), 1..4)) {
+        let text: String = lines.iter().map(|l| l.join(" ") + "\n").collect();
+        for syntax in [Syntax::Llvm, Syntax::Conformance] {
+            if let Err(e) = assemble(&text, syntax) {
+                prop_assert!(e.line >= 1 && e.line <= lines.len(), "{e} in {text:?}");
+                let line = text.lines().nth(e.line - 1).unwrap_or("");
+                prop_assert!(e.column >= 1 && e.column <= line.chars().count() + 1, "{e} in {text:?}");
+            }
+        }
+    }
+}
+
+proptest! {
+    /// Arbitrary bytes: listings in every dialect and the objdump section
+    /// body never panic, and the LLVM ones cover every slot.
+    #[test]
+    fn disassembler_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200), sym in 0usize..30) {
+        use oxbpf_isa::disasm::{listing, objdump_section, Symbol};
+        let slots = RawInsn::slice_from_bytes(&bytes[..bytes.len() / 8 * 8]).unwrap();
+        for d in [Dialect::Llvm14, Dialect::Llvm19, Dialect::Kernel, Dialect::Conformance] {
+            let _ = listing(&slots, DisasmOptions::new(d));
+        }
+        let syms = [
+            Symbol { slot: sym, name: "f".into() },
+            Symbol { slot: 0, name: "s".into() },
+        ];
+        let body = objdump_section(&slots, &syms, DisasmOptions::exact(Dialect::Llvm19));
+        let lines = body.lines().filter(|l| l.contains(":\t")).count();
+        prop_assert!(lines <= slots.len());
     }
 }

@@ -12,8 +12,9 @@
 #                    loaded into the running kernel, and its
 #                    kernel/NAME.xlated.bin / .xlated.txt from
 #                    `bpftool prog dump xlated` (bytes / text)
-#   opcodes.s     -> opcodes.o and its two listings (opcodes_gen.py wrote
-#                    opcodes.s; it is not rerun here)
+#   NAME.s        -> NAME.o and its two listings (opcodes_gen.py wrote
+#                    opcodes.s; it is not rerun here; symbols.s covers how
+#                    llvm-objdump chooses labels)
 set -eu
 cd "$(dirname "$0")"
 CFLAGS="-O2 -g -target bpf -I/usr/include/x86_64-linux-gnu"
@@ -30,8 +31,10 @@ for c in *.c; do
 		listings "$name.$v.o"
 	done
 done
-clang-19 -target bpf -c opcodes.s -o opcodes.o
-listings opcodes.o
+for s in *.s; do
+	clang-19 -target bpf -c "$s" -o "${s%.s}.o"
+	listings "${s%.s}.o"
+done
 
 if [ "$(id -u)" = 0 ] && command -v bpftool >/dev/null && [ -d /sys/fs/bpf ]; then
 	for c in kernel/*.c; do

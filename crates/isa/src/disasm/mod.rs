@@ -210,8 +210,7 @@ pub struct Symbol {
 /// annotates. `symbols` need not be sorted. Only the LLVM dialects make
 /// sense here; others print their listing lines the same way.
 pub fn objdump_section(prog: &[RawInsn], symbols: &[Symbol], opts: DisasmOptions) -> String {
-    let mut syms: Vec<&Symbol> = symbols.iter().collect();
-    syms.sort_by_key(|s| s.slot);
+    let syms = one_per_address(symbols);
     let mut out = String::new();
     let mut pc = 0;
     let mut next_sym = 0;
@@ -241,12 +240,27 @@ pub fn objdump_section(prog: &[RawInsn], symbols: &[Symbol], opts: DisasmOptions
     out
 }
 
+/// The symbols `llvm-objdump` shows, sorted by address: of several at one
+/// address only the greatest name (whatever their types and bindings, as
+/// observed with llvm-objdump 14 and 19).
+fn one_per_address(symbols: &[Symbol]) -> Vec<&Symbol> {
+    let mut syms: Vec<&Symbol> = symbols.iter().collect();
+    syms.sort_by(|a, b| (a.slot, &a.name).cmp(&(b.slot, &b.name)));
+    let mut out: Vec<&Symbol> = Vec::with_capacity(syms.len());
+    for s in syms {
+        match out.last_mut() {
+            Some(last) if last.slot == s.slot => *last = s,
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
 /// `<sym>` or `<sym+0xoff>` for a branch target slot: the last symbol at or
-/// before it (the first listed, among several at one address).
+/// before it.
 fn annotation(syms: &[&Symbol], target: i64) -> Option<String> {
     let t = usize::try_from(target).ok()?;
-    let start = syms.iter().rev().find(|s| s.slot <= t)?.slot;
-    let s = syms.iter().find(|s| s.slot == start)?;
+    let s = syms.iter().rev().find(|s| s.slot <= t)?;
     let off = (t - s.slot) * 8;
     Some(if off == 0 {
         format!("<{}>", s.name)

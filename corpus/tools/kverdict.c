@@ -137,7 +137,7 @@ static void error_line(const char *log, char *out, size_t outsz)
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
-		if (n && (strstr(p, "fail") || strstr(p, "error") ||
+		if (n && !memmem(p, n, "Retrying", 8) && (strstr(p, "fail") || strstr(p, "error") ||
 			  strstr(p, "invalid") || strstr(p, "not supported") ||
 			  strstr(p, "unsupported") || strstr(p, "unknown") ||
 			  strstr(p, "Error"))) {

@@ -36,6 +36,8 @@ enum Command {
     Disasm(Rest),
     /// Dump BTF type information: `btf dump file OBJ [format raw|c]`.
     Btf(Rest),
+    /// Show what an eBPF object file holds: `object show OBJ`.
+    Object(Rest),
     /// Run raw or assembled bytecode over a memory file: `run FILE [mem FILE] [engine interp|jit]`.
     Run(Rest),
     /// Speak the bpf_conformance plugin protocol (program on stdin).
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Disasm(r) => cmd::disasm::run(&out, r.args),
         Command::Run(r) => cmd::run::run(&out, r.args),
         Command::Btf(r) => cmd::btf::run(&out, r.args),
+        Command::Object(r) => cmd::object::run(&out, r.args),
         Command::ConformancePlugin(r) => return cmd::conformance::run(r.args),
     };
     match result {

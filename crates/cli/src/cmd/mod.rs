@@ -3,4 +3,5 @@ pub mod asm;
 pub mod btf;
 pub mod conformance;
 pub mod disasm;
+pub mod object;
 pub mod run;

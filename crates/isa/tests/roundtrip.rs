@@ -363,3 +363,37 @@ proptest! {
         prop_assert!(lines <= slots.len());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Whole programs, with branches into, inside and out of them: the
+    /// conformance listing (labels for targets inside) reads back to the
+    /// same bytes.
+    #[test]
+    fn conformance_listing_round_trips(
+        prog in prop::collection::vec((insn(), -6i16..6, any::<bool>()), 1..24)
+    ) {
+        use oxbpf_isa::disasm::listing;
+        let insns: Vec<Insn> = prog
+            .into_iter()
+            .map(|(i, near, use_near)| match i {
+                // Mostly short branches, so that labels are exercised.
+                Insn::Jump { width, cond, dst, src, .. } if use_near => {
+                    Insn::Jump { width, cond, dst, src, off: near }
+                }
+                Insn::Ja { long, .. } if use_near => Insn::Ja { off: near.into(), long },
+                Insn::Call(CallTarget::Local { .. }) if use_near => {
+                    Insn::Call(CallTarget::Local { rel: near.into() })
+                }
+                i => i,
+            })
+            .filter(|i| Insn::decode(&i.encode(), 0) == Ok(*i))
+            .collect();
+        let slots = encode_program(&insns);
+        let text = listing(&slots, DisasmOptions::new(Dialect::Conformance)).unwrap();
+        let again = assemble(&text, Syntax::Conformance)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(again, slots, "{}", text);
+    }
+}

@@ -101,6 +101,13 @@ pub(crate) fn jmp_name(c: JmpCond) -> &'static str {
 
 /// The text of one instruction.
 pub(crate) fn text(insn: &Insn) -> String {
+    text_to(insn, None)
+}
+
+/// The text of one instruction whose branch target, if any, is printed as
+/// `label` instead of a numeric offset.
+pub(crate) fn text_to(insn: &Insn, label: Option<&str>) -> String {
+    let target = |off: i64| label.map_or_else(|| jump_off(off), str::to_string);
     match *insn {
         Insn::Alu {
             width,
@@ -195,8 +202,8 @@ pub(crate) fn text(insn: &Insn) -> String {
             let f = if fetch { "fetch " } else { "" };
             format!("lock {f}{name}{w} {}, {}", mem(dst, off), reg(src))
         }
-        Insn::Ja { off, long: false } => format!("ja {}", jump_off(off.into())),
-        Insn::Ja { off, long: true } => format!("ja32 {}", jump_off(off.into())),
+        Insn::Ja { off, long: false } => format!("ja {}", target(off.into())),
+        Insn::Ja { off, long: true } => format!("ja32 {}", target(off.into())),
         Insn::Jump {
             width,
             cond,
@@ -213,11 +220,11 @@ pub(crate) fn text(insn: &Insn) -> String {
                 jmp_name(cond),
                 suffix(width),
                 reg(dst),
-                jump_off(off.into())
+                target(off.into())
             )
         }
         Insn::Call(CallTarget::Helper(id)) => format!("call {}", imm(id)),
-        Insn::Call(CallTarget::Local { rel }) => format!("call local {}", jump_off(rel.into())),
+        Insn::Call(CallTarget::Local { rel }) => format!("call local {}", target(rel.into())),
         Insn::Call(CallTarget::Kfunc { btf_id, module: 0 }) => {
             format!("call runtime {}", imm(btf_id))
         }
@@ -234,4 +241,36 @@ pub(crate) fn text(insn: &Insn) -> String {
         } => format!("callx {}", r.n()),
         Insn::Exit => "exit".to_string(),
     }
+}
+
+/// A whole program, with a label `L<slot>:` before every branch and call
+/// target inside it (or just past its end) and the branches naming them;
+/// targets outside keep numeric offsets.
+pub(crate) fn listing(insns: &[(usize, Insn)], slots: usize) -> String {
+    use std::collections::BTreeSet;
+    use std::fmt::Write as _;
+    let label_of = |pc: usize, insn: &Insn| -> Option<usize> {
+        if matches!(insn, Insn::LoadImm64 { .. }) {
+            return None;
+        }
+        let t = usize::try_from(insn.branch_target(pc)?).ok()?;
+        // Only slots where an instruction starts (or the end) can carry a label.
+        (t == slots || insns.iter().any(|&(p, _)| p == t)).then_some(t)
+    };
+    let targets: BTreeSet<usize> = insns
+        .iter()
+        .filter_map(|(pc, i)| label_of(*pc, i))
+        .collect();
+    let mut out = String::new();
+    for &(pc, ref insn) in insns {
+        if targets.contains(&pc) {
+            let _ = writeln!(out, "L{pc}:");
+        }
+        let label = label_of(pc, insn).map(|t| format!("L{t}"));
+        let _ = writeln!(out, "{}", text_to(insn, label.as_deref()));
+    }
+    if targets.contains(&slots) {
+        let _ = writeln!(out, "L{slots}:");
+    }
+    out
 }

@@ -136,8 +136,9 @@ pub fn hex_bytes(slots: &[RawInsn]) -> String {
 ///
 /// * LLVM dialects: `llvm-objdump`'s body lines, `%8d:\t<bytes>\t<text>`.
 /// * Kernel: `bpftool prog dump xlated`'s lines, `%4d: (op) text`.
-/// * Conformance: the bare instructions, one per line, with numeric jump
-///   offsets, so that the output assembles back to the input.
+/// * Conformance: the bare instructions, one per line, with a label
+///   `L<slot>:` before every branch target (`jeq %r1, 0, L7`,
+///   `call local L12`), so that the output assembles back to the input.
 ///
 /// Slots that do not decode are printed as `<unknown>` (LLVM, one slot at a
 /// time, as the tool does) or stop the listing with an error (other
@@ -165,11 +166,7 @@ pub fn listing(prog: &[RawInsn], opts: DisasmOptions) -> Result<String, crate::D
                 );
             }
         }
-        Dialect::Conformance => {
-            for (_, insn) in decode_program(prog)? {
-                let _ = writeln!(out, "{}", conformance::text(&insn));
-            }
-        }
+        Dialect::Conformance => out = conformance::listing(&decode_program(prog)?, prog.len()),
     }
     Ok(out)
 }

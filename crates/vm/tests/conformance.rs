@@ -180,8 +180,7 @@ fn last_line(s: &Option<String>) -> Option<&str> {
     s.as_deref()?
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
+        .rfind(|l| !l.is_empty())
 }
 
 /// Bytes of the program: `-- raw` tokens are whole 64-bit instructions (as

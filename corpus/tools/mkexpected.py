@@ -84,7 +84,9 @@ for f in sorted(funcs, key=lambda f: (f["section"], f["offset_insns"])):
 have_syms = {f["section"] for f in funcs}
 for s in exec_secs.values():
     if s["name"] not in have_syms and s["size"] > 0:
-        lines, ld64 = per_label.get((s["name"], None), [None, None])
+        # objdump labels a symbol-less section with the section symbol
+        tot = [v for (sec, _lab), v in per_label.items() if sec == s["name"]]
+        lines, ld64 = (sum(v[0] for v in tot), sum(v[1] for v in tot)) if tot else (None, None)
         programs.append({"name": None, "section": s["name"], "binding": None, "offset_insns": 0,
                          "size_insns": s["size"] // 8, "objdump_lines": lines, "ld_imm64": ld64,
                          "objdump_consistent": lines is not None and lines + ld64 == s["size"] // 8,

@@ -86,7 +86,7 @@ impl<'a> RunEnv<'a> {
     /// Lets the program read and write `mem`; returns its address (what to
     /// put in the register that points at it).
     pub fn add_region(&mut self, mem: &'a mut [u8], kind: RegionKind) -> u64 {
-        let r = Region::of_slice(mem, true, kind);
+        let r = Region::of_ptr(mem.as_mut_ptr(), mem.len(), true, kind);
         self.mem.regions.push(r);
         r.start
     }
@@ -94,7 +94,7 @@ impl<'a> RunEnv<'a> {
     /// Lets the program read `mem`; stores to it are access errors in
     /// checked mode.
     pub fn add_readonly_region(&mut self, mem: &'a [u8], kind: RegionKind) -> u64 {
-        let r = Region::of_slice(mem, false, kind);
+        let r = Region::of_ptr(mem.as_ptr(), mem.len(), false, kind);
         self.mem.regions.push(r);
         r.start
     }

@@ -62,11 +62,14 @@ impl Region {
         off <= self.len && self.len - off >= size
     }
 
-    /// The region of a byte slice, exposing its address for the program.
-    pub(crate) fn of_slice(mem: &[u8], writable: bool, kind: RegionKind) -> Region {
+    /// The region of `len` bytes at `ptr`, exposing the pointer's provenance
+    /// so that the program's integer addresses can be turned back into
+    /// pointers. For a writable region `ptr` must come from a mutable borrow
+    /// (`as_mut_ptr`), or writes through it would be undefined behaviour.
+    pub(crate) fn of_ptr(ptr: *const u8, len: usize, writable: bool, kind: RegionKind) -> Region {
         Region {
-            start: mem.as_ptr().expose_provenance() as u64,
-            len: mem.len() as u64,
+            start: ptr.expose_provenance() as u64,
+            len: len as u64,
             writable,
             kind,
         }

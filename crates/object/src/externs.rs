@@ -99,7 +99,14 @@ pub(crate) fn collect(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<Ext>> {
                 }
                 _ => None,
             })
-            .ok_or_else(|| err(format!("BTF [{id}] is in no DATASEC")))?;
+            .ok_or_else(|| {
+                // Neither __kconfig nor __ksym: a symbol another object
+                // defines, for the static linker (`bpftool gen object`).
+                ObjectError::unsupported(format!(
+                    "extern '{}' is defined in another object (static linking is not supported)",
+                    sym.name
+                ))
+            })?;
         let kcfg = match sec_name {
             ".kconfig" if is_func => {
                 return Err(ObjectError::unsupported(format!(
@@ -111,7 +118,8 @@ pub(crate) fn collect(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<Ext>> {
             ".ksyms" => None,
             other => {
                 return Err(ObjectError::unsupported(format!(
-                    "extern '{}' in section '{other}'",
+                    "extern '{}' in section '{other}' is defined in another object \
+                     (static linking is not supported)",
                     sym.name
                 )))
             }

@@ -91,6 +91,16 @@ impl ObjectSpec {
     /// Parses an object. Pure: reads nothing but `bytes` and `opts`.
     pub fn parse_with(bytes: &[u8], name: &str, opts: &ParseOptions<'_>) -> Result<ObjectSpec> {
         let elf = Elf::parse(bytes)?;
+        if let Some(s) = elf
+            .sections
+            .iter()
+            .find(|s| matches!(s.name, ".struct_ops" | ".struct_ops.link") && s.size > 0)
+        {
+            return Err(ObjectError::unsupported(format!(
+                "struct_ops maps (section '{}')",
+                s.name
+            )));
+        }
         let obj_name = object_name(name);
         let license = license(&elf);
         let kern_version = kern_version(&elf)?;

@@ -166,13 +166,20 @@ pub enum DataKind {
     Kconfig,
 }
 
-/// `LIBBPF_PIN_*`.
+/// How a map is pinned: libbpf's `LIBBPF_PIN_*` for BTF maps, iproute2's
+/// `PIN_*` for `struct bpf_elf_map` definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pinning {
     #[default]
     None,
-    /// Pin under the pin root by the map's name (and reuse what is there).
+    /// libbpf's `LIBBPF_PIN_BY_NAME`: pin under the pin root by the map's
+    /// name, and reuse a compatible map already pinned there.
     ByName,
+    /// iproute2's `PIN_OBJECT_NS`: pinned in a directory private to the
+    /// object (`tc/<object hash>/<name>` under bpffs).
+    ObjectNs,
+    /// iproute2's `PIN_GLOBAL_NS`: pinned in the shared `tc/globals/<name>`.
+    GlobalNs,
 }
 
 /// An initial slot of a program array or map-in-map, from the `values`
@@ -186,10 +193,16 @@ pub enum InitSlot {
 }
 
 /// A map definition.
+///
+/// A `perf_event_array` with `max_entries` 0 gets one entry per CPU (per
+/// worker, in oxbpf) when created, as libbpf does; the spec keeps the 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapSpec {
-    /// The name libbpf gives it (the variable's name; for global data the
-    /// object-prefixed, truncated section name).
+    /// The name `bpf_map__name()` gives: the variable's name; for `.data`,
+    /// `.rodata`, `.bss` and `.kconfig` the object-prefixed, truncated
+    /// section name (`myobj.rodata`); for `.data.*` and `.rodata.*` the
+    /// section name itself. [`MapSpec::kernel_name`] is what the kernel
+    /// gets.
     pub name: String,
     pub kind: MapKind,
     pub map_type: MapType,
@@ -214,6 +227,29 @@ pub struct MapSpec {
     /// The ELF section and byte offset of the definition.
     pub section: String,
     pub section_offset: u64,
+}
+
+impl MapSpec {
+    /// The name given to the kernel (`BPF_OBJ_NAME_LEN` - 1 bytes at most):
+    /// for global data, libbpf's sanitised internal name; otherwise the
+    /// name cut to 15 bytes, as `bpf_map_create` cuts it.
+    pub fn kernel_name(&self) -> String {
+        let max = uapi::OBJ_NAME_LEN - 1;
+        let b = &self.name.as_bytes()[..self.name.len().min(max)];
+        match self.kind {
+            MapKind::Data { .. } => b
+                .iter()
+                .map(|&c| {
+                    if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' {
+                        c as char
+                    } else {
+                        '_'
+                    }
+                })
+                .collect(),
+            _ => String::from_utf8_lossy(b).into_owned(),
+        }
+    }
 }
 
 /// An `extern` variable of the object.

@@ -51,9 +51,19 @@ fn legacy_maps_section() {
 fn iproute2_map_records() {
     let spec = open("legacy_elf.bpf.o");
     assert_eq!(spec.maps[0].max_entries, 16);
-    let e = open_err("legacy_elf_pinned.bpf.o");
+    assert_eq!(spec.maps[0].pinning, Pinning::None);
+    let spec = open("legacy_elf_pinned.bpf.o");
+    assert_eq!(spec.maps[0].pinning, Pinning::GlobalNs);
+    let e = open_err("legacy_elf_inner.bpf.o");
+    assert!(e.is_unsupported(), "{e}");
     assert!(
-        matches!(e.root(), ObjectError::LegacyMap { map, offset: 0, .. } if map == "elf_map"),
+        e.to_string().contains("'elf_map': iproute2 map-in-map"),
+        "{e}"
+    );
+    // Records of another size must end in zeroes (libbpf 0.x strict mode).
+    let e = open_err("legacy_long.bpf.o");
+    assert!(
+        matches!(e.root(), ObjectError::LegacyMap { map, offset: 0, .. } if map == "long_map"),
         "{e}"
     );
 }

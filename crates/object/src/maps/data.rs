@@ -154,8 +154,18 @@ fn internal_map(
             flags |= BPF_F_MMAPABLE;
         }
     }
+    // bpf_map__name(): custom `.data.*` / `.rodata.*` maps show their
+    // section name; the kernel gets the truncated internal name, which
+    // `MapSpec::kernel_name` recomputes.
+    let custom = matches!(kind, DataKind::Data | DataKind::Rodata)
+        && real_name != ".data"
+        && real_name != ".rodata";
     Ok(MapSpec {
-        name: internal_map_name(obj_name, real_name),
+        name: if custom {
+            real_name.to_string()
+        } else {
+            internal_map_name(obj_name, real_name)
+        },
         kind: MapKind::Data {
             section: real_name.to_string(),
             data: kind,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* iproute2's struct bpf_elf_map: longer records than struct bpf_map_def.
- * Zero extra fields are accepted; NONZERO_PINNING sets one (refused). */
+/* iproute2's struct bpf_elf_map: longer records than struct bpf_map_def,
+ * with iproute2's pinning (PINNING) and map-in-map references (INNER_ID,
+ * which oxbpf does not support). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -16,8 +17,11 @@ struct bpf_elf_map {
 	__u32 inner_idx;
 };
 
-#ifndef NONZERO_PINNING
-#define NONZERO_PINNING 0
+#ifndef PINNING
+#define PINNING 0
+#endif
+#ifndef INNER_ID
+#define INNER_ID 0
 #endif
 
 struct bpf_elf_map SEC("maps") elf_map = {
@@ -25,7 +29,8 @@ struct bpf_elf_map SEC("maps") elf_map = {
 	.size_key = 4,
 	.size_value = 4,
 	.max_elem = 16,
-	.pinning = NONZERO_PINNING,
+	.pinning = PINNING,
+	.inner_id = INNER_ID,
 };
 
 SEC("classifier")

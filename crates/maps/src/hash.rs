@@ -479,10 +479,14 @@ impl MapOps for HashMap {
         self
     }
 
+    /// The syscall side copies under the bucket lock: an element is only
+    /// unlinked (and so reused) under that lock, so the value copied is the
+    /// key's, never that of a key that took its element meanwhile.
     fn lookup(&self, key: &[u8], out: &mut [u8], lock: bool) -> Result<()> {
-        let i = self
-            .find_lockless(key, self.key_hash(key))
-            .ok_or(MapError::NotFound)?;
+        let h = self.key_hash(key);
+        let b = self.bucket_of(h);
+        let _g = Guard::new(self.bucket_lock(b));
+        let (_, i) = self.find_locked(b, key, h).ok_or(MapError::NotFound)?;
         self.read_value(i, out, lock);
         Ok(())
     }

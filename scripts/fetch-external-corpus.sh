@@ -166,7 +166,7 @@ for line in open(tmp):
     s = summary.setdefault(source, {"objects": 0, "accepted": 0, "rejected": 0, "other": 0,
                                     "programs": 0, "programs_accepted": 0})
     s["objects"] += 1
-    s[verdict if verdict in ("accepted", "rejected") else "other"] += 1
+    s[verdict if verdict in ("accepted", "rejected", "no_programs") else "other"] = s.get(verdict if verdict in ("accepted", "rejected", "no_programs") else "other", 0) + 1
     s["programs"] += len(progs)
     s["programs_accepted"] += sum(p.get("kernel_verdict") == "accepted" for p in progs)
 for k in ("selftests", "samples"):
@@ -181,8 +181,8 @@ with open(os.path.join(out, "manifest.tsv"), "w") as fh:
         fh.write("%s\t%s\t%s\t%d/%d\t%s\t%s\n" % (r["source"], r["object"], r["object_verdict"], a, n,
                                                  r["origin"], (r["object_error"] or "").replace("\t", " ")))
 for k, s in sorted(summary.items()):
-    print("%-10s objects=%-4d accepted=%-4d rejected=%-4d other=%-3d programs accepted %d/%d%s" % (
-        k, s["objects"], s["accepted"], s["rejected"], s["other"], s["programs_accepted"], s["programs"],
+    print("%-10s objects=%-4d accepted=%-4d rejected=%-4d no_programs=%-3d other=%-3d programs accepted %d/%d%s" % (
+        k, s["objects"], s["accepted"], s["rejected"], s.get("no_programs", 0), s["other"], s["programs_accepted"], s["programs"],
         "  (compiled %d of %d sources)" % (s["objects"], s["sources_attempted"]) if "sources_attempted" in s else ""))
 PY
 rm -f "$manifest.tmp"

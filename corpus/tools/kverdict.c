@@ -218,8 +218,11 @@ static int run_libbpf(const char *path)
 		n++;
 	}
 	if (n == 0) {
+		/* BTF-only / data-only object: nothing to load. */
 		bpf_object__close(obj);
-		return -1;
+		printf("{\n  \"loader\": \"libbpf %s\",\n  \"object_verdict\": \"no_programs\",\n  \"maps\": [],\n  \"programs\": []\n}\n",
+		       libbpf_version_string());
+		return 0;
 	}
 	err = bpf_object__load(obj);
 	all_ok = !err;
@@ -396,6 +399,8 @@ static int run_raw(const char *path, const char *libbpf_err)
 		if (!(sh.sh_flags & SHF_EXECINSTR) || sh.sh_size == 0)
 			continue;
 		secname = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!strcmp(secname, ".text"))
+			continue;	/* subprograms, never a program of its own */
 		cnt = sh.sh_size / sizeof(struct bpf_insn);
 		insns = malloc(sh.sh_size);
 		memcpy(insns, elf_getdata(scn, NULL)->d_buf, sh.sh_size);

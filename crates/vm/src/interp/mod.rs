@@ -146,7 +146,9 @@ impl Machine {
         // so runs are deterministic whatever ran before.
         let regs = &mut *self.regs;
         regs[..11].fill(0);
-        regs[1..1 + args.len()].copy_from_slice(args);
+        for (r, &a) in regs[1..6].iter_mut().zip(args) {
+            *r = a;
+        }
         regs[10] = stack_top;
         env.set_stack(stack_top - MAX_BPF_STACK as u64, stack_top);
         env.checked = prog.mode == ExecMode::Checked;
@@ -167,7 +169,7 @@ impl Machine {
             match step {
                 Ok(Exit::Return(r0)) => break Ok(r0),
                 Ok(Exit::TailCall(next)) => current = Some(next),
-                Err(e) => break Err(e),
+                Err(e) => break Err(*e),
             }
         };
         self.executed = cpu.executed;

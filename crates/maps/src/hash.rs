@@ -662,3 +662,60 @@ impl HashMap {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Map, MapOptions};
+
+    fn hash_of_map(m: &Map) -> &HashMap {
+        m.ops.as_any().downcast_ref().unwrap()
+    }
+
+    #[test]
+    fn a_crash_between_alloc_and_link_leaks_one_element() {
+        let m = Map::create(MapSpec::new(MapType::Hash, 4, 4, 4), &MapOptions::new(1)).unwrap();
+        m.update(&1u32.to_ne_bytes(), &[1; 4], 0).unwrap();
+        let h = hash_of_map(&m);
+        // The dying writer took an element and reserved a count, then died.
+        let i = h.pop_free().unwrap();
+        h.fill_key(i, &2u32.to_ne_bytes(), h.key_hash(&2u32.to_ne_bytes()));
+        h.count().fetch_add(1, Ordering::SeqCst);
+        let r = m.check().unwrap();
+        assert_eq!((r.live, r.leaked), (1, 1));
+        assert!(m.lookup(&2u32.to_ne_bytes()).is_err());
+        m.repair().unwrap();
+        let r = m.check().unwrap();
+        assert_eq!((r.live, r.leaked), (1, 0));
+        assert_eq!(h.count().load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_crash_between_unlink_and_free_leaks_one_element() {
+        let m = Map::create(MapSpec::new(MapType::Hash, 4, 4, 4), &MapOptions::new(1)).unwrap();
+        let key = 3u32.to_ne_bytes();
+        m.update(&key, &[1; 4], 0).unwrap();
+        let h = hash_of_map(&m);
+        let hh = h.key_hash(&key);
+        let b = h.bucket_of(hh);
+        let (link, i) = h.find_locked(b, &key, hh).unwrap();
+        h.unlink(link, i); // ... and the process dies before push_free.
+        assert!(m.lookup(&key).is_err());
+        assert_eq!(m.check().unwrap().leaked, 1);
+        m.repair().unwrap();
+        assert_eq!(m.check().unwrap().leaked, 0);
+    }
+
+    #[test]
+    fn a_bucket_lock_held_by_a_dead_process_is_taken_over() {
+        let m = Map::create(MapSpec::new(MapType::Hash, 4, 4, 4), &MapOptions::new(1)).unwrap();
+        let key = 5u32.to_ne_bytes();
+        let h = hash_of_map(&m);
+        let b = h.bucket_of(h.key_hash(&key));
+        // PID above pid_max: no such process.
+        h.bucket_lock(b).store(0x7fff_fff0, Ordering::SeqCst);
+        m.update(&key, &[9; 4], 0).unwrap();
+        assert_eq!(m.lookup(&key).unwrap(), [9; 4]);
+        assert_eq!(h.bucket_lock(b).load(Ordering::SeqCst), 0);
+    }
+}

@@ -247,7 +247,7 @@ impl Region {
     /// The `AtomicU32` at `off` (4-aligned).
     #[inline]
     pub(crate) fn u32_at(&self, off: usize) -> &AtomicU32 {
-        debug_assert!(off % 4 == 0 && off + 4 <= self.map_len);
+        debug_assert!(off.is_multiple_of(4) && off + 4 <= self.map_len);
         // SAFETY: in bounds and aligned (layouts place these fields), the
         // mapping lives as long as &self, and all accesses to control words
         // are atomic.
@@ -257,7 +257,7 @@ impl Region {
     /// The `AtomicU64` at `off` (8-aligned).
     #[inline]
     pub(crate) fn u64_at(&self, off: usize) -> &AtomicU64 {
-        debug_assert!(off % 8 == 0 && off + 8 <= self.map_len);
+        debug_assert!(off.is_multiple_of(8) && off + 8 <= self.map_len);
         // SAFETY: as for u32_at, with 8-byte alignment.
         unsafe { AtomicU64::from_ptr(self.ptr(off).cast()) }
     }
@@ -311,7 +311,11 @@ impl Drop for Region {
 
 fn check_shape(len: usize, mirror: usize) -> Result<()> {
     let page = 4096;
-    if len == 0 || mirror > len || mirror % page != 0 || (mirror != 0 && len % page != 0) {
+    if len == 0
+        || mirror > len
+        || !mirror.is_multiple_of(page)
+        || (mirror != 0 && !len.is_multiple_of(page))
+    {
         return Err(crate::error::inval("bad region shape"));
     }
     if len > 1 << 46 {

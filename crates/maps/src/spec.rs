@@ -326,7 +326,7 @@ impl MapSpec {
         if self.flags & !RINGBUF_FLAGS != 0 {
             return Err(inval("flag not allowed for ringbuf"));
         }
-        if !self.max_entries.is_power_of_two() || self.max_entries % PAGE_SIZE != 0 {
+        if !self.max_entries.is_power_of_two() || !self.max_entries.is_multiple_of(PAGE_SIZE) {
             return Err(inval("ringbuf size must be a power of 2 and page-aligned"));
         }
         Ok(())

@@ -78,7 +78,7 @@ pub(crate) fn lock(word: &AtomicU32) {
             continue;
         }
         std::thread::yield_now();
-        if spins % SPINS_BEFORE_CHECK == 0
+        if spins.is_multiple_of(SPINS_BEFORE_CHECK)
             && cur != me
             && process_is_dead(cur)
             && word

@@ -91,7 +91,7 @@ fn concurrent_inserts_and_deletes_lose_nothing() {
         .collect();
     let set: HashSet<u32> = keys.iter().copied().collect();
     assert_eq!(set.len(), keys.len(), "no key listed twice");
-    let want: HashSet<u32> = (0..256).filter(|k| k % 2 == 0).collect();
+    let want: HashSet<u32> = (0u32..256).filter(|k| k.is_multiple_of(2)).collect();
     assert_eq!(set, want);
     for key in want {
         assert_eq!(map.lookup(&k(key)).unwrap(), 200u64.to_ne_bytes());
@@ -176,7 +176,7 @@ fn ringbuf_producers_and_consumer_across_threads() {
                     let len = 1 + (i as usize % 13);
                     let mut rec = vec![t as u8; len];
                     rec[..4.min(len)].copy_from_slice(&i.to_ne_bytes()[..4.min(len)]);
-                    let ok = if i % 2 == 0 {
+                    let ok = if i.is_multiple_of(2) {
                         rb.output(&[&t.to_ne_bytes()[..], &i.to_ne_bytes()[..]].concat(), 0)
                             .is_ok()
                     } else {
@@ -193,7 +193,7 @@ fn ringbuf_producers_and_consumer_across_threads() {
                                     4,
                                 );
                             }
-                            if i % 7 == 0 {
+                            if i.is_multiple_of(7) {
                                 // Discarded samples never reach the consumer;
                                 // count them as sent and skip the number.
                                 rb.discard(p, 0).unwrap();
@@ -216,8 +216,10 @@ fn ringbuf_producers_and_consumer_across_threads() {
     let mut c = rb.consumer();
     let mut next = vec![0u32; THREADS as usize];
     let mut got = 0u64;
-    let expected: u64 =
-        (0..PER).filter(|i| !(i % 2 == 1 && i % 7 == 0)).count() as u64 * u64::from(THREADS);
+    let expected: u64 = (0..PER)
+        .filter(|i| !(i % 2 == 1 && i.is_multiple_of(7)))
+        .count() as u64
+        * u64::from(THREADS);
     while got < expected {
         c.wait(Some(Duration::from_millis(100)));
         c.poll(|s| {
@@ -225,7 +227,7 @@ fn ringbuf_producers_and_consumer_across_threads() {
             let t = u32::from_ne_bytes(s[..4].try_into().unwrap()) as usize;
             let i = u32::from_ne_bytes(s[4..].try_into().unwrap());
             // Per producer, samples arrive in order, skipping discards.
-            while next[t] % 2 == 1 && next[t] % 7 == 0 {
+            while next[t] % 2 == 1 && next[t].is_multiple_of(7) {
                 next[t] += 1;
             }
             assert_eq!(i, next[t], "producer {t}");

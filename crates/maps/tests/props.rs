@@ -100,7 +100,7 @@ proptest! {
     #[test]
     fn array_matches_a_vec(ops in prop::collection::vec((0u32..10, any::<u32>(), 0u64..3), 1..100)) {
         let map = Map::create(MapSpec::new(T::Array, 4, 4, 8), &MapOptions::new(1)).unwrap();
-        let mut model = vec![0u32; 8];
+        let mut model = [0u32; 8];
         for (i, v, f) in ops {
             let got = map.update(&i.to_ne_bytes(), &v.to_ne_bytes(), f);
             let want = if i >= 8 {

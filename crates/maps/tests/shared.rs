@@ -84,12 +84,12 @@ fn hammer(d: &Path) {
         let mut lk = [0u8; 8];
         lk[..4].copy_from_slice(&(x % 33).to_ne_bytes());
         lk[4..].copy_from_slice(&(x >> 7).to_be_bytes());
-        if x % 3 == 0 {
+        if x.is_multiple_of(3) {
             drop(t.delete(&lk));
         } else {
             drop(t.update(&lk, &[1, 2, 3, 4], BPF_ANY));
         }
-        if x % 2 == 0 {
+        if x.is_multiple_of(2) {
             drop(q.push(&key, BPF_EXIST));
         } else {
             drop(q.pop());

@@ -31,7 +31,37 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 static char *logbuf;
+static char pin_dir[64];
+
+/* Maps with LIBBPF_PIN_BY_NAME would be pinned under /sys/fs/bpf and reused
+ * by later loads; give every run a private pin directory and empty it (bpffs refuses names with a dot). */
+static void pin_dir_clean(void)
+{
+	DIR *d = opendir(pin_dir);
+	struct dirent *e;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", pin_dir, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
+}
+
+static struct bpf_object *open_obj(const char *path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_dir);
+
+	pin_dir_clean();
+	return bpf_object__open_file(path, &oo);
+}
 static size_t loglen, logcap;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -206,7 +236,7 @@ static int run_libbpf(const char *path)
 	char line[1024];
 
 	log_reset();
-	obj = bpf_object__open_file(path, NULL);
+	obj = open_obj(path);
 	if (!obj || libbpf_get_error(obj))
 		return -1;
 	bpf_object__for_each_program(prog, obj) {
@@ -263,7 +293,7 @@ static int run_libbpf(const char *path)
 			int j = 0;
 
 			log_reset();
-			obj = bpf_object__open_file(path, NULL);
+			obj = open_obj(path);
 			if (!obj || libbpf_get_error(obj))
 				break;
 			bpf_object__for_each_program(prog, obj)
@@ -546,8 +576,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	libbpf_set_print(print_fn);
-	if (run_libbpf(argv[1]) == 0)
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/kverdict_%d", (int)getpid());
+	mkdir(pin_dir, 0700);
+	if (run_libbpf(argv[1]) == 0) {
+		pin_dir_clean();
+		rmdir(pin_dir);
 		return 0;
+	}
+	pin_dir_clean();
+	rmdir(pin_dir);
 	error_line(logbuf ? logbuf : "", first, sizeof(first));
 	if (run_raw(argv[1], first) == 0)
 		return 0;

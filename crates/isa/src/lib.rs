@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod asm;
+pub mod cbpf;
 mod decode;
 pub mod disasm;
 mod encode;

@@ -83,6 +83,24 @@ pub mod skf {
     pub const SKF_AD_PAY_OFFSET: i32 = 52;
     pub const SKF_AD_RANDOM: i32 = 56;
     pub const SKF_AD_VLAN_TPID: i32 = 60;
+    /// One past the last ancillary offset.
+    pub const SKF_AD_MAX: i32 = 64;
     pub const SKF_NET_OFF: i32 = -0x100000;
     pub const SKF_LL_OFF: i32 = -0x200000;
+
+    /// Helpers of oxbpf's own that classic-BPF translation calls for the
+    /// ancillary loads `struct __sk_buff` cannot express (the kernel calls
+    /// internal functions there, which have no helper number). Numbered
+    /// far above the kernel's helpers so that they never collide; the
+    /// runtime that runs translated socket filters registers them.
+    pub mod helpers {
+        /// `u32 (ctx)`: `dev->type` of the receiving device (`SKF_AD_HATYPE`).
+        pub const SKB_GET_HATYPE: u32 = 1000;
+        /// `u32 (ctx)`: offset of the transport payload (`SKF_AD_PAY_OFFSET`).
+        pub const SKB_GET_PAY_OFFSET: u32 = 1001;
+        /// `u32 (ctx, A, X)`: offset of netlink attribute X at A, or 0 (`SKF_AD_NLATTR`).
+        pub const SKB_GET_NLATTR: u32 = 1002;
+        /// `u32 (ctx, A, X)`: the same inside the nested attribute at A (`SKF_AD_NLATTR_NEST`).
+        pub const SKB_GET_NLATTR_NEST: u32 = 1003;
+    }
 }

@@ -124,3 +124,21 @@ pub const CALLX: u8 = BPF_JMP | BPF_CALL | BPF_X;
 pub const EXIT: u8 = BPF_JMP | BPF_EXIT;
 pub const JA: u8 = BPF_JMP | BPF_JA;
 pub const JA32: u8 = BPF_JMP32 | BPF_JA;
+
+/// Classic BPF (`struct sock_filter`) only: the classes that eBPF reused for
+/// `BPF_JMP32` and `BPF_ALU64`, the `BPF_RET` operand and the `BPF_MISC`
+/// operations, and the limits of `bpf_check_classic`.
+pub mod classic {
+    pub const BPF_RET: u16 = 0x06;
+    pub const BPF_MISC: u16 = 0x07;
+    /// `BPF_RET | BPF_A`: return the accumulator.
+    pub const BPF_A: u16 = 0x10;
+    /// `BPF_MISC | BPF_TAX`: X = A.
+    pub const BPF_TAX: u16 = 0x00;
+    /// `BPF_MISC | BPF_TXA`: A = X.
+    pub const BPF_TXA: u16 = 0x80;
+    /// Words of scratch memory `M[]`.
+    pub const BPF_MEMWORDS: u32 = 16;
+    /// Longest classic program the kernel accepts.
+    pub const BPF_MAXINSNS: usize = 4096;
+}

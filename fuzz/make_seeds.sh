@@ -11,3 +11,7 @@ for o in ../crates/btf/tests/data/*.o; do
 	cp /tmp/seed.btf "$out/$n.btf"
 	python3 -c "import struct,sys; b=open('/tmp/seed.btf','rb').read(); e=open('/tmp/seed.ext','rb').read(); sys.stdout.buffer.write(struct.pack('<H', len(b)) + b + e)" > "$out/$n.both"
 done
+
+# elf_parse: the object crate's test objects as they are.
+mkdir -p seeds/elf_parse
+cp ../crates/object/tests/data/*.o seeds/elf_parse/

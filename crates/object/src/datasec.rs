@@ -6,7 +6,7 @@
 //! section size and symbol values. We compute the same layout without
 //! changing the parsed [`Btf`], which stays exactly as in the file.
 
-use crate::elf::{Elf, STB_GLOBAL, STB_WEAK, STT_OBJECT};
+use crate::elf::Elf;
 use crate::error::{ObjectError, Result};
 use btf::{Btf, Type, TypeId, VarLinkage};
 
@@ -52,9 +52,7 @@ pub(crate) fn vars(btf: &Btf, elf: &Elf<'_>, name: &str) -> Result<Option<(TypeI
             hidden: false,
         };
         if matches!(var.linkage, VarLinkage::Global) {
-            let sym = elf.symbols.iter().find(|s| {
-                s.kind == STT_OBJECT && matches!(s.bind, STB_GLOBAL | STB_WEAK) && s.name == sv.name
-            });
+            let sym = elf.objects.get(sv.name.as_str()).map(|&i| &elf.symbols[i]);
             match sym {
                 Some(s) => {
                     sv.hidden = s.is_hidden();

@@ -12,6 +12,7 @@ use crate::error::{ObjectError, Result};
 use object::elf;
 use object::read::elf::{FileHeader, Rel as _, SectionHeader as _, Sym as _};
 use object::LittleEndian as LE;
+use std::collections::HashMap;
 
 /// `SHT_LLVM_ADDRSIG`, which libbpf ignores.
 const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
@@ -118,6 +119,12 @@ pub(crate) struct Elf<'a> {
     pub symbols: Vec<Symbol<'a>>,
     pub symtab_index: usize,
     pub rels: Vec<RelSection>,
+    /// Symbol indices per defining section, in symbol-table order, so
+    /// that per-section scans cost what the section has, not the file.
+    pub by_section: HashMap<usize, Vec<usize>>,
+    /// The first global or weak `STT_OBJECT` symbol of each name
+    /// (libbpf's `find_elf_var_sym`).
+    pub objects: HashMap<&'a str, usize>,
 }
 
 fn elf_err(what: &'static str) -> impl FnOnce(object::read::Error) -> ObjectError {
@@ -295,12 +302,33 @@ impl<'a> Elf<'a> {
             });
         }
 
+        let mut by_section: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut objects = HashMap::new();
+        for s in &symbols {
+            if let Some(sec) = s.section() {
+                by_section.entry(sec).or_default().push(s.index);
+            }
+            if s.kind == STT_OBJECT && matches!(s.bind, STB_GLOBAL | STB_WEAK) {
+                objects.entry(s.name).or_insert(s.index);
+            }
+        }
         Ok(Elf {
+            by_section,
+            objects,
             sections,
             symbols,
             symtab_index,
             rels,
         })
+    }
+
+    /// The symbols defined in section `index`, in symbol-table order.
+    pub fn symbols_in(&self, index: usize) -> impl Iterator<Item = &Symbol<'a>> + '_ {
+        self.by_section
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.symbols[i])
     }
 
     /// The section called `name`, if any.

@@ -15,6 +15,11 @@ use crate::elf::Elf;
 use crate::error::{ObjectError, Result};
 use crate::spec::{ExternKind, ExternSpec};
 use btf::{Btf, FuncLinkage, IntEncoding, Type, TypeId, VarLinkage};
+use std::collections::HashMap;
+
+/// Largest `.kconfig` value (and map) we lay out; real ones are a few
+/// hundred bytes, and this keeps a hostile array size from allocating.
+const MAX_KCONFIG: u64 = 1 << 20;
 
 /// `KERNEL_VERSION(a, b, c)`.
 pub const fn kernel_version(a: u32, b: u32, c: u32) -> u32 {
@@ -78,6 +83,7 @@ pub(crate) struct Kcfg {
 /// Finds the externs of the object and lays out `.kconfig`.
 pub(crate) fn collect(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<Ext>> {
     let mut exts = Vec::new();
+    let mut index: Option<BtfIndex<'_>> = None;
     for sym in elf
         .symbols
         .iter()
@@ -90,23 +96,16 @@ pub(crate) fn collect(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<Ext>> {
         let btf = btf.ok_or(ObjectError::BtfRequired {
             what: "extern variables",
         })?;
-        let (id, is_func) = find_btf(btf, sym.name).map_err(err)?;
-        let sec_name = btf
-            .types()
-            .find_map(|(_, t)| match t {
-                Type::DataSec(d) if d.vars.iter().any(|v| v.type_id == id) => {
-                    btf.name_by_offset(d.name_off)
-                }
-                _ => None,
-            })
-            .ok_or_else(|| {
-                // Neither __kconfig nor __ksym: a symbol another object
-                // defines, for the static linker (`bpftool gen object`).
-                ObjectError::unsupported(format!(
-                    "extern '{}' is defined in another object (static linking is not supported)",
-                    sym.name
-                ))
-            })?;
+        let index = index.get_or_insert_with(|| BtfIndex::new(btf));
+        let (id, is_func) = find_btf(btf, index, sym.name).map_err(err)?;
+        let sec_name = index.datasec_of.get(&id).copied().ok_or_else(|| {
+            // Neither __kconfig nor __ksym: a symbol another object
+            // defines, for the static linker (`bpftool gen object`).
+            ObjectError::unsupported(format!(
+                "extern '{}' is defined in another object (static linking is not supported)",
+                sym.name
+            ))
+        })?;
         let kcfg = match sec_name {
             ".kconfig" if is_func => {
                 return Err(ObjectError::unsupported(format!(
@@ -153,37 +152,67 @@ pub(crate) fn collect(elf: &Elf<'_>, btf: Option<&Btf>) -> Result<Vec<Ext>> {
             off = k
                 .offset
                 .checked_add(k.size)
-                .ok_or_else(|| ObjectError::Extern {
-                    name: e.name.clone(),
-                    why: ".kconfig too large".into(),
-                })?;
+                .filter(|&o| u64::from(o) <= MAX_KCONFIG)
+                .ok_or_else(|| ObjectError::unsupported(".kconfig larger than 1 MiB"))?;
         }
     }
     Ok(exts)
 }
 
-/// The first `VAR` or `FUNC` named `name`, which must be `extern`.
-fn find_btf(btf: &Btf, name: &str) -> std::result::Result<(TypeId, bool), String> {
-    for (id, t) in btf.types() {
-        let is_func = match t {
-            Type::Var(_) => false,
-            Type::Func(_) => true,
-            _ => continue,
-        };
-        if btf.name_by_offset(t.name_off()) != Some(name) {
-            continue;
+/// Name lookups over the object's BTF, built once: the first `VAR` or
+/// `FUNC` of each name, and the first `DATASEC` holding each variable.
+struct BtfIndex<'b> {
+    var_or_func: HashMap<&'b str, TypeId>,
+    datasec_of: HashMap<TypeId, &'b str>,
+}
+
+impl<'b> BtfIndex<'b> {
+    fn new(btf: &'b Btf) -> Self {
+        let mut var_or_func = HashMap::new();
+        let mut datasec_of = HashMap::new();
+        for (id, t) in btf.types() {
+            match t {
+                Type::Var(_) | Type::Func(_) => {
+                    if let Some(n) = btf.name_by_offset(t.name_off()) {
+                        var_or_func.entry(n).or_insert(id);
+                    }
+                }
+                Type::DataSec(d) => {
+                    let n = btf.name_by_offset(d.name_off).unwrap_or("");
+                    for v in &d.vars {
+                        datasec_of.entry(v.type_id).or_insert(n);
+                    }
+                }
+                _ => {}
+            }
         }
-        return match t {
-            Type::Var(v) if v.linkage != VarLinkage::Extern => {
-                Err(format!("BTF VAR [{id}] is not extern"))
-            }
-            Type::Func(f) if f.linkage != FuncLinkage::Extern => {
-                Err(format!("BTF FUNC [{id}] is not extern"))
-            }
-            _ => Ok((id, is_func)),
-        };
+        BtfIndex {
+            var_or_func,
+            datasec_of,
+        }
     }
-    Err("no BTF VAR or FUNC describes it".into())
+}
+
+/// The first `VAR` or `FUNC` named `name`, which must be `extern`.
+fn find_btf(
+    btf: &Btf,
+    index: &BtfIndex<'_>,
+    name: &str,
+) -> std::result::Result<(TypeId, bool), String> {
+    let id = *index
+        .var_or_func
+        .get(name)
+        .ok_or("no BTF VAR or FUNC describes it")?;
+    match btf.type_by_id(id) {
+        Some(Type::Var(v)) if v.linkage != VarLinkage::Extern => {
+            Err(format!("BTF VAR [{id}] is not extern"))
+        }
+        Some(Type::Func(f)) if f.linkage != FuncLinkage::Extern => {
+            Err(format!("BTF FUNC [{id}] is not extern"))
+        }
+        Some(Type::Func(_)) => Ok((id, true)),
+        _ => Ok((id, false)),
+    }
 }
 
 fn kcfg_layout(btf: &Btf, var_id: TypeId, name: &str) -> Result<Kcfg> {
@@ -197,13 +226,20 @@ fn kcfg_layout(btf: &Btf, var_id: TypeId, name: &str) -> Result<Kcfg> {
             why: "not a variable".into(),
         });
     };
-    let size = btf.size_of(v.type_id).map_err(q)?;
-    let align = btf.align_of(v.type_id).map_err(q)?;
+    // The type first: it admits only scalars and char arrays, whose size
+    // and alignment are cheap to compute.
     let ty = kcfg_type(btf, v.type_id).ok_or_else(|| {
         ObjectError::unsupported(format!(
             "extern (kconfig) '{name}': type is not bool, tristate, char, integer or char array"
         ))
     })?;
+    let size = btf.size_of(v.type_id).map_err(q)?;
+    if size > MAX_KCONFIG {
+        return Err(ObjectError::unsupported(format!(
+            "extern (kconfig) '{name}' of {size} bytes"
+        )));
+    }
+    let align = btf.align_of(v.type_id).map_err(q)?;
     let size = u32::try_from(size)
         .ok()
         .filter(|&s| s > 0)

@@ -71,8 +71,8 @@ pub(crate) fn collect(elf: &Elf<'_>) -> Result<Vec<Func>> {
 }
 
 fn add_section_funcs(elf: &Elf<'_>, sec: &Section<'_>, out: &mut Vec<Func>) -> Result<()> {
-    for sym in &elf.symbols {
-        if sym.section() != Some(sec.index) || sym.kind != STT_FUNC {
+    for sym in elf.symbols_in(sec.index) {
+        if sym.kind != STT_FUNC {
             continue;
         }
         let bad = |why| ObjectError::BadProgram {

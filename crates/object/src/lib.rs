@@ -42,7 +42,7 @@ pub use crate::core::{
 };
 pub use error::ObjectError;
 pub use externs::{kernel_version, KconfigOptions};
-pub use object::{object_name, ParseOptions, MAX_TOTAL_LINKED_INSNS};
+pub use object::{object_name, vmlinux_btf, ParseOptions, MAX_TOTAL_LINKED_INSNS};
 pub use reloc::POISON_CALL_KFUNC_BASE;
 pub use spec::{
     DataKind, ExternKind, ExternSpec, InitSlot, MapKind, MapRef, MapRefKind, MapSpec, ObjectSpec,

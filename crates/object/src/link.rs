@@ -42,7 +42,36 @@ pub(crate) struct Inputs<'a> {
     pub relocs: &'a [FuncRelocs],
     pub core: &'a [Vec<CoreRelocation>],
     pub text: Option<usize>,
-    pub ext: Option<&'a BtfExt>,
+    pub ext: Option<&'a ExtIndex<'a>>,
+}
+
+/// `.BTF.ext` func and line info by code section, sorted by `insn_off`,
+/// so that each function's records are found by binary search. Like
+/// libbpf, only the first block of records for a section name counts.
+pub(crate) struct ExtIndex<'a> {
+    func: HashMap<&'a str, Vec<&'a FuncInfo>>,
+    line: HashMap<&'a str, Vec<&'a LineInfo>>,
+}
+
+impl<'a> ExtIndex<'a> {
+    pub fn new(ext: &'a BtfExt) -> Self {
+        ExtIndex {
+            func: index(&ext.func_info),
+            line: index(&ext.line_info),
+        }
+    }
+}
+
+fn index<T: InsnOff>(secs: &[ExtSection<T>]) -> HashMap<&str, Vec<&T>> {
+    let mut out: HashMap<&str, Vec<&T>> = HashMap::new();
+    for s in secs {
+        out.entry(s.name.as_str()).or_insert_with(|| {
+            let mut v: Vec<&T> = s.records.iter().collect();
+            v.sort_by_key(|r| r.insn_off());
+            v
+        });
+    }
+    out
 }
 
 /// Links the program whose function index is `main`.
@@ -142,8 +171,8 @@ pub(crate) fn link(inp: &Inputs<'_>, main: usize) -> Result<Linked> {
         }
     }
     if let Some(ext) = inp.ext {
-        linked.func_info = ext_records(&ext.func_info, funcs, &placed, "func_info", name)?;
-        linked.line_info = ext_records(&ext.line_info, funcs, &placed, "line_info", name)?;
+        linked.func_info = ext_records(&ext.func, funcs, &placed, "func_info", name)?;
+        linked.line_info = ext_records(&ext.line, funcs, &placed, "line_info", name)?;
     }
     Ok(linked)
 }
@@ -176,7 +205,7 @@ impl InsnOff for LineInfo {
 /// the main function has no records, the program gets none; when it has
 /// some, every subprogram must have some too.
 fn ext_records<T: InsnOff>(
-    secs: &[ExtSection<T>],
+    secs: &HashMap<&str, Vec<&T>>,
     funcs: &[Func],
     placed: &[(usize, usize)],
     what: &'static str,
@@ -186,16 +215,14 @@ fn ext_records<T: InsnOff>(
     for (n, &(f, at)) in placed.iter().enumerate() {
         let func = &funcs[f];
         let start = out.len();
-        let recs = secs
-            .iter()
-            .filter(|s| s.name == func.section_name)
-            .flat_map(|s| s.records.iter());
-        for r in recs {
+        let recs = secs.get(func.section_name.as_str()).map_or(&[][..], |v| v);
+        let lo = recs.partition_point(|r| ((r.insn_off() / 8) as usize) < func.insn_off);
+        for r in &recs[lo..] {
             let idx = (r.insn_off() / 8) as usize;
-            if idx < func.insn_off || idx - func.insn_off >= func.insns.len() {
-                continue;
+            if idx - func.insn_off >= func.insns.len() {
+                break;
             }
-            let mut r = r.clone();
+            let mut r = (*r).clone();
             // Below MAX_INSNS, checked while linking.
             r.set_insn_off((idx - func.insn_off + at) as u32);
             out.push(r);

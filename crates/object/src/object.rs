@@ -17,8 +17,9 @@ use crate::error::{ObjectError, Result};
 use crate::externs::{self, KconfigOptions};
 use crate::spec::{ObjectSpec, ProgramSpec};
 use crate::{funcs, link, maps, reloc, section};
-use btf::{Btf, BtfExt};
+use btf::{Btf, BtfError, BtfExt};
 use std::path::Path;
+use std::sync::OnceLock;
 use uapi::ProgType;
 
 /// Largest number of instructions all programs may add up to after
@@ -35,6 +36,22 @@ pub struct ParseOptions<'a> {
     pub core: CoreTarget<'a>,
     /// Values of `__kconfig` externs.
     pub kconfig: KconfigOptions,
+}
+
+/// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), read and parsed
+/// once per process; `None` when the file does not exist.
+pub fn vmlinux_btf() -> Result<Option<&'static Btf>> {
+    const PATH: &str = "/sys/kernel/btf/vmlinux";
+    static VMLINUX: OnceLock<Option<std::result::Result<Btf, BtfError>>> = OnceLock::new();
+    let parsed = VMLINUX.get_or_init(|| std::fs::read(PATH).ok().map(|b| Btf::parse(&b)));
+    match parsed {
+        None => Ok(None),
+        Some(Ok(b)) => Ok(Some(b)),
+        Some(Err(e)) => Err(ObjectError::InFile {
+            path: PATH.into(),
+            source: Box::new(ObjectError::Btf { source: e.clone() }),
+        }),
+    }
 }
 
 /// libbpf's object name: the file's base name up to its first `.`, at
@@ -58,17 +75,8 @@ impl ObjectSpec {
     /// against `/sys/kernel/btf/vmlinux` when it exists (as libbpf does),
     /// else against the built-in context types. Errors name the file.
     pub fn open(path: impl AsRef<Path>) -> Result<ObjectSpec> {
-        let path = path.as_ref();
-        let vmlinux = Path::new("/sys/kernel/btf/vmlinux");
-        let target = match std::fs::read(vmlinux) {
-            Ok(b) => Some(Btf::parse(&b).map_err(|source| ObjectError::InFile {
-                path: vmlinux.to_path_buf(),
-                source: Box::new(ObjectError::Btf { source }),
-            })?),
-            Err(_) => None,
-        };
         let opts = ParseOptions {
-            core: target.as_ref().map_or(CoreTarget::Builtin, CoreTarget::Btf),
+            core: vmlinux_btf()?.map_or(CoreTarget::Builtin, CoreTarget::Btf),
             ..ParseOptions::default()
         };
         Self::open_with(path, &opts)
@@ -104,7 +112,16 @@ impl ObjectSpec {
         let obj_name = object_name(name);
         let license = license(&elf);
         let kern_version = kern_version(&elf)?;
-        let (btf, ext) = load_btf(&elf);
+        let (btf, ext, btf_error) = load_btf(&elf);
+        let needs_btf = elf.section_by_name(".maps").is_some()
+            || elf
+                .symbols
+                .iter()
+                .any(|s| s.is_extern() && !s.name.is_empty());
+        if let (true, Some(source)) = (needs_btf, btf_error) {
+            // libbpf: "BTF is required, but is missing or corrupted".
+            return Err(ObjectError::Btf { source });
+        }
 
         let mut funcs = funcs::collect(&elf)?;
         let mut exts = externs::collect(&elf, btf.as_ref())?;
@@ -133,12 +150,13 @@ impl ObjectSpec {
         };
         let relocs = reloc::relocate(&elf, &mut funcs, &maps, &exts)?;
 
+        let ext_index = ext.as_ref().map(link::ExtIndex::new);
         let inputs = link::Inputs {
             funcs: &funcs,
             relocs: &relocs,
             core: &core,
             text: elf.section_by_name(".text").map(|s| s.index),
-            ext: ext.as_ref(),
+            ext: ext_index.as_ref(),
         };
         let mut total = 0usize;
         let mut progs = Vec::with_capacity(programs.len());
@@ -211,14 +229,17 @@ fn kern_version(elf: &Elf<'_>) -> Result<u32> {
     Ok(u32::from_le_bytes(b))
 }
 
-/// `.BTF` and `.BTF.ext`. Like libbpf, a broken `.BTF` is dropped (what
-/// needs BTF then fails with [`ObjectError::BtfRequired`]) and a broken
-/// `.BTF.ext` is ignored.
-fn load_btf(elf: &Elf<'_>) -> (Option<Btf>, Option<BtfExt>) {
-    let btf = elf
-        .section_by_name(".BTF")
-        .filter(|s| s.is_progbits())
-        .and_then(|s| Btf::parse(s.data).ok());
+/// `.BTF` and `.BTF.ext`. Like libbpf, a broken `.BTF` is dropped (its
+/// error is returned for objects that need BTF) and a broken `.BTF.ext`
+/// is ignored.
+fn load_btf(elf: &Elf<'_>) -> (Option<Btf>, Option<BtfExt>, Option<BtfError>) {
+    let (btf, error) = match elf.section_by_name(".BTF").filter(|s| s.is_progbits()) {
+        Some(s) => match Btf::parse(s.data) {
+            Ok(b) => (Some(b), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
+    };
     let ext = match &btf {
         Some(b) => elf
             .section_by_name(".BTF.ext")
@@ -226,5 +247,5 @@ fn load_btf(elf: &Elf<'_>) -> (Option<Btf>, Option<BtfExt>) {
             .and_then(|s| BtfExt::parse(s.data, b).ok()),
         None => None,
     };
-    (btf, ext)
+    (btf, ext, error)
 }

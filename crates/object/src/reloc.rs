@@ -16,6 +16,7 @@ use crate::externs::Ext;
 use crate::funcs::{self, Func};
 use crate::maps::Maps;
 use crate::spec::{MapRef, MapRefKind};
+use std::collections::HashMap;
 use uapi::opcode::{
     BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, CALL, LDDW,
 };
@@ -50,7 +51,13 @@ pub(crate) fn relocate(
     maps: &Maps,
     exts: &[Ext],
 ) -> Result<Vec<FuncRelocs>> {
-    let text = elf.section_by_name(".text").map(|s| s.index);
+    let ctx = Ctx {
+        elf,
+        maps,
+        exts,
+        ext_by_sym: exts.iter().enumerate().map(|(i, e)| (e.sym, i)).collect(),
+        text: elf.section_by_name(".text").map(|s| s.index),
+    };
     let mut out = vec![FuncRelocs::default(); funcs.len()];
     for rs in &elf.rels {
         let Some(target) = elf.sections.get(rs.target) else {
@@ -92,12 +99,6 @@ pub(crate) fn relocate(
                 continue;
             };
             let local = idx - funcs[fi].insn_off;
-            let ctx = Ctx {
-                elf,
-                maps,
-                exts,
-                text,
-            };
             record(&ctx, &mut funcs[fi], &mut out[fi], local, sym)?;
         }
     }
@@ -111,6 +112,7 @@ struct Ctx<'e, 'a> {
     elf: &'e Elf<'a>,
     maps: &'e Maps,
     exts: &'e [Ext],
+    ext_by_sym: HashMap<usize, usize>,
     text: Option<usize>,
 }
 
@@ -148,14 +150,14 @@ fn record(
         return Err(target_err("lddw truncated by the end of the function"));
     }
     if sym.is_extern() {
-        let ext_idx = ctx
-            .exts
-            .iter()
-            .position(|e| e.sym == sym.index)
-            .ok_or_else(|| ObjectError::Extern {
-                name: name.clone(),
-                why: "relocation against an extern that has no BTF description".into(),
-            })?;
+        let ext_idx =
+            ctx.ext_by_sym
+                .get(&sym.index)
+                .copied()
+                .ok_or_else(|| ObjectError::Extern {
+                    name: name.clone(),
+                    why: "relocation against an extern that has no BTF description".into(),
+                })?;
         return extern_reloc(ctx, f, out, local, ext_idx);
     }
     if is_call {

@@ -311,3 +311,25 @@ fn not_an_object() {
     let e = ObjectSpec::open(data("does-not-exist.o")).unwrap_err();
     assert!(matches!(e, ObjectError::Io { .. }), "{e}");
 }
+
+/// The object with the first byte of its `.BTF` section (the magic) broken.
+fn broken_btf(name: &str) -> Vec<u8> {
+    use object::{Object, ObjectSection};
+    let mut bytes = std::fs::read(data(name)).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let (off, _) = file.section_by_name(".BTF").unwrap().file_range().unwrap();
+    bytes[off as usize] ^= 0xff;
+    bytes
+}
+
+#[test]
+fn broken_btf_fails_only_objects_that_need_it() {
+    // .maps needs BTF: the BTF error is reported.
+    let e = ObjectSpec::parse(&broken_btf("maps.bpf.o"), "maps.bpf.o").unwrap_err();
+    assert!(matches!(e, ObjectError::Btf { .. }), "{e}");
+    // Without BTF-defined maps or externs, libbpf goes on without BTF.
+    let spec = ObjectSpec::parse(&broken_btf("legacy.bpf.o"), "legacy.bpf.o").unwrap();
+    assert!(spec.btf.is_none());
+    assert!(spec.programs[0].func_info.is_empty());
+    assert_eq!(spec.maps.len(), 2);
+}

@@ -15,6 +15,26 @@ pub(crate) struct CompatError(pub String);
 
 pub(crate) type Res = Result<bool, CompatError>;
 
+/// A count of comparison steps one relocation may take. Type matching
+/// recurses into every member of every struct, so a hostile BTF (members
+/// nesting the same wide struct over and over) could otherwise take
+/// exponential time within libbpf's depth limit.
+#[derive(Debug)]
+pub(crate) struct Budget(pub usize);
+
+impl Budget {
+    /// Steps per relocation: far beyond what kernel types need.
+    pub const PER_RELOCATION: usize = 1 << 20;
+
+    pub fn tick(&mut self) -> Result<(), CompatError> {
+        self.0 = self
+            .0
+            .checked_sub(1)
+            .ok_or_else(|| CompatError("type comparison too complex".into()))?;
+        Ok(())
+    }
+}
+
 /// The name without its `___flavor` suffix: the part before the last
 /// `X___Y` separator where X and Y are not underscores.
 pub(crate) fn essential_name(name: &str) -> &str {
@@ -81,8 +101,15 @@ fn int_offset(t: &Type) -> u8 {
 
 /// `bpf_core_fields_are_compat`: can a field of local type `lid` be read
 /// as target type `tid`?
-pub(crate) fn fields_compat(lb: &Btf, mut lid: TypeId, tb: &Btf, mut tid: TypeId) -> Res {
+pub(crate) fn fields_compat(
+    lb: &Btf,
+    mut lid: TypeId,
+    tb: &Btf,
+    mut tid: TypeId,
+    budget: &mut Budget,
+) -> Res {
     for _ in 0..MAX_DEPTH {
+        budget.tick()?;
         let (_, lt) = skip(lb, lid)?;
         let (_, tt) = skip(tb, tid)?;
         if lt.members().is_some() && tt.members().is_some() {
@@ -109,15 +136,29 @@ pub(crate) fn fields_compat(lb: &Btf, mut lid: TypeId, tb: &Btf, mut tid: TypeId
 }
 
 /// `bpf_core_types_are_compat`, used by type-based relocations.
-pub(crate) fn types_compat(lb: &Btf, lid: TypeId, tb: &Btf, tid: TypeId) -> Res {
-    types_compat_level(lb, lid, tb, tid, MAX_DEPTH)
+pub(crate) fn types_compat(
+    lb: &Btf,
+    lid: TypeId,
+    tb: &Btf,
+    tid: TypeId,
+    budget: &mut Budget,
+) -> Res {
+    types_compat_level(lb, lid, tb, tid, MAX_DEPTH, budget)
 }
 
-fn types_compat_level(lb: &Btf, mut lid: TypeId, tb: &Btf, mut tid: TypeId, level: i32) -> Res {
+fn types_compat_level(
+    lb: &Btf,
+    mut lid: TypeId,
+    tb: &Btf,
+    mut tid: TypeId,
+    level: i32,
+    budget: &mut Budget,
+) -> Res {
     if !kind_compat(raw(lb, lid)?, raw(tb, tid)?) {
         return Ok(false);
     }
     for _ in 0..MAX_DEPTH {
+        budget.tick()?;
         let (_, lt) = skip(lb, lid)?;
         let (_, tt) = skip(tb, tid)?;
         if !kind_compat(lt, tt) {
@@ -145,7 +186,7 @@ fn types_compat_level(lb: &Btf, mut lid: TypeId, tb: &Btf, mut tid: TypeId, leve
                     }
                     let (lpi, _) = skip(lb, lp.type_id)?;
                     let (tpi, _) = skip(tb, tp.type_id)?;
-                    if !types_compat_level(lb, lpi, tb, tpi, level - 1)? {
+                    if !types_compat_level(lb, lpi, tb, tpi, level - 1, budget)? {
                         return Ok(false);
                     }
                 }
@@ -170,8 +211,14 @@ fn names_match(lb: &Btf, lname_off: u32, tb: &Btf, tname_off: u32) -> bool {
 }
 
 /// `bpf_core_types_match`, used by `TYPE_MATCHES`.
-pub(crate) fn types_match(lb: &Btf, lid: TypeId, tb: &Btf, tid: TypeId) -> Res {
-    types_match_level(lb, lid, tb, tid, false, MAX_DEPTH)
+pub(crate) fn types_match(
+    lb: &Btf,
+    lid: TypeId,
+    tb: &Btf,
+    tid: TypeId,
+    budget: &mut Budget,
+) -> Res {
+    types_match_level(lb, lid, tb, tid, false, MAX_DEPTH, budget)
 }
 
 fn types_match_level(
@@ -181,11 +228,13 @@ fn types_match_level(
     mut tid: TypeId,
     mut behind_ptr: bool,
     level: i32,
+    budget: &mut Budget,
 ) -> Res {
     if level <= 0 {
         return Err(CompatError("types nest too deep".into()));
     }
     for _ in 0..MAX_DEPTH {
+        budget.tick()?;
         let (_, lt) = skip(lb, lid)?;
         let (_, tt) = skip(tb, tid)?;
         if !names_match(lb, lt.name_off(), tb, tt.name_off()) {
@@ -224,11 +273,19 @@ fn types_match_level(
                 for lm in &lc.members {
                     let mut matched = false;
                     for tm in tc {
+                        budget.tick()?;
                         if !names_match(lb, lm.name_off, tb, tm.name_off) {
                             continue;
                         }
-                        if types_match_level(lb, lm.type_id, tb, tm.type_id, behind_ptr, level - 1)?
-                        {
+                        if types_match_level(
+                            lb,
+                            lm.type_id,
+                            tb,
+                            tm.type_id,
+                            behind_ptr,
+                            level - 1,
+                            budget,
+                        )? {
                             matched = true;
                             break;
                         }
@@ -273,7 +330,15 @@ fn types_match_level(
                     return Ok(false);
                 }
                 for (lp, tp) in lf.params.iter().zip(&tf.params) {
-                    if !types_match_level(lb, lp.type_id, tb, tp.type_id, behind_ptr, level - 1)? {
+                    if !types_match_level(
+                        lb,
+                        lp.type_id,
+                        tb,
+                        tp.type_id,
+                        behind_ptr,
+                        level - 1,
+                        budget,
+                    )? {
                         return Ok(false);
                     }
                 }

@@ -114,6 +114,7 @@ pub(crate) fn apply(
         CoreTarget::Btf(b) => Some(b),
     };
     let mut cands: HashMap<TypeId, Vec<TypeId>> = HashMap::new();
+    let mut by_name: Option<HashMap<&str, Vec<TypeId>>> = None;
     for sec in &ext.core_relos {
         // libbpf maps the name to the first ELF section called so.
         let Some(&(shndx, _)) = sections.iter().find(|(_, n)| *n == sec.name) else {
@@ -157,16 +158,11 @@ pub(crate) fn apply(
             let outcome = match target {
                 None => CoreOutcome::NotApplied,
                 Some(tb) => {
-                    let res = resolve(
-                        local,
-                        tb,
-                        r.type_id,
-                        &r.access_str,
-                        r.kind,
-                        &type_name,
-                        &mut cands,
-                    )
-                    .map_err(&bad)?;
+                    let by_name = by_name.get_or_insert_with(|| name_index(tb));
+                    let ctx = Resolve { local, tb, by_name };
+                    let res = ctx
+                        .resolve(r.type_id, &r.access_str, r.kind, &type_name, &mut cands)
+                        .map_err(&bad)?;
                     match calc::patch(&mut f.insns, local_idx, &res).map_err(&bad)? {
                         calc::Patched::Value { old, new } => CoreOutcome::Patched { old, new },
                         calc::Patched::Poisoned => CoreOutcome::Poisoned,
@@ -186,79 +182,105 @@ pub(crate) fn apply(
     Ok(out)
 }
 
-/// `bpf_core_calc_relo_insn`: the value to patch in, over all candidates.
-fn resolve(
-    local: &Btf,
-    tb: &Btf,
-    type_id: TypeId,
-    access: &str,
-    kind: CoreReloKind,
-    type_name: &str,
-    cache: &mut HashMap<TypeId, Vec<TypeId>>,
-) -> std::result::Result<calc::Res, String> {
-    let lspec = spec::parse(local, type_id, access, kind)
-        .map_err(|e| format!("parsing [{type_id}] {type_name} + {access}: {}", e.0))?;
-    if kind == CoreReloKind::TypeIdLocal {
-        return Ok(calc::Res {
-            orig_val: u64::from(type_id),
-            new_val: u64::from(type_id),
-            ..calc::Res::default()
-        });
-    }
-    if type_name.is_empty() {
-        return Err("relocations against anonymous types are not supported".into());
-    }
-    let cands = cache
-        .entry(type_id)
-        .or_insert_with(|| candidates(local, type_id, tb));
-    let mut kept = Vec::new();
-    let mut best: Option<(calc::Res, u64)> = None;
-    for &c in cands.iter() {
-        let Some(tspec) = spec::matches(&lspec, kind, tb, c).map_err(|e| e.0)? else {
-            continue;
-        };
-        let res = calc::calc(kind, &lspec, Some(&tspec))?;
-        match &best {
-            None => best = Some((res, tspec.bit_offset)),
-            Some((b, off)) => {
-                if tspec.bit_offset != *off {
-                    return Err(format!(
-                        "field offset ambiguity: {} != {off} bits",
-                        tspec.bit_offset
-                    ));
-                }
-                if res.poison != b.poison || res.new_val != b.new_val {
-                    return Err(format!(
-                        "relocation decision ambiguity: {} != {}",
-                        res.new_val, b.new_val
-                    ));
-                }
-            }
+/// The target's named types by essential name, in id order.
+fn name_index(tb: &Btf) -> HashMap<&str, Vec<TypeId>> {
+    let mut m: HashMap<&str, Vec<TypeId>> = HashMap::new();
+    for (id, t) in tb.types() {
+        let n = tb.name_by_offset(t.name_off()).unwrap_or("");
+        if !n.is_empty() {
+            m.entry(compat::essential_name(n)).or_default().push(id);
         }
-        kept.push(c);
     }
-    if let Some((res, _)) = best {
-        // libbpf keeps only the candidates that matched for later
-        // relocations of the same type.
-        *cands = kept;
-        return Ok(res);
-    }
-    calc::calc(kind, &lspec, None)
+    m
 }
 
-/// `bpf_core_add_cands`: target types of a compatible kind with the same
-/// essential name.
-fn candidates(local: &Btf, type_id: TypeId, tb: &Btf) -> Vec<TypeId> {
-    let Some(lt) = local.type_by_id(type_id) else {
-        return Vec::new();
-    };
-    let lname = compat::essential_name(local.name_by_offset(lt.name_off()).unwrap_or(""));
-    tb.types()
-        .filter(|(_, t)| compat::kind_compat(t, lt))
-        .filter(|(_, t)| {
-            let n = tb.name_by_offset(t.name_off()).unwrap_or("");
-            !n.is_empty() && compat::essential_name(n) == lname
-        })
-        .map(|(id, _)| id)
-        .collect()
+/// The BTFs one relocation is resolved with.
+struct Resolve<'r> {
+    local: &'r Btf,
+    tb: &'r Btf,
+    by_name: &'r HashMap<&'r str, Vec<TypeId>>,
+}
+
+impl Resolve<'_> {
+    /// `bpf_core_calc_relo_insn`: the value to patch in, over all candidates.
+    fn resolve(
+        &self,
+        type_id: TypeId,
+        access: &str,
+        kind: CoreReloKind,
+        type_name: &str,
+        cache: &mut HashMap<TypeId, Vec<TypeId>>,
+    ) -> std::result::Result<calc::Res, String> {
+        let (local, tb) = (self.local, self.tb);
+        let lspec = spec::parse(local, type_id, access, kind)
+            .map_err(|e| format!("parsing [{type_id}] {type_name} + {access}: {}", e.0))?;
+        if kind == CoreReloKind::TypeIdLocal {
+            return Ok(calc::Res {
+                orig_val: u64::from(type_id),
+                new_val: u64::from(type_id),
+                ..calc::Res::default()
+            });
+        }
+        if type_name.is_empty() {
+            return Err("relocations against anonymous types are not supported".into());
+        }
+        let cands = cache
+            .entry(type_id)
+            .or_insert_with(|| self.candidates(type_id));
+        let mut kept = Vec::new();
+        let mut best: Option<(calc::Res, u64)> = None;
+        let mut budget = compat::Budget(compat::Budget::PER_RELOCATION);
+        for &c in cands.iter() {
+            let Some(tspec) = spec::matches(&lspec, kind, tb, c, &mut budget).map_err(|e| e.0)?
+            else {
+                continue;
+            };
+            let res = calc::calc(kind, &lspec, Some(&tspec))?;
+            match &best {
+                None => best = Some((res, tspec.bit_offset)),
+                Some((b, off)) => {
+                    if tspec.bit_offset != *off {
+                        return Err(format!(
+                            "field offset ambiguity: {} != {off} bits",
+                            tspec.bit_offset
+                        ));
+                    }
+                    if res.poison != b.poison || res.new_val != b.new_val {
+                        return Err(format!(
+                            "relocation decision ambiguity: {} != {}",
+                            res.new_val, b.new_val
+                        ));
+                    }
+                }
+            }
+            kept.push(c);
+        }
+        if let Some((res, _)) = best {
+            // libbpf keeps only the candidates that matched for later
+            // relocations of the same type.
+            *cands = kept;
+            return Ok(res);
+        }
+        calc::calc(kind, &lspec, None)
+    }
+
+    /// `bpf_core_add_cands`: target types of a compatible kind with the same
+    /// essential name.
+    fn candidates(&self, type_id: TypeId) -> Vec<TypeId> {
+        let Some(lt) = self.local.type_by_id(type_id) else {
+            return Vec::new();
+        };
+        let lname = compat::essential_name(self.local.name_by_offset(lt.name_off()).unwrap_or(""));
+        self.by_name
+            .get(lname)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&id| {
+                self.tb
+                    .type_by_id(id)
+                    .is_some_and(|t| compat::kind_compat(t, lt))
+            })
+            .collect()
+    }
 }

@@ -8,7 +8,7 @@
 //! in another BTF, by name. libbpf's `bpf_core_parse_spec` and
 //! `bpf_core_spec_match`.
 
-use super::compat::{self, essential_name, skip, CompatError};
+use super::compat::{self, essential_name, skip, Budget, CompatError};
 use btf::{Btf, CoreReloKind, Type, TypeId};
 
 /// `BPF_CORE_SPEC_MAX_LEN`.
@@ -207,6 +207,7 @@ pub(crate) fn matches<'t>(
     kind: CoreReloKind,
     tb: &'t Btf,
     targ_id: TypeId,
+    budget: &mut Budget,
 ) -> Result<Option<Spec<'t>>, CompatError> {
     let mut ts = Spec {
         btf: tb,
@@ -217,9 +218,9 @@ pub(crate) fn matches<'t>(
     };
     if is_type_based(kind) {
         let ok = if kind == CoreReloKind::TypeMatches {
-            compat::types_match(local.btf, local.root_type_id, tb, targ_id)?
+            compat::types_match(local.btf, local.root_type_id, tb, targ_id, budget)?
         } else {
-            compat::types_compat(local.btf, local.root_type_id, tb, targ_id)?
+            compat::types_compat(local.btf, local.root_type_id, tb, targ_id, budget)?
         };
         return Ok(ok.then_some(ts));
     }
@@ -230,6 +231,7 @@ pub(crate) fn matches<'t>(
         };
         let want = essential_name(local.acc[0].name.as_deref().unwrap_or(""));
         for (i, v) in te.values.iter().enumerate() {
+            budget.tick()?;
             let n = tb.name_by_offset(v.name_off).unwrap_or("");
             if essential_name(n) == want {
                 ts.acc.push(Accessor {
@@ -248,7 +250,7 @@ pub(crate) fn matches<'t>(
         let (cur, tt) = skip(tb, tid)?;
         tid = cur;
         if la.name.is_some() {
-            match match_member(local.btf, la, tb, tid, &mut ts, 0)? {
+            match match_member(local.btf, la, tb, tid, &mut ts, 0, budget)? {
                 Some(next) => tid = next,
                 None => return Ok(None),
             }
@@ -286,6 +288,7 @@ fn match_member(
     tid: TypeId,
     ts: &mut Spec<'_>,
     depth: usize,
+    budget: &mut Budget,
 ) -> Result<Option<TypeId>, CompatError> {
     let (tid, tt) = skip(tb, tid)?;
     let Some(tmembers) = tt.members() else {
@@ -298,6 +301,7 @@ fn match_member(
         .ok_or_else(|| err("local accessor is not a member"))?;
     let lname = la.name.as_deref().unwrap_or("");
     for (i, m) in tmembers.iter().enumerate() {
+        budget.tick()?;
         if ts.raw.len() == MAX_LEN || depth > MAX_LEN {
             return Err(err("target struct nesting too deep"));
         }
@@ -306,7 +310,7 @@ fn match_member(
         ts.raw.push(i as u32);
         let tname = tb.name_by_offset(m.name_off).unwrap_or("");
         if tname.is_empty() {
-            if let Some(found) = match_member(lb, la, tb, m.type_id, ts, depth + 1)? {
+            if let Some(found) = match_member(lb, la, tb, m.type_id, ts, depth + 1, budget)? {
                 return Ok(Some(found));
             }
         } else if tname == lname {
@@ -315,7 +319,7 @@ fn match_member(
                 idx: i as u32,
                 name: Some(tname.to_string()),
             });
-            if compat::fields_compat(lb, lmember.type_id, tb, m.type_id)? {
+            if compat::fields_compat(lb, lmember.type_id, tb, m.type_id, budget)? {
                 return Ok(Some(m.type_id));
             }
             ts.acc.pop();

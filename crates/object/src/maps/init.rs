@@ -8,6 +8,7 @@ use crate::elf::Elf;
 use crate::error::{ObjectError, Result};
 use crate::funcs::Func;
 use crate::spec::InitSlot;
+use std::collections::HashMap;
 use uapi::MapType;
 
 /// Fills `init_slots` of the maps from `.rel.maps`. `programs[i]` is the
@@ -21,6 +22,16 @@ pub(crate) fn apply_map_relocations(
     let Some(maps_sec) = elf.section_by_name(".maps") else {
         return Ok(());
     };
+    // BTF maps of .maps by offset (they do not overlap: DATASEC variables).
+    let mut defs: Vec<(u64, u64, usize)> = (0..maps.specs.len())
+        .filter(|&i| maps.origins[i].data.is_none() && maps.origins[i].shndx == maps_sec.index)
+        .map(|i| (maps.origins[i].offset, maps.origins[i].size, i))
+        .collect();
+    defs.sort_unstable();
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    for (i, &f) in programs.iter().enumerate() {
+        by_name.entry(funcs[f].name.as_str()).or_insert(i);
+    }
     for rs in elf.rels.iter().filter(|r| r.target == maps_sec.index) {
         for (index, rel) in rs.entries.iter().enumerate() {
             let sym =
@@ -36,17 +47,15 @@ pub(crate) fn apply_map_relocations(
                 symbol: sym.name.to_string(),
                 why,
             };
-            let map = (0..maps.specs.len())
-                .find(|&i| {
-                    let o = &maps.origins[i];
-                    o.data.is_none()
-                        && o.shndx == maps_sec.index
-                        && o.offset <= rel.offset
-                        && rel
-                            .offset
-                            .checked_add(8)
-                            .is_some_and(|e| e <= o.offset + o.size)
+            // The last definition starting at or before the slot.
+            let pos = defs.partition_point(|&(off, _, _)| off <= rel.offset);
+            let map = pos
+                .checked_sub(1)
+                .map(|p| defs[p])
+                .filter(|&(off, size, _)| {
+                    rel.offset.checked_add(8).is_some_and(|e| e <= off + size)
                 })
+                .map(|(_, _, i)| i)
                 .ok_or_else(|| err(format!("no map at offset {}", rel.offset)))?;
             let spec = &maps.specs[map];
             let slot = match spec.map_type {
@@ -61,16 +70,13 @@ pub(crate) fn apply_map_relocations(
                         )));
                     }
                     let target = maps
-                        .specs
-                        .iter()
-                        .position(|m| m.name == sym.name)
+                        .find_name(sym.name)
                         .ok_or_else(|| err("not a map of this object".into()))?;
                     InitSlot::Map(target)
                 }
                 MapType::ProgArray => {
-                    let target = programs
-                        .iter()
-                        .position(|&f| funcs[f].name == sym.name)
+                    let target = *by_name
+                        .get(sym.name)
                         .ok_or_else(|| err("not a program of this object".into()))?;
                     let f = &funcs[programs[target]];
                     if sym.section() != Some(f.section) || f.insn_off as u64 * 8 != sym.value {

@@ -36,9 +36,8 @@ pub(crate) fn legacy_maps(elf: &Elf<'_>, maps: &mut Maps) -> Result<()> {
         });
     }
     let syms: Vec<_> = elf
-        .symbols
-        .iter()
-        .filter(|s| s.section() == Some(sec.index) && s.kind != STT_SECTION)
+        .symbols_in(sec.index)
+        .filter(|s| s.kind != STT_SECTION)
         .collect();
     let size = sec.data.len() as u64;
     let count = syms.len();

@@ -13,6 +13,7 @@ pub(crate) use init::apply_map_relocations;
 pub(crate) use legacy::legacy_maps;
 
 use crate::spec::{DataKind, MapSpec};
+use std::collections::HashMap;
 
 /// Where a map's definition lives, for resolving relocations.
 #[derive(Debug, Clone)]
@@ -31,15 +32,30 @@ pub(crate) struct Origin {
     pub values_offset: Option<u64>,
 }
 
-/// The maps found so far, with their origins.
+/// The maps found so far, with their origins and lookup tables (the
+/// first map wins, as in libbpf's linear searches).
 #[derive(Debug, Default)]
 pub(crate) struct Maps {
     pub specs: Vec<MapSpec>,
     pub origins: Vec<Origin>,
+    defs: HashMap<(usize, u64), usize>,
+    data: HashMap<usize, usize>,
+    names: HashMap<String, usize>,
 }
 
 impl Maps {
     pub fn push(&mut self, spec: MapSpec, origin: Origin) {
+        let i = self.specs.len();
+        match origin.data {
+            None => {
+                self.defs.entry((origin.shndx, origin.offset)).or_insert(i);
+            }
+            Some(DataKind::Kconfig) => {}
+            Some(_) => {
+                self.data.entry(origin.shndx).or_insert(i);
+            }
+        }
+        self.names.entry(spec.name.clone()).or_insert(i);
         self.specs.push(spec);
         self.origins.push(origin);
     }
@@ -47,16 +63,17 @@ impl Maps {
     /// The non-data map defined at `offset` of section `shndx` (libbpf's
     /// `RELO_LD64` lookup).
     pub fn find_def(&self, shndx: usize, offset: u64) -> Option<usize> {
-        self.origins
-            .iter()
-            .position(|o| o.data.is_none() && o.shndx == shndx && o.offset == offset)
+        self.defs.get(&(shndx, offset)).copied()
     }
 
     /// The data map of section `shndx` (libbpf's `RELO_DATA` lookup).
     pub fn find_data(&self, shndx: usize) -> Option<usize> {
-        self.origins
-            .iter()
-            .position(|o| o.data.is_some() && o.data != Some(DataKind::Kconfig) && o.shndx == shndx)
+        self.data.get(&shndx).copied()
+    }
+
+    /// The map called `name` (`bpf_map__name`).
+    pub fn find_name(&self, name: &str) -> Option<usize> {
+        self.names.get(name).copied()
     }
 
     /// The `.kconfig` map.

@@ -140,6 +140,11 @@ pub struct Subprogram {
     /// Index of its first instruction in [`ProgramSpec::insns`].
     pub insn: usize,
     pub len: usize,
+    /// A global function (global or weak symbol, not `__hidden`): the
+    /// kernel verifies it on its own against its BTF prototype instead of
+    /// in each caller's context. libbpf turns hidden globals into static
+    /// functions for this purpose, which `false` here reflects.
+    pub global: bool,
 }
 
 /// Where a map definition came from.

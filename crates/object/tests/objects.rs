@@ -289,12 +289,10 @@ fn subprogram_layout_and_btf_ext() {
         .line_info
         .iter()
         .all(|l| (l.insn_off as usize) < a.insns.len()));
-    // The counts map is referenced from inside global_helper.
-    let gh = a
-        .subprograms
-        .iter()
-        .find(|s| s.name == "global_helper")
-        .unwrap();
+        // The counts map is referenced from inside global_helper.
+    let gh = a.subprograms.iter().find(|s| s.name == "global_helper").unwrap();
+    assert!(gh.global);
+    assert!(a.subprograms.iter().filter(|s| s.name != "global_helper").all(|s| !s.global));
     assert!(a
         .map_refs
         .iter()

@@ -1,1 +1,3 @@
-//! (placeholder)
+//! (overview to come)
+pub mod buffer;
+pub mod x86;

@@ -49,6 +49,10 @@ pub struct RunEnv<'a> {
     host: Option<&'a mut dyn Any>,
     pub(crate) tail_calls: Option<&'a dyn TailCallHook>,
     pub(crate) fault: Option<HelperFault>,
+    /// 1 while `fault` is set by [`RunEnv::fault`] and not yet taken by the
+    /// JIT: one byte at a fixed offset ([`RunEnv::FAULT_PENDING_OFFSET`]),
+    /// so compiled code tests it after a helper call with one `cmp`.
+    fault_pending: u8,
     _borrows: PhantomData<&'a mut [u8]>,
 }
 
@@ -79,6 +83,7 @@ impl<'a> RunEnv<'a> {
             host: None,
             tail_calls: None,
             fault: None,
+            fault_pending: 0,
             _borrows: PhantomData,
         }
     }
@@ -223,6 +228,44 @@ impl<'a> RunEnv<'a> {
     /// [`crate::VmError::Helper`] naming the call.
     pub fn fault(&mut self, fault: HelperFault) {
         self.fault = Some(fault);
+        self.fault_pending = 1;
+    }
+}
+
+/// What JIT-compiled code (crate `oxbpf-jit`) needs of the environment: a
+/// fault flag it can test without calling back into Rust, and the run
+/// bracket the interpreter's [`crate::Machine::run`] does for itself.
+impl RunEnv<'_> {
+    /// Byte offset in `RunEnv` of a `u8` that is nonzero exactly while a
+    /// helper fault is pending (set by [`RunEnv::fault`]).
+    #[doc(hidden)]
+    pub const FAULT_PENDING_OFFSET: usize = std::mem::offset_of!(RunEnv<'static>, fault_pending);
+
+    /// Starts a run of compiled code: no fault pending, and helpers trust
+    /// their pointer arguments as in the interpreter's unchecked mode (the
+    /// JIT runs only verified or explicitly trusted programs). Returns the
+    /// mark [`RunEnv::end_compiled_run`] takes.
+    ///
+    /// # Safety
+    /// The program about to run must satisfy the contract of
+    /// [`crate::Program::assume_verified`].
+    #[doc(hidden)]
+    pub unsafe fn begin_compiled_run(&mut self) -> usize {
+        self.fault = None;
+        self.fault_pending = 0;
+        self.checked = false;
+        self.mem.regions.len()
+    }
+
+    /// Ends a run of compiled code: withdraws the regions helpers granted
+    /// during it, makes the environment checked again, and returns the
+    /// fault a helper reported, if any.
+    #[doc(hidden)]
+    pub fn end_compiled_run(&mut self, mark: usize) -> Option<HelperFault> {
+        self.mem.regions.truncate(mark);
+        self.checked = true;
+        self.fault_pending = 0;
+        self.fault.take()
     }
 }
 

@@ -26,8 +26,7 @@ use crate::program::{ExecMode, Program, SUBPROG_ADDR_TAG};
 use mem::AtomicResult;
 use uapi::{HelperId, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT};
 
-/// Runs `prog` from slot 0 until it returns, tail-calls or fails. The error
-/// is boxed so that the common result fits in two registers.
+/// Runs `prog` from slot 0 until it returns, tail-calls or fails.
 #[rustfmt::skip]
 pub(super) fn exec<M: Mode>(
     prog: &Program,
@@ -35,7 +34,7 @@ pub(super) fn exec<M: Mode>(
     cpu: &mut Cpu,
     frames: &mut [Frame; MAX_CALL_FRAMES],
     env: &mut RunEnv<'_>,
-) -> Result<Exit, Box<VmError>> {
+) -> Result<Exit, VmError> {
     let ops: &[Op] = &prog.ops;
     let mut pc: usize = 0;
     let mut start: usize = 0;
@@ -45,13 +44,13 @@ pub(super) fn exec<M: Mode>(
     macro_rules! reg { ($x:expr) => { r[$x as usize] }; }
     // Account the current straight-line run and end the segment.
     macro_rules! settle { () => {{ executed += (pc - start) as u64; cpu.executed = executed; }}; }
-    macro_rules! fail { ($e:expr) => {{ settle!(); return Err(Box::new($e)); }}; }
+    macro_rules! fail { ($e:expr) => {{ settle!(); return Err($e); }}; }
     macro_rules! tri { ($e:expr) => { match $e { Ok(v) => v, Err(e) => fail!(e) } }; }
     macro_rules! jump { ($t:expr) => {{
         executed += (pc - start) as u64;
         if executed > budget {
             cpu.executed = executed;
-            return Err(Box::new(VmError::BudgetExhausted { pc: pc - 1, budget }));
+            return Err(VmError::BudgetExhausted { pc: pc - 1, budget });
         }
         pc = $t as usize;
         start = pc;

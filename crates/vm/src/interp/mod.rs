@@ -169,7 +169,7 @@ impl Machine {
             match step {
                 Ok(Exit::Return(r0)) => break Ok(r0),
                 Ok(Exit::TailCall(next)) => current = Some(next),
-                Err(e) => break Err(*e),
+                Err(e) => break Err(e),
             }
         };
         self.executed = cpu.executed;

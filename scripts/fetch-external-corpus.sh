@@ -144,6 +144,8 @@ if [ -z "${SKIP_KERNEL:-}" ] && [ "$(id -u)" = 0 ]; then
 	log "kernel verdicts (timeout ${VERDICT_TIMEOUT}s per object)"
 	cut -f2 "$manifest.tmp" | xargs -P "$JOBS" -I{} sh -c \
 		'j="$1/verdicts/$(echo "$2" | tr / _).json"; timeout '"$VERDICT_TIMEOUT"' "$3" "$1/$2" >"$j" 2>/dev/null || echo "{\"object_verdict\": \"timeout-or-error\"}" >"$j"' _ "$out" {} "$kv"
+	# kverdict cleans its private pin dir itself, except when killed by timeout
+	for d in /sys/fs/bpf/kverdict_*; do [ -d "$d" ] && rm -f "$d"/* && rmdir "$d"; done
 fi
 
 python3 - "$out" "$manifest.tmp" <<'PY'

@@ -273,3 +273,69 @@ fn compare_loaded(spec: &ObjectSpec, entry: Option<&Value>) -> Result<usize, Str
     }
     Ok(n)
 }
+
+/// FNV-1a 64, as `tests/tools/oracle_hashes.py` computes it.
+fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Every program of the corpus (and of the external corpus, when fetched)
+/// relocates to exactly the bytes the system libbpf produced
+/// (`tests/data/libbpf_relocated.tsv`), except where libbpf resolved
+/// kernel symbols (`__ksym`), which oxbpf never does.
+#[test]
+fn relocated_instructions_equal_libbpf() {
+    let list = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/libbpf_relocated.tsv");
+    let text = std::fs::read_to_string(list).unwrap();
+    let opts = ParseOptions {
+        core: CoreTarget::None, // libbpf's gen_loader mode leaves CO-RE alone
+        ..ParseOptions::default()
+    };
+    let mut cache: std::collections::HashMap<String, Option<ObjectSpec>> = Default::default();
+    let (mut same, mut absent, mut ksyms, mut failures) = (0, 0, 0, Vec::new());
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [obj, prog, count, hash] = f[..] else {
+            panic!("bad line {line}")
+        };
+        let spec = cache.entry(obj.to_string()).or_insert_with(|| {
+            let path = root().join(obj);
+            path.exists().then(|| {
+                ObjectSpec::open_with(&path, &opts).unwrap_or_else(|e| panic!("{obj}: {e}"))
+            })
+        });
+        let Some(spec) = spec else {
+            absent += 1;
+            continue;
+        };
+        if spec
+            .externs
+            .iter()
+            .any(|e| matches!(e.kind, oxbpf_object::ExternKind::Ksym { .. }))
+        {
+            ksyms += 1;
+            continue;
+        }
+        let Some(p) = spec.program(prog) else {
+            failures.push(format!("{obj}: no program {prog}"));
+            continue;
+        };
+        let ours = format!("{:016x}", fnv(p.insns.iter().flat_map(|i| i.to_bytes())));
+        if (p.insns.len().to_string().as_str(), ours.as_str()) == (count, hash) {
+            same += 1;
+        } else {
+            failures.push(format!(
+                "{obj}: {prog}: {} insns hash {ours}, libbpf {count} insns hash {hash}",
+                p.insns.len()
+            ));
+        }
+    }
+    eprintln!(
+        "libbpf relocations: {same} programs identical, {ksyms} skipped (ksyms), \
+         {absent} not present here"
+    );
+    assert!(same > 0);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -36,3 +36,8 @@ fi
 ORACLE_LOAD=1 BTF_CUSTOM=$PWD/core_target.btf /tmp/libbpf_dump core.bpf.o 2>/dev/null >core.target.libbpf.json
 ORACLE_LOAD=1 BTF_CUSTOM=$PWD/../../data/contexts.btf /tmp/libbpf_dump core.bpf.o 2>/dev/null >core.builtin.libbpf.json
 ORACLE_LOAD=1 BTF_CUSTOM=$PWD/core_task.btf /tmp/libbpf_dump core_task.bpf.o 2>/dev/null >core_task.libbpf.json
+
+# What libbpf relocates every corpus program to (tests/corpus.rs); the
+# external corpus is included when scripts/fetch-external-corpus.sh ran.
+(cd ../../../.. && crates/object/tests/tools/oracle_hashes.py corpus/obj/*.o \
+	$(find target/external-corpus -name '*.o' -not -path '*/.cache/*' 2>/dev/null | sort)) >libbpf_relocated.tsv

@@ -40,6 +40,10 @@ enum Command {
     Object(Rest),
     /// Run raw or assembled bytecode over a memory file: `run FILE [mem FILE] [engine interp|jit]`.
     Run(Rest),
+    /// Classic BPF translated to eBPF: `cbpf FILE [dump | run INPUT [out FILE]]`.
+    Cbpf(Rest),
+    /// Run a filter over a capture: `pcap cbpf FILTER INPUT [out FILE]`.
+    Pcap(Rest),
     /// Speak the bpf_conformance plugin protocol (program on stdin).
     #[command(name = "conformance-plugin")]
     ConformancePlugin(Rest),
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Run(r) => cmd::run::run(&out, r.args),
         Command::Btf(r) => cmd::btf::run(&out, r.args),
         Command::Object(r) => cmd::object::run(&out, r.args),
+        Command::Cbpf(r) => cmd::cbpf::run(&out, r.args),
+        Command::Pcap(r) => cmd::pcap::run(&out, r.args),
         Command::ConformancePlugin(r) => return cmd::conformance::run(r.args),
     };
     match result {

@@ -1,7 +1,9 @@
 //! One module per noun of the command line.
 pub mod asm;
 pub mod btf;
+pub mod cbpf;
 pub mod conformance;
 pub mod disasm;
 pub mod object;
+pub mod pcap;
 pub mod run;

@@ -104,3 +104,142 @@ pub mod skf {
         pub const SKB_GET_NLATTR_NEST: u32 = 1003;
     }
 }
+
+/// oxbpf's own runtime context layouts: the internal contract between the
+/// verifier, which rewrites every context access of a verified program to
+/// these offsets, and the vm, which builds contexts to match.
+///
+/// Programs see the uapi structs (`struct xdp_md`, `struct __sk_buff`), whose
+/// packet pointers are 32-bit fields; at run time the context is the
+/// internal struct below, whose pointers are full 64-bit addresses. The
+/// verifier turns `*(u32 *)(r1 + xdp_md::DATA)` into
+/// `*(u64 *)(r1 + kern::xdp::DATA)`, and a narrow load of a 32-bit field
+/// into the same narrow load of the internal field (little-endian, so the
+/// byte offset within the field carries over). Program types whose context
+/// is raw memory (kprobe `pt_regs`, tracepoint records, raw tracepoint
+/// arguments, perf events, syscall arguments) are not rewritten.
+pub mod kern {
+    /// The internal XDP buffer (48 bytes, 8-byte aligned).
+    pub mod xdp {
+        /// `u64`: address of the first packet byte.
+        pub const DATA: u32 = 0;
+        /// `u64`: address one past the last packet byte.
+        pub const DATA_END: u32 = 8;
+        /// `u64`: address of the metadata (equal to `DATA` when empty).
+        pub const DATA_META: u32 = 16;
+        /// `u64`: start of the headroom (for `bpf_xdp_adjust_head`).
+        pub const DATA_HARD_START: u32 = 24;
+        /// `u32` fields.
+        pub const INGRESS_IFINDEX: u32 = 32;
+        pub const RX_QUEUE_INDEX: u32 = 36;
+        pub const EGRESS_IFINDEX: u32 = 40;
+        pub const SIZE: u32 = 48;
+    }
+
+    /// The internal socket buffer (`struct __sk_buff` as the vm holds it).
+    pub mod skb {
+        /// `u64` packet pointers.
+        pub const DATA: u32 = 0;
+        pub const DATA_END: u32 = 8;
+        pub const DATA_META: u32 = 16;
+        /// `u32` fields, in `__sk_buff` order.
+        pub const LEN: u32 = 24;
+        pub const PKT_TYPE: u32 = 28;
+        pub const MARK: u32 = 32;
+        pub const QUEUE_MAPPING: u32 = 36;
+        pub const PROTOCOL: u32 = 40;
+        pub const VLAN_PRESENT: u32 = 44;
+        pub const VLAN_TCI: u32 = 48;
+        pub const VLAN_PROTO: u32 = 52;
+        pub const PRIORITY: u32 = 56;
+        pub const INGRESS_IFINDEX: u32 = 60;
+        pub const IFINDEX: u32 = 64;
+        pub const TC_INDEX: u32 = 68;
+        /// `cb[5]`: 20 bytes.
+        pub const CB: u32 = 72;
+        pub const HASH: u32 = 92;
+        pub const TC_CLASSID: u32 = 96;
+        pub const NAPI_ID: u32 = 100;
+        pub const FAMILY: u32 = 104;
+        pub const REMOTE_IP4: u32 = 108;
+        pub const LOCAL_IP4: u32 = 112;
+        /// `u32[4]` each.
+        pub const REMOTE_IP6: u32 = 116;
+        pub const LOCAL_IP6: u32 = 132;
+        pub const REMOTE_PORT: u32 = 148;
+        pub const LOCAL_PORT: u32 = 152;
+        pub const WIRE_LEN: u32 = 156;
+        pub const GSO_SEGS: u32 = 160;
+        pub const GSO_SIZE: u32 = 164;
+        pub const TSTAMP_TYPE: u32 = 168;
+        /// `u64` fields.
+        pub const TSTAMP: u32 = 176;
+        pub const HWTSTAMP: u32 = 184;
+        pub const SIZE: u32 = 192;
+    }
+
+    /// The internal offset of the `__sk_buff` field that starts at uapi
+    /// offset `uapi_off` (for the array fields `cb`, `remote_ip6`,
+    /// `local_ip6`: of the element), or `None` for fields the vm does not
+    /// provide.
+    pub fn skb_field(uapi_off: u32) -> Option<u32> {
+        use super::sk_buff as u;
+        let simple = [
+            (u::LEN, skb::LEN),
+            (u::PKT_TYPE, skb::PKT_TYPE),
+            (u::MARK, skb::MARK),
+            (u::QUEUE_MAPPING, skb::QUEUE_MAPPING),
+            (u::PROTOCOL, skb::PROTOCOL),
+            (u::VLAN_PRESENT, skb::VLAN_PRESENT),
+            (u::VLAN_TCI, skb::VLAN_TCI),
+            (u::VLAN_PROTO, skb::VLAN_PROTO),
+            (u::PRIORITY, skb::PRIORITY),
+            (u::INGRESS_IFINDEX, skb::INGRESS_IFINDEX),
+            (u::IFINDEX, skb::IFINDEX),
+            (u::TC_INDEX, skb::TC_INDEX),
+            (u::HASH, skb::HASH),
+            (u::TC_CLASSID, skb::TC_CLASSID),
+            (u::DATA, skb::DATA),
+            (u::DATA_END, skb::DATA_END),
+            (u::NAPI_ID, skb::NAPI_ID),
+            (u::FAMILY, skb::FAMILY),
+            (u::REMOTE_IP4, skb::REMOTE_IP4),
+            (u::LOCAL_IP4, skb::LOCAL_IP4),
+            (u::REMOTE_PORT, skb::REMOTE_PORT),
+            (u::LOCAL_PORT, skb::LOCAL_PORT),
+            (u::DATA_META, skb::DATA_META),
+            (u::TSTAMP, skb::TSTAMP),
+            (u::WIRE_LEN, skb::WIRE_LEN),
+            (u::GSO_SEGS, skb::GSO_SEGS),
+            (u::GSO_SIZE, skb::GSO_SIZE),
+            (u::TSTAMP_TYPE, skb::TSTAMP_TYPE),
+            (u::HWTSTAMP, skb::HWTSTAMP),
+        ];
+        if let Some(&(_, k)) = simple.iter().find(|(o, _)| *o == uapi_off) {
+            return Some(k);
+        }
+        let arrays = [
+            (u::CB, skb::CB, 20),
+            (u::REMOTE_IP6, skb::REMOTE_IP6, 16),
+            (u::LOCAL_IP6, skb::LOCAL_IP6, 16),
+        ];
+        arrays
+            .iter()
+            .find(|(o, _, n)| (*o..*o + *n).contains(&uapi_off) && (uapi_off - *o).is_multiple_of(4))
+            .map(|(o, k, _)| k + (uapi_off - o))
+    }
+
+    /// The internal offset of the `xdp_md` field at uapi offset `uapi_off`.
+    pub fn xdp_field(uapi_off: u32) -> Option<u32> {
+        use super::xdp_md as u;
+        Some(match uapi_off {
+            u::DATA => xdp::DATA,
+            u::DATA_END => xdp::DATA_END,
+            u::DATA_META => xdp::DATA_META,
+            u::INGRESS_IFINDEX => xdp::INGRESS_IFINDEX,
+            u::RX_QUEUE_INDEX => xdp::RX_QUEUE_INDEX,
+            u::EGRESS_IFINDEX => xdp::EGRESS_IFINDEX,
+            _ => return None,
+        })
+    }
+}

@@ -12,6 +12,7 @@ pub mod helpers;
 pub mod map;
 pub mod opcode;
 pub mod prog;
+pub mod proto;
 
 pub use helpers::HelperId;
 pub use map::MapType;

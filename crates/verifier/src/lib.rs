@@ -1,4 +1,234 @@
-//! (essay to come)
+//! The oxbpf verifier: proves an eBPF program safe before it runs, with the
+//! verdicts and the log of the Linux kernel's verifier (6.18 as the oracle).
+//!
+//! # The algorithm
+//!
+//! Verification is abstract interpretation of every path through the
+//! program, in the order the kernel's `bpf_check()` does it.
+//!
+//! **Static passes** ([`cfg`]). The bytes are decoded once into typed
+//! instructions. Subprograms are found (slot 0, the targets of local calls
+//! and of function-address `lddw`s); every jump must stay inside its
+//! subprogram and each subprogram must end in `exit` or `goto`. A depth-first
+//! walk from slot 0 (following calls) must reach every instruction. The same
+//! walk marks *prune points* — conditional jumps, their targets, `goto`
+//! targets, return sites, callback call sites — and a backward dataflow pass
+//! computes which registers are live before each instruction. Loops are not
+//! rejected here: like privileged kernel loads, bounded loops are verified by
+//! exploring them.
+//!
+//! **State** ([`state`], [`domain`]). A path's state is a stack of frames,
+//! each with eleven registers and a per-byte stack, plus acquired references
+//! and the spin lock held. A register is uninitialised, a scalar, or a typed
+//! pointer (context, stack, map, map value or null, packet, packet end,
+//! helper memory, function …) with a fixed and a variable offset. Scalars
+//! and variable offsets are the product of a tristate number and four
+//! intervals (unsigned/signed × 64/32 bits) reconciled after every step.
+//! Copies share ids, so a null check or a bounds check on one copy teaches
+//! all of them; a comparison of a packet pointer with `data_end` gives every
+//! pointer derived from the same base its proven range.
+//!
+//! **Exploration** ([`check`]). One path at a time, depth first: an undecided
+//! conditional jump pushes the taken edge with its refined state and goes on
+//! with the fall-through. Each instruction is checked against the state —
+//! memory accesses against the pointer's kind and bounds, helper arguments
+//! against their prototypes ([`uapi::proto`]), context accesses against the
+//! program type ([`ctx`]) — and transforms it. A path ends at the main
+//! program's `exit` (where references must be released, the lock dropped and
+//! `r0` be a valid return value) or when pruned.
+//!
+//! **Pruning.** At prune points the state is compared with states saved
+//! there. If a saved state whose exploration has finished *covers* the
+//! current one — every live register and every stack byte it relied on
+//! describes a superset of what the current state describes — the current
+//! path is safe and ends. Saved states count their running descendants; an
+//! exactly repeated running state means an infinite loop. At `bpf_loop` call
+//! sites a running ancestor may prune too: that is how callbacks, explored
+//! as loops around the call, converge.
+//!
+//! **Limits.** One million processed instructions (`BPF program is too
+//! large`), 8192 pending branches, 8 call frames, 512 bytes of combined
+//! stack along the deepest call chain.
+//!
+//! # Pragmatic choices
+//!
+//! * *All scalars are precise.* The kernel tracks which scalars influenced a
+//!   safety decision and ignores the others when pruning; oxbpf compares all
+//!   live ones. This only costs pruning, never soundness.
+//! * *Stack liveness* is not computed: a stack byte the saved state left
+//!   uninitialised is ignored (reading it would have failed there), the
+//!   others are compared.
+//! * *Uninitialised stack reads* are refused unless
+//!   [`Options::allow_uninit_stack`] is set (the kernel allows them to
+//!   `CAP_PERFMON` loaders).
+//! * The loader is taken to be privileged otherwise: pointer comparisons,
+//!   pointer subtraction and storing pointers to maps are allowed, as they
+//!   are for root.
+//!
+//! After acceptance the context accesses are rewritten to oxbpf's runtime
+//! layout ([`uapi::ctx::kern`]) and [`VerifiedProgram`] carries the result.
 #![forbid(unsafe_code)]
 
+pub mod cfg;
+mod check;
+pub mod ctx;
 pub mod domain;
+mod error;
+mod input;
+pub mod log;
+mod rewrite;
+pub mod state;
+
+pub use error::{Fail, Rejection, RejectionKind};
+pub use input::{FuncInfo, LineInfo, MapIdx, MapMeta, Options, Request};
+
+use check::Env;
+use isa::RawInsn;
+use state::{PtrKind, RegState, State};
+
+/// A program the verifier accepted. Only [`verify`] makes one.
+#[derive(Debug, Clone)]
+pub struct VerifiedProgram {
+    insns: Vec<RawInsn>,
+    stack_depth: Vec<usize>,
+    insns_processed: u64,
+    used_helpers: Vec<u32>,
+    used_maps: Vec<i32>,
+    log: String,
+}
+
+impl VerifiedProgram {
+    /// The program after the verifier's rewrites (context accesses in
+    /// oxbpf's runtime layout).
+    pub fn insns(&self) -> &[RawInsn] {
+        &self.insns
+    }
+
+    /// Stack bytes each subprogram uses, in subprogram order.
+    pub fn stack_depth(&self) -> &[usize] {
+        &self.stack_depth
+    }
+
+    /// Instructions processed during exploration.
+    pub fn insns_processed(&self) -> u64 {
+        self.insns_processed
+    }
+
+    /// Helper ids the program calls.
+    pub fn used_helpers(&self) -> &[u32] {
+        &self.used_helpers
+    }
+
+    /// Fds of the maps the program uses.
+    pub fn used_maps(&self) -> &[i32] {
+        &self.used_maps
+    }
+
+    /// The log at the requested level (on success: the statistics line, and
+    /// the whole exploration at level 2).
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+}
+
+/// Verify a program.
+pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
+    let level = req.log_level;
+    let reject = |f: Fail, log: String, pc: Option<usize>| Rejection {
+        kind: if f.internal {
+            RejectionKind::Internal
+        } else {
+            RejectionKind::Unsafe
+        },
+        message: f.msg.clone(),
+        pc,
+        errno: f.errno,
+        log: if level & 3 != 0 {
+            format!("{log}{}\n", f.msg)
+        } else {
+            String::new()
+        },
+    };
+    let prog = cfg::analyze(req.insns).map_err(|f| reject(f, String::new(), None))?;
+    let mut env = Env::new(prog, req.prog_type, level, req.options);
+    env.attach = req.expected_attach_type;
+    env.linfo = req.line_info.clone();
+    env.linfo.sort_by_key(|l| l.insn_off);
+    let mut fds = Vec::new();
+    for (fd, m) in &req.maps {
+        env.map_by_fd.insert(*fd, env.maps.len() as MapIdx);
+        env.maps.push(m.clone());
+        fds.push(*fd);
+    }
+    let entry = State::entry(RegState::ptr(PtrKind::Ctx));
+    let res = env.run(entry).and_then(|_| check_stack_depths(&env));
+    let stats = format!(
+        "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0\n",
+        env.insn_processed,
+        uapi::COMPLEXITY_LIMIT_INSNS,
+        env.max_states_per_insn,
+        env.total_states(),
+        env.total_states()
+    );
+    if let Err(f) = res {
+        let pc = Some(env.pc);
+        let mut r = reject(f, std::mem::take(&mut env.log.buf), pc);
+        if level & 3 != 0 {
+            r.log.push_str(&stats);
+        }
+        return Err(r);
+    }
+    let mut log = if level & log::LEVEL2 != 0 {
+        std::mem::take(&mut env.log.buf)
+    } else {
+        String::new()
+    };
+    if level & 3 != 0 {
+        log.push_str(&stats);
+    }
+    let insns = rewrite::rewrite(req.insns, &env);
+    Ok(VerifiedProgram {
+        insns,
+        stack_depth: env.stack_depth.clone(),
+        insns_processed: env.insn_processed,
+        used_helpers: env.used_helpers.iter().copied().collect(),
+        used_maps: env.used_maps.iter().map(|&m| fds[m as usize]).collect(),
+        log,
+    })
+}
+
+/// The combined stack of the deepest call chain fits in 512 bytes
+/// (`check_max_stack_depth`); each frame counts rounded up to 16 bytes.
+fn check_stack_depths(env: &Env) -> Result<(), Fail> {
+    fn walk(
+        env: &Env,
+        sub: usize,
+        depth: usize,
+        frames: usize,
+        seen: &mut Vec<usize>,
+    ) -> Result<(), Fail> {
+        let d = depth + env.stack_depth[sub].div_ceil(16) * 16;
+        if d > uapi::MAX_BPF_STACK {
+            return Err(Fail::new(
+                error::EACCES,
+                format!("combined stack size of {frames} calls is {d}. Too large"),
+            ));
+        }
+        if seen.contains(&sub) {
+            return Ok(());
+        }
+        seen.push(sub);
+        let s = &env.prog.subprogs[sub];
+        for pc in s.start..s.end {
+            if let Some(isa::Insn::Call(isa::CallTarget::Local { rel })) = env.prog.insns[pc] {
+                let t = (pc as i64 + 1 + rel as i64) as usize;
+                if let Some(callee) = env.prog.subprog_at(t) {
+                    walk(env, callee, d, frames + 1, seen)?;
+                }
+            }
+        }
+        seen.pop();
+        Ok(())
+    }
+    walk(env, 0, 0, 1, &mut Vec::new())
+}

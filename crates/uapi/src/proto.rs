@@ -1,0 +1,395 @@
+//! Helper prototypes as data (the kernel's `struct bpf_func_proto`): what
+//! each argument must be, what the helper returns, and which program types
+//! may call it.
+//!
+//! The verifier checks every call against this table; the vm implements the
+//! helpers with these signatures. Argument kinds are the kernel's
+//! `ARG_*` types with their flags folded in.
+
+use crate::helpers::id;
+use crate::ProgType;
+
+/// What an argument register must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArgType {
+    /// No argument.
+    #[doc(alias = "ARG_DONTCARE")]
+    None,
+    /// Any initialised value, scalar or pointer.
+    #[doc(alias = "ARG_ANYTHING")]
+    Anything,
+    /// A map pointer (`lddw` of a map).
+    #[doc(alias = "ARG_CONST_MAP_PTR")]
+    ConstMapPtr,
+    /// Memory holding a key of the map in the previous argument.
+    #[doc(alias = "ARG_PTR_TO_MAP_KEY")]
+    MapKey,
+    /// Memory holding a value of the map (readable, `value_size` bytes).
+    #[doc(alias = "ARG_PTR_TO_MAP_VALUE")]
+    MapValue,
+    /// Memory the helper fills with a value of the map.
+    #[doc(alias = "ARG_PTR_TO_UNINIT_MAP_VALUE")]
+    UninitMapValue,
+    /// Memory of the size in the next argument. `rdonly`: the helper only
+    /// reads it (it must be initialised); `uninit`: the helper writes it
+    /// (it may be uninitialised, it becomes initialised); `null`: may be 0
+    /// (then the size must be 0).
+    #[doc(alias = "ARG_PTR_TO_MEM")]
+    Mem {
+        rdonly: bool,
+        uninit: bool,
+        null: bool,
+    },
+    /// The size of the memory in the previous argument, a bounded
+    /// non-negative scalar (`zero_ok`: may be 0).
+    #[doc(alias = "ARG_CONST_SIZE")]
+    #[doc(alias = "ARG_CONST_SIZE_OR_ZERO")]
+    ConstSize { zero_ok: bool },
+    /// A constant allocation size; the returned memory has this size.
+    #[doc(alias = "ARG_CONST_ALLOC_SIZE_OR_ZERO")]
+    ConstAllocSize,
+    /// The program's context.
+    #[doc(alias = "ARG_PTR_TO_CTX")]
+    Ctx,
+    /// A stack pointer or null (a callback context).
+    #[doc(alias = "ARG_PTR_TO_STACK_OR_NULL")]
+    StackOrNull,
+    /// A ring buffer reservation, which the call releases.
+    #[doc(alias = "ARG_PTR_TO_RINGBUF_MEM")]
+    RingbufMem,
+    /// A subprogram address, called back by the helper.
+    #[doc(alias = "ARG_PTR_TO_FUNC")]
+    Func,
+    /// A `struct bpf_spin_lock` inside a map value.
+    #[doc(alias = "ARG_PTR_TO_SPIN_LOCK")]
+    SpinLock,
+    /// A NUL-terminated string in a read-only map value.
+    #[doc(alias = "ARG_PTR_TO_CONST_STR")]
+    ConstStr,
+}
+
+/// What `r0` holds after the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetType {
+    /// An unknown scalar.
+    #[doc(alias = "RET_INTEGER")]
+    Integer,
+    /// Nothing: `r0` is unreadable afterwards.
+    #[doc(alias = "RET_VOID")]
+    Void,
+    /// A value of the map argument, or null.
+    #[doc(alias = "RET_PTR_TO_MAP_VALUE_OR_NULL")]
+    MapValueOrNull,
+    /// A ring buffer reservation of the size argument, or null; an acquired
+    /// reference.
+    #[doc(alias = "RET_PTR_TO_RINGBUF_MEM_OR_NULL")]
+    RingbufMemOrNull,
+}
+
+/// One helper's prototype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HelperProto {
+    pub id: u32,
+    pub ret: RetType,
+    pub args: [ArgType; 5],
+    /// Only GPL-compatible programs may call it.
+    pub gpl_only: bool,
+    /// It may move packet data, invalidating packet pointers.
+    pub changes_pkt_data: bool,
+}
+
+use ArgType as A;
+
+const fn p(id: u32, ret: RetType, a: &[ArgType]) -> HelperProto {
+    let mut args = [A::None; 5];
+    let mut i = 0;
+    while i < a.len() {
+        args[i] = a[i];
+        i += 1;
+    }
+    HelperProto {
+        id,
+        ret,
+        args,
+        gpl_only: false,
+        changes_pkt_data: false,
+    }
+}
+
+const fn gpl(mut h: HelperProto) -> HelperProto {
+    h.gpl_only = true;
+    h
+}
+
+const fn pkt(mut h: HelperProto) -> HelperProto {
+    h.changes_pkt_data = true;
+    h
+}
+
+const MEM_RO: ArgType = A::Mem {
+    rdonly: true,
+    uninit: false,
+    null: false,
+};
+const MEM_RO_NULL: ArgType = A::Mem {
+    rdonly: true,
+    uninit: false,
+    null: true,
+};
+const MEM_UNINIT: ArgType = A::Mem {
+    rdonly: false,
+    uninit: true,
+    null: false,
+};
+const MEM_NULL: ArgType = A::Mem {
+    rdonly: false,
+    uninit: true,
+    null: true,
+};
+const SIZE: ArgType = A::ConstSize { zero_ok: false };
+const SIZE0: ArgType = A::ConstSize { zero_ok: true };
+
+use RetType::*;
+
+/// Every helper oxbpf knows the prototype of.
+pub static PROTOS: &[HelperProto] = &[
+    p(
+        id::MAP_LOOKUP_ELEM,
+        MapValueOrNull,
+        &[A::ConstMapPtr, A::MapKey],
+    ),
+    p(
+        id::MAP_UPDATE_ELEM,
+        Integer,
+        &[A::ConstMapPtr, A::MapKey, A::MapValue, A::Anything],
+    ),
+    p(id::MAP_DELETE_ELEM, Integer, &[A::ConstMapPtr, A::MapKey]),
+    p(
+        id::MAP_PUSH_ELEM,
+        Integer,
+        &[A::ConstMapPtr, A::MapValue, A::Anything],
+    ),
+    p(
+        id::MAP_POP_ELEM,
+        Integer,
+        &[A::ConstMapPtr, A::UninitMapValue],
+    ),
+    p(
+        id::MAP_PEEK_ELEM,
+        Integer,
+        &[A::ConstMapPtr, A::UninitMapValue],
+    ),
+    gpl(p(
+        id::PROBE_READ,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    )),
+    gpl(p(
+        id::PROBE_READ_STR,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    )),
+    gpl(p(
+        id::PROBE_READ_USER,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    )),
+    gpl(p(
+        id::PROBE_READ_KERNEL,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    )),
+    gpl(p(
+        id::PROBE_READ_USER_STR,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    )),
+    gpl(p(
+        id::PROBE_READ_KERNEL_STR,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    )),
+    p(id::KTIME_GET_NS, Integer, &[]),
+    p(id::KTIME_GET_BOOT_NS, Integer, &[]),
+    p(id::KTIME_GET_COARSE_NS, Integer, &[]),
+    p(id::JIFFIES64, Integer, &[]),
+    gpl(p(
+        id::TRACE_PRINTK,
+        Integer,
+        &[MEM_RO, SIZE, A::Anything, A::Anything, A::Anything],
+    )),
+    p(id::GET_PRANDOM_U32, Integer, &[]),
+    p(id::GET_SMP_PROCESSOR_ID, Integer, &[]),
+    p(id::GET_NUMA_NODE_ID, Integer, &[]),
+    p(id::TAIL_CALL, Void, &[A::Ctx, A::ConstMapPtr, A::Anything]),
+    p(
+        id::SKB_LOAD_BYTES,
+        Integer,
+        &[A::Ctx, A::Anything, MEM_UNINIT, SIZE],
+    ),
+    pkt(p(
+        id::SKB_STORE_BYTES,
+        Integer,
+        &[A::Ctx, A::Anything, MEM_RO, SIZE, A::Anything],
+    )),
+    pkt(p(
+        id::L3_CSUM_REPLACE,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything, A::Anything, A::Anything],
+    )),
+    pkt(p(
+        id::L4_CSUM_REPLACE,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything, A::Anything, A::Anything],
+    )),
+    p(
+        id::CSUM_DIFF,
+        Integer,
+        &[MEM_RO_NULL, SIZE0, MEM_RO_NULL, SIZE0, A::Anything],
+    ),
+    pkt(p(
+        id::SKB_CHANGE_PROTO,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything],
+    )),
+    pkt(p(
+        id::SKB_ADJUST_ROOM,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything, A::Anything],
+    )),
+    pkt(p(
+        id::SKB_VLAN_PUSH,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything],
+    )),
+    pkt(p(id::SKB_VLAN_POP, Integer, &[A::Ctx])),
+    p(id::REDIRECT, Integer, &[A::Anything, A::Anything]),
+    p(
+        id::REDIRECT_MAP,
+        Integer,
+        &[A::ConstMapPtr, A::Anything, A::Anything],
+    ),
+    pkt(p(id::XDP_ADJUST_HEAD, Integer, &[A::Ctx, A::Anything])),
+    pkt(p(id::XDP_ADJUST_TAIL, Integer, &[A::Ctx, A::Anything])),
+    pkt(p(id::XDP_ADJUST_META, Integer, &[A::Ctx, A::Anything])),
+    gpl(p(
+        id::PERF_EVENT_OUTPUT,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::Anything, MEM_RO, SIZE0],
+    )),
+    p(id::GET_CURRENT_PID_TGID, Integer, &[]),
+    p(id::GET_CURRENT_UID_GID, Integer, &[]),
+    p(id::GET_CURRENT_COMM, Integer, &[MEM_UNINIT, SIZE]),
+    p(id::GET_CURRENT_TASK, Integer, &[]),
+    p(id::GET_CURRENT_CGROUP_ID, Integer, &[]),
+    p(
+        id::RINGBUF_OUTPUT,
+        Integer,
+        &[A::ConstMapPtr, MEM_RO, SIZE0, A::Anything],
+    ),
+    p(
+        id::RINGBUF_RESERVE,
+        RingbufMemOrNull,
+        &[A::ConstMapPtr, A::ConstAllocSize, A::Anything],
+    ),
+    p(id::RINGBUF_SUBMIT, Void, &[A::RingbufMem, A::Anything]),
+    p(id::RINGBUF_DISCARD, Void, &[A::RingbufMem, A::Anything]),
+    p(id::RINGBUF_QUERY, Integer, &[A::ConstMapPtr, A::Anything]),
+    p(id::SPIN_LOCK, Void, &[A::SpinLock]),
+    p(id::SPIN_UNLOCK, Void, &[A::SpinLock]),
+    p(
+        id::LOOP,
+        Integer,
+        &[A::Anything, A::Func, A::StackOrNull, A::Anything],
+    ),
+    p(
+        id::SNPRINTF,
+        Integer,
+        &[MEM_NULL, SIZE0, A::ConstStr, MEM_RO_NULL, SIZE0],
+    ),
+    p(id::STRNCMP, Integer, &[MEM_RO, SIZE, A::ConstStr]),
+    gpl(p(id::GET_FUNC_IP, Integer, &[A::Ctx])),
+];
+
+/// The prototype of helper `id`, if oxbpf knows it.
+pub fn proto(helper: u32) -> Option<&'static HelperProto> {
+    PROTOS.iter().find(|p| p.id == helper)
+}
+
+/// Program types whose context is a socket buffer.
+fn is_skb_type(t: ProgType) -> bool {
+    matches!(
+        t,
+        ProgType::SocketFilter | ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb
+    )
+}
+
+/// Program types that trace the kernel.
+fn is_tracing_type(t: ProgType) -> bool {
+    matches!(
+        t,
+        ProgType::Kprobe
+            | ProgType::Tracepoint
+            | ProgType::PerfEvent
+            | ProgType::RawTracepoint
+            | ProgType::RawTracepointWritable
+            | ProgType::Tracing
+    )
+}
+
+/// Whether a program of type `t` may call `helper` (the kernel's
+/// `get_func_proto` per program type). Helpers outside [`PROTOS`] are
+/// never allowed.
+pub fn allowed(t: ProgType, helper: u32) -> bool {
+    if proto(helper).is_none() {
+        return false;
+    }
+    match helper {
+        id::SKB_LOAD_BYTES => is_skb_type(t),
+        id::SKB_STORE_BYTES
+        | id::L3_CSUM_REPLACE
+        | id::L4_CSUM_REPLACE
+        | id::SKB_CHANGE_PROTO
+        | id::SKB_ADJUST_ROOM
+        | id::SKB_VLAN_PUSH
+        | id::SKB_VLAN_POP => matches!(t, ProgType::SchedCls | ProgType::SchedAct),
+        id::CSUM_DIFF => matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::Xdp),
+        id::REDIRECT => matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::Xdp),
+        id::REDIRECT_MAP | id::XDP_ADJUST_HEAD | id::XDP_ADJUST_TAIL | id::XDP_ADJUST_META => {
+            t == ProgType::Xdp
+        }
+        id::PROBE_READ | id::PROBE_READ_STR | id::GET_FUNC_IP => is_tracing_type(t),
+        id::TAIL_CALL => t != ProgType::Syscall,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        for (i, a) in PROTOS.iter().enumerate() {
+            assert!(
+                PROTOS[i + 1..].iter().all(|b| b.id != a.id),
+                "duplicate {}",
+                a.id
+            );
+            // A size argument follows a memory argument.
+            for k in 0..5 {
+                if let ArgType::ConstSize { .. } = a.args[k] {
+                    assert!(
+                        k > 0 && matches!(a.args[k - 1], ArgType::Mem { .. }),
+                        "helper {}",
+                        a.id
+                    );
+                }
+            }
+        }
+        assert!(allowed(ProgType::Xdp, id::XDP_ADJUST_HEAD));
+        assert!(!allowed(ProgType::SchedCls, id::XDP_ADJUST_HEAD));
+        assert!(!allowed(ProgType::Xdp, id::SKB_STORE_BYTES));
+        assert!(allowed(ProgType::SocketFilter, id::SKB_LOAD_BYTES));
+    }
+}

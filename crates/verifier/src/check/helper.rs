@@ -1,0 +1,568 @@
+//! Helper calls: every argument against the prototype in
+//! [`uapi::proto`], map/helper compatibility, references, spin locks, and
+//! the returned value.
+
+use super::mem::Access;
+use super::{Env, Flow};
+use crate::domain::Scalar;
+use crate::error::*;
+use crate::input::MapIdx;
+use crate::state::{LockState, Ptr, PtrKind, RefState, RegState, State};
+use isa::Reg;
+use uapi::helpers::id;
+use uapi::proto::{self, ArgType, RetType};
+use uapi::MapType;
+
+/// Largest size argument (`BPF_MAX_VAR_SIZ`).
+const MAX_VAR_SIZ: u64 = 1 << 29;
+
+/// What the argument checks learnt for the rest of the call.
+#[derive(Default)]
+struct Meta {
+    map: Option<MapIdx>,
+    /// Register of the last memory argument, for its size argument.
+    mem_reg: Option<Reg>,
+    mem_uninit: bool,
+    mem_null_ok: bool,
+    alloc_size: Option<u64>,
+    release_ref: Option<u32>,
+    callback: Option<usize>,
+}
+
+fn helper_name(hid: i32) -> String {
+    uapi::HelperId(hid as u32).to_string()
+}
+
+impl Env {
+    pub(super) fn check_helper_call(
+        &mut self,
+        st: &mut State,
+        hid: i32,
+        pc: usize,
+    ) -> Result<Flow, Fail> {
+        let known = hid > 0 && (hid as usize) < uapi::HelperId::count();
+        if !known {
+            return Err(self.fail(EINVAL, format!("invalid func unknown#{hid}")));
+        }
+        let Some(pr) =
+            proto::proto(hid as u32).filter(|_| proto::allowed(self.prog_type, hid as u32))
+        else {
+            let msg = format!(
+                "program of this type cannot use helper {}",
+                helper_name(hid)
+            );
+            return Err(self.fail(EINVAL, msg));
+        };
+        if st.lock.is_some() && hid as u32 != id::SPIN_UNLOCK {
+            return Err(self.fail(
+                EINVAL,
+                "function calls are not allowed while holding a lock".into(),
+            ));
+        }
+        self.used_helpers.insert(hid as u32);
+        let mut meta = Meta::default();
+        for (i, &arg) in pr.args.iter().enumerate() {
+            if arg == ArgType::None {
+                break;
+            }
+            let r = Reg::new(i as u8 + 1).ok_or_else(|| Fail::internal("arg reg".into()))?;
+            self.check_arg(st, r, arg, &mut meta)?;
+        }
+        self.check_map_compat(hid, meta.map)?;
+        self.helper_effects(st, hid, pr.ret, &meta, pc)
+    }
+
+    /// The effects of the call once the arguments are good.
+    fn helper_effects(
+        &mut self,
+        st: &mut State,
+        hid: i32,
+        ret: RetType,
+        meta: &Meta,
+        pc: usize,
+    ) -> Result<Flow, Fail> {
+        match hid as u32 {
+            id::SPIN_LOCK => self.spin_lock(st, true)?,
+            id::SPIN_UNLOCK => self.spin_lock(st, false)?,
+            id::LOOP => {
+                let sub = meta
+                    .callback
+                    .ok_or_else(|| Fail::internal("bpf_loop without callback".into()))?;
+                return self.loop_callback(st, sub, pc);
+            }
+            _ => {}
+        }
+        if let Some(rid) = meta.release_ref {
+            st.refs.retain(|r| r.id != rid);
+            st.for_each_reg(|r| {
+                if matches!(r, RegState::Ptr(p) if p.ref_obj_id == rid) {
+                    *r = RegState::unknown();
+                }
+            });
+        }
+        if proto::proto(hid as u32).is_some_and(|p| p.changes_pkt_data) {
+            st.for_each_reg(|r| {
+                if matches!(r, RegState::Ptr(p) if p.kind.is_pkt() || p.kind == PtrKind::PacketEnd)
+                {
+                    *r = RegState::unknown();
+                }
+            });
+        }
+        let r0 = match ret {
+            RetType::Integer => RegState::unknown(),
+            RetType::Void => RegState::NotInit,
+            RetType::MapValueOrNull => {
+                let map = meta
+                    .map
+                    .ok_or_else(|| Fail::internal("lookup without map".into()))?;
+                let idnew = self.new_id();
+                let kind = match self.inner_map(map) {
+                    Some(inner) => PtrKind::MapPtr {
+                        map: inner,
+                        null: true,
+                    },
+                    None => PtrKind::MapValue { map, null: true },
+                };
+                let mut p = Ptr::new(kind);
+                p.id = idnew;
+                RegState::Ptr(p)
+            }
+            RetType::RingbufMemOrNull => {
+                let size = meta
+                    .alloc_size
+                    .ok_or_else(|| Fail::internal("reserve without size".into()))?;
+                let idnew = self.new_id();
+                let rid = self.new_id();
+                st.refs.push(RefState { id: rid, insn: pc });
+                let mut p = Ptr::new(PtrKind::Mem {
+                    size: size as u32,
+                    rdonly: false,
+                    ringbuf: true,
+                    null: true,
+                });
+                p.id = idnew;
+                p.ref_obj_id = rid;
+                RegState::Ptr(p)
+            }
+        };
+        self.clobber_caller_saved(st, r0);
+        Ok(Flow::Next(pc + 1))
+    }
+
+    /// The inner map template of a map-in-map, appended to the map table on
+    /// first use.
+    fn inner_map(&mut self, map: MapIdx) -> Option<MapIdx> {
+        let inner = self.maps[map as usize].inner.as_deref()?.clone();
+        if let Some(i) = self.maps.iter().position(|m| *m == inner) {
+            return Some(i as MapIdx);
+        }
+        self.maps.push(inner);
+        Some((self.maps.len() - 1) as MapIdx)
+    }
+
+    /// `check_reg_type`'s message.
+    fn type_mismatch(&mut self, r: Reg, got: &RegState, expected: &str) -> Fail {
+        let msg = format!("R{} type={} expected={expected}", r.n(), got.type_name());
+        self.fail(EACCES, msg)
+    }
+
+    fn check_arg(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        arg: ArgType,
+        meta: &mut Meta,
+    ) -> Result<(), Fail> {
+        const MEM_TYPES: &str =
+            "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_";
+        self.read_reg(st, r)?;
+        let reg = st.cur().reg(r).clone();
+        match arg {
+            ArgType::None | ArgType::Anything => Ok(()),
+            ArgType::ConstMapPtr => match reg.as_ptr() {
+                Some(Ptr {
+                    kind: PtrKind::MapPtr { map, null: false },
+                    ..
+                }) => {
+                    meta.map = Some(*map);
+                    Ok(())
+                }
+                _ => Err(self.type_mismatch(r, &reg, "map_ptr")),
+            },
+            ArgType::MapKey | ArgType::MapValue | ArgType::UninitMapValue => {
+                let Some(map) = meta.map else {
+                    return Err(self.fail(EACCES, "invalid map_ptr to access map->key".into()));
+                };
+                if !is_mem_ptr(&reg) {
+                    return Err(self.type_mismatch(r, &reg, MEM_TYPES));
+                }
+                let m = &self.maps[map as usize];
+                let (size, t) = match arg {
+                    ArgType::MapKey => (m.key_size, Access::Read),
+                    ArgType::MapValue => (m.value_size, Access::Read),
+                    _ => (m.value_size, Access::Write),
+                };
+                self.helper_mem_access(st, r, size as u64, t, false)
+            }
+            ArgType::Mem { null, uninit, .. } => {
+                if null && reg.is_null_const() {
+                    meta.mem_reg = Some(r);
+                    meta.mem_null_ok = true;
+                    return Ok(());
+                }
+                if !is_mem_ptr(&reg) {
+                    return Err(self.type_mismatch(r, &reg, MEM_TYPES));
+                }
+                meta.mem_reg = Some(r);
+                meta.mem_uninit = uninit;
+                meta.mem_null_ok = false;
+                Ok(())
+            }
+            ArgType::ConstSize { zero_ok } => self.check_size_arg(st, r, &reg, zero_ok, meta),
+            ArgType::ConstAllocSize => {
+                let Some(c) = reg.as_scalar().and_then(|s| s.as_const()) else {
+                    let msg = format!("R{} is not a known constant'", r.n());
+                    return Err(self.fail(EACCES, msg));
+                };
+                meta.alloc_size = Some(c);
+                Ok(())
+            }
+            ArgType::Ctx => match reg.as_ptr() {
+                Some(p) if p.kind == PtrKind::Ctx => {
+                    if p.off != 0 {
+                        let msg = format!(
+                            "dereference of modified ctx ptr R{} off={} disallowed",
+                            r.n(),
+                            p.off
+                        );
+                        return Err(self.fail(EACCES, msg));
+                    }
+                    Ok(())
+                }
+                _ => Err(self.type_mismatch(r, &reg, "ctx")),
+            },
+            ArgType::StackOrNull => {
+                if reg.is_null_const()
+                    || matches!(reg.as_ptr(), Some(p) if matches!(p.kind, PtrKind::Stack { .. }))
+                {
+                    Ok(())
+                } else {
+                    Err(self.type_mismatch(r, &reg, "fp"))
+                }
+            }
+            ArgType::RingbufMem => self.check_release_arg(r, &reg, meta),
+            ArgType::Func => match reg.as_ptr() {
+                Some(Ptr {
+                    kind: PtrKind::Func { subprog },
+                    ..
+                }) => {
+                    meta.callback = Some(*subprog as usize);
+                    Ok(())
+                }
+                _ => Err(self.type_mismatch(r, &reg, "func")),
+            },
+            ArgType::SpinLock => self.check_spin_lock_arg(r, &reg),
+            ArgType::ConstStr => self.check_const_str(st, r, &reg),
+        }
+    }
+
+    fn check_release_arg(&mut self, r: Reg, reg: &RegState, meta: &mut Meta) -> Result<(), Fail> {
+        match reg.as_ptr() {
+            Some(p)
+                if matches!(
+                    p.kind,
+                    PtrKind::Mem {
+                        ringbuf: true,
+                        null: false,
+                        ..
+                    }
+                ) =>
+            {
+                if p.off != 0 || p.var.as_const() != Some(0) {
+                    let msg = format!(
+                        "R{} must have zero offset when passed to release func",
+                        r.n()
+                    );
+                    return Err(self.fail(EACCES, msg));
+                }
+                if p.ref_obj_id == 0 {
+                    let msg = format!(
+                        "R{} must be referenced when passed to release function",
+                        r.n()
+                    );
+                    return Err(self.fail(EINVAL, msg));
+                }
+                meta.release_ref = Some(p.ref_obj_id);
+                Ok(())
+            }
+            _ => Err(self.type_mismatch(r, reg, "ringbuf_mem")),
+        }
+    }
+
+    /// `check_mem_size_reg`: a bounded, non-negative size, then the memory
+    /// argument before it is checked for that many bytes.
+    fn check_size_arg(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        reg: &RegState,
+        zero_ok: bool,
+        meta: &Meta,
+    ) -> Result<(), Fail> {
+        let Some(s) = reg.as_scalar().copied() else {
+            return Err(self.type_mismatch(r, reg, "scalar"));
+        };
+        let n = r.n();
+        if s.s64.min < 0 {
+            let msg = format!("R{n} min value is negative, either use unsigned or 'var &= const'");
+            return Err(self.fail(EACCES, msg));
+        }
+        if meta.mem_null_ok {
+            if s.u64.max != 0 {
+                let msg = format!("R{n} must be 0 when the memory argument is NULL");
+                return Err(self.fail(EACCES, msg));
+            }
+            return Ok(());
+        }
+        if s.u64.min == 0 && !zero_ok {
+            let msg = format!(
+                "R{n} invalid zero-sized read: u64=[{},{}]",
+                s.u64.min, s.u64.max
+            );
+            return Err(self.fail(EACCES, msg));
+        }
+        if s.u64.max >= MAX_VAR_SIZ {
+            let msg =
+                format!("R{n} unbounded memory access, use 'var &= const' or 'if (var < const)'");
+            return Err(self.fail(EACCES, msg));
+        }
+        let mem = meta
+            .mem_reg
+            .ok_or_else(|| Fail::internal("size without memory arg".into()))?;
+        let t = if meta.mem_uninit {
+            Access::Write
+        } else {
+            Access::Read
+        };
+        self.helper_mem_access(st, mem, s.u64.max, t, zero_ok)
+    }
+
+    /// `check_helper_mem_access`: `size` bytes at the pointer in `r`.
+    pub(super) fn helper_mem_access(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        size: u64,
+        t: Access,
+        zero_ok: bool,
+    ) -> Result<(), Fail> {
+        if size == 0 && zero_ok {
+            return Ok(());
+        }
+        let reg = st.cur().reg(r).clone();
+        let Some(p) = reg.as_ptr() else {
+            return Err(Fail::internal("helper memory arg is not a pointer".into()));
+        };
+        let size = size as u32;
+        match p.kind {
+            PtrKind::Stack { frame } => self.stack_range(st, r, p, frame, size, t),
+            _ => {
+                // The other memory kinds are checked as one access.
+                let saved = self.aux[self.pc].ctx_access;
+                self.aux[self.pc].ctx_access = None;
+                let res =
+                    self.mem_access(st, r, 0, size.max(1), t, Some((RegState::unknown(), false)));
+                self.aux[self.pc].ctx_access = saved;
+                res.map(|_| ())
+            }
+        }
+    }
+
+    /// `check_stack_range_initialized`: in bounds, and initialised unless
+    /// the helper writes it (then it becomes initialised).
+    fn stack_range(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        p: &Ptr,
+        frame: u32,
+        size: u32,
+        t: Access,
+    ) -> Result<(), Fail> {
+        let n = r.n();
+        let Some(c) = p.var.as_const() else {
+            return self.stack_var_access(st, p, n, frame, 0, size, t);
+        };
+        let abs = c as i64 + p.off as i64;
+        self.stack_bounds(abs, size, n, t, None)?;
+        let fi = frame as usize;
+        let sub = st.frames[fi].subprog;
+        if let Some(d) = self.stack_depth.get_mut(sub) {
+            *d = (*d).max((-abs) as usize);
+        }
+        let stack = &mut st.frames[fi].stack;
+        for i in 0..size as i64 {
+            let a = abs + i;
+            match t {
+                Access::Write => {
+                    let slot = stack.slot_mut(a);
+                    if slot.is_spill() {
+                        slot.scrub();
+                    }
+                    let (_, b) = crate::state::stack::locate(a);
+                    slot.bytes[b] = crate::state::ByteKind::Misc;
+                }
+                Access::Read => {
+                    if stack.byte(a) == crate::state::ByteKind::Invalid
+                        && !self.opts.allow_uninit_stack
+                    {
+                        let msg = format!(
+                            "invalid indirect read from stack R{n} off {abs}+{i} size {size}"
+                        );
+                        return Err(self.fail(EACCES, msg));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_spin_lock_arg(&mut self, r: Reg, reg: &RegState) -> Result<(), Fail> {
+        let Some(p) = reg
+            .as_ptr()
+            .filter(|p| matches!(p.kind, PtrKind::MapValue { null: false, .. }))
+        else {
+            return Err(self.type_mismatch(r, reg, "map_value, ptr_"));
+        };
+        let Some(off) = p.var.as_const() else {
+            let msg = format!(
+                "R{} doesn't have constant offset. bpf_spin_lock has to be at the constant offset",
+                r.n()
+            );
+            return Err(self.fail(EINVAL, msg));
+        };
+        let map = p.kind.map().unwrap_or(0);
+        let m = &self.maps[map as usize];
+        let Some(lock) = m.spin_lock_off else {
+            let msg = format!("map '{}' has no valid bpf_spin_lock", m.name);
+            return Err(self.fail(EINVAL, msg));
+        };
+        let at = off as i64 + p.off as i64;
+        if at != lock as i64 {
+            let msg = format!("off {at} doesn't point to 'struct bpf_spin_lock' that is at {lock}");
+            return Err(self.fail(EINVAL, msg));
+        }
+        Ok(())
+    }
+
+    fn spin_lock(&mut self, st: &mut State, lock: bool) -> Result<(), Fail> {
+        let p = st.cur().reg(Reg::R1).as_ptr().cloned();
+        let Some(p) = p else {
+            return Err(Fail::internal("spin lock arg".into()));
+        };
+        let map = p.kind.map().unwrap_or(0);
+        if lock {
+            if st.lock.is_some() {
+                return Err(self.fail(EINVAL, "Locking two bpf_spin_locks are not allowed".into()));
+            }
+            st.lock = Some(LockState { map, id: p.id });
+        } else {
+            match &st.lock {
+                None => {
+                    return Err(self.fail(EINVAL, "bpf_spin_unlock without taking a lock".into()))
+                }
+                Some(l) if l.map != map || l.id != p.id => {
+                    return Err(self.fail(EINVAL, "bpf_spin_unlock of different lock".into()))
+                }
+                _ => st.lock = None,
+            }
+        }
+        Ok(())
+    }
+
+    /// A constant string: a pointer into a read-only, frozen map value.
+    fn check_const_str(&mut self, st: &mut State, r: Reg, reg: &RegState) -> Result<(), Fail> {
+        let Some(p) = reg
+            .as_ptr()
+            .filter(|p| matches!(p.kind, PtrKind::MapValue { null: false, .. }))
+        else {
+            return Err(self.type_mismatch(r, reg, "map_value"));
+        };
+        let m = &self.maps[p.kind.map().unwrap_or(0) as usize];
+        if !(m.rdonly_prog() && m.frozen) {
+            return Err(self.fail(
+                EACCES,
+                format!("R{} does not point to a readonly map'", r.n()),
+            ));
+        }
+        if p.var.as_const().is_none() {
+            return Err(self.fail(EACCES, format!("R{} is not a constant address'", r.n())));
+        }
+        self.mem_access(st, r, 0, 1, Access::Read, None).map(|_| ())
+    }
+
+    /// Helpers that only work with some map types, and map types that only
+    /// work with some helpers (`check_map_func_compatibility`).
+    fn check_map_compat(&mut self, hid: i32, map: Option<MapIdx>) -> Result<(), Fail> {
+        let Some(map) = map else { return Ok(()) };
+        let t = self.maps[map as usize].map_type;
+        let h = hid as u32;
+        let map_ok = match t {
+            MapType::ProgArray => h == id::TAIL_CALL,
+            MapType::PerfEventArray => matches!(h, id::PERF_EVENT_OUTPUT),
+            MapType::Ringbuf => matches!(
+                h,
+                id::RINGBUF_OUTPUT | id::RINGBUF_RESERVE | id::RINGBUF_QUERY
+            ),
+            MapType::Queue | MapType::Stack => {
+                matches!(h, id::MAP_PUSH_ELEM | id::MAP_POP_ELEM | id::MAP_PEEK_ELEM)
+            }
+            MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap => {
+                matches!(h, id::REDIRECT_MAP | id::MAP_LOOKUP_ELEM)
+            }
+            _ => true,
+        };
+        let func_ok = match h {
+            id::TAIL_CALL => t == MapType::ProgArray,
+            id::PERF_EVENT_OUTPUT => t == MapType::PerfEventArray,
+            id::RINGBUF_OUTPUT | id::RINGBUF_RESERVE | id::RINGBUF_QUERY => t == MapType::Ringbuf,
+            id::MAP_PUSH_ELEM | id::MAP_POP_ELEM | id::MAP_PEEK_ELEM => {
+                matches!(t, MapType::Queue | MapType::Stack | MapType::BloomFilter)
+            }
+            id::REDIRECT_MAP => matches!(
+                t,
+                MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap
+            ),
+            _ => true,
+        };
+        if map_ok && func_ok {
+            return Ok(());
+        }
+        let msg = format!(
+            "cannot pass map_type {} into func {}",
+            t.id(),
+            helper_name(hid)
+        );
+        Err(self.fail(EINVAL, msg))
+    }
+}
+
+/// Pointers a helper may read or write memory through.
+fn is_mem_ptr(r: &RegState) -> bool {
+    matches!(
+        r.as_ptr().map(|p| p.kind),
+        Some(
+            PtrKind::Stack { .. }
+                | PtrKind::Packet { .. }
+                | PtrKind::PacketMeta { .. }
+                | PtrKind::MapKey { .. }
+                | PtrKind::MapValue { null: false, .. }
+                | PtrKind::Mem { null: false, .. }
+        )
+    )
+}
+
+#[allow(dead_code)]
+fn unknown_u32() -> Scalar {
+    Scalar::unsigned_range(0, u32::MAX as u64)
+}

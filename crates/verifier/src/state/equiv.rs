@@ -1,0 +1,197 @@
+//! State subsumption for pruning: does a state already proven safe at an
+//! instruction cover the current one?
+//!
+//! `old` covers `cur` when every concrete machine state described by `cur`
+//! is described by `old`, looking only at what the rest of the program can
+//! read: registers the liveness pass says are dead, and anything `old` left
+//! uninitialised, are ignored — had the old path read them later it would
+//! have been rejected, so it did not. Scalars are compared by inclusion of
+//! every view (all scalars are treated as precise; see the crate essay).
+//! Ids (null-check links, scalar copies, references) must correspond one to
+//! one, through [`IdMap`].
+
+use super::reg::{Ptr, PtrKind, RegState};
+use super::stack::{ByteKind, Slot, Stack};
+use super::{Frame, State};
+
+/// A partial bijection between ids of the old and the current state.
+#[derive(Default)]
+pub struct IdMap {
+    pairs: Vec<(u32, u32)>,
+    tmp: u32,
+}
+
+impl IdMap {
+    /// Whether `old` ↔ `cur` is consistent with the pairs seen so far.
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if (old == 0) != (cur == 0) {
+            return false;
+        }
+        if old == 0 {
+            return true;
+        }
+        for &(o, c) in &self.pairs {
+            if o == old {
+                return c == cur;
+            }
+            if c == cur {
+                return false;
+            }
+        }
+        self.pairs.push((old, cur));
+        true
+    }
+
+    /// Scalar ids: an unlinked scalar gets a fresh temporary id, so that
+    /// linking in `cur` that `old` did not have is still allowed once.
+    fn check_scalar(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 {
+            return true;
+        }
+        let cur = if cur == 0 {
+            self.tmp += 1;
+            u32::MAX - self.tmp
+        } else {
+            cur
+        };
+        self.check(old, cur)
+    }
+}
+
+/// Whether `old` covers `cur`; `live` gives the registers of the innermost
+/// frame that are read later (bit `i` for `ri`), or all if `None`.
+pub fn covers(old: &State, cur: &State, live: u16, exact: bool) -> bool {
+    if old.frames.len() != cur.frames.len() || old.lock != cur.lock {
+        return false;
+    }
+    let mut ids = IdMap::default();
+    if old.refs.len() != cur.refs.len()
+        || !old
+            .refs
+            .iter()
+            .zip(&cur.refs)
+            .all(|(o, c)| ids.check(o.id, c.id))
+    {
+        return false;
+    }
+    let n = old.frames.len();
+    for (i, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
+        if fo.callsite != fc.callsite || fo.callback != fc.callback {
+            return false;
+        }
+        let live = if i + 1 == n { live } else { u16::MAX };
+        if !frame_covers(fo, fc, live, exact, &mut ids) {
+            return false;
+        }
+    }
+    true
+}
+
+fn frame_covers(old: &Frame, cur: &Frame, live: u16, exact: bool, ids: &mut IdMap) -> bool {
+    for i in 0..old.regs.len() {
+        if !exact && live & (1 << i) == 0 {
+            continue;
+        }
+        if !reg_covers(&old.regs[i], &cur.regs[i], exact, ids) {
+            return false;
+        }
+    }
+    stack_covers(&old.stack, &cur.stack, exact, ids)
+}
+
+/// `regsafe`: whether the old register's state covers the current one.
+pub fn reg_covers(old: &RegState, cur: &RegState, exact: bool, ids: &mut IdMap) -> bool {
+    match (old, cur) {
+        (RegState::NotInit, RegState::NotInit) => true,
+        (RegState::NotInit, _) => !exact,
+        (_, RegState::NotInit) => false,
+        (RegState::Scalar(o), RegState::Scalar(c)) => {
+            if exact {
+                o.val == c.val && ids.check(o.id, c.id)
+            } else {
+                c.val.is_subset_of(&o.val) && ids.check_scalar(o.id, c.id)
+            }
+        }
+        (RegState::Ptr(o), RegState::Ptr(c)) => ptr_covers(o, c, exact, ids),
+        _ => false,
+    }
+}
+
+fn ptr_covers(o: &Ptr, c: &Ptr, exact: bool, ids: &mut IdMap) -> bool {
+    let kind_ok = match (o.kind, c.kind) {
+        // A longer proven packet range covers a shorter one.
+        (PtrKind::Packet { range: ro }, PtrKind::Packet { range: rc })
+        | (PtrKind::PacketMeta { range: ro }, PtrKind::PacketMeta { range: rc }) => {
+            if exact {
+                ro == rc
+            } else {
+                rc >= ro
+            }
+        }
+        (a, b) => a == b,
+    };
+    let var_ok = if exact {
+        o.var == c.var
+    } else {
+        c.var.is_subset_of(&o.var)
+    };
+    kind_ok
+        && o.off == c.off
+        && var_ok
+        && ids.check(o.id, c.id)
+        && ids.check(o.ref_obj_id, c.ref_obj_id)
+}
+
+fn stack_covers(old: &Stack, cur: &Stack, exact: bool, ids: &mut IdMap) -> bool {
+    if exact && old.slots.len() != cur.slots.len() {
+        return false;
+    }
+    let empty = Slot::default();
+    for (spi, so) in old.slots.iter().enumerate() {
+        let sc = cur.slots.get(spi).unwrap_or(&empty);
+        if exact {
+            if so.bytes != sc.bytes || !reg_covers(&so.spilled, &sc.spilled, true, ids) {
+                return false;
+            }
+            continue;
+        }
+        if so.is_spill() {
+            if !sc.is_spill() || sc.spill_size() != so.spill_size() {
+                // A spilled scalar in `old` is covered by plain data only
+                // if it was unknown.
+                if let RegState::Scalar(s) = &so.spilled {
+                    if s.val.is_unknown() && s.id == 0 && bytes_are_data(sc) {
+                        continue;
+                    }
+                }
+                return false;
+            }
+            if !reg_covers(&so.spilled, &sc.spilled, false, ids) {
+                return false;
+            }
+            continue;
+        }
+        for i in 0..so.bytes.len() {
+            let ok = match (so.bytes[i], sc.bytes[i]) {
+                (ByteKind::Invalid, _) => true,
+                (ByteKind::Misc, ByteKind::Misc | ByteKind::Zero) => true,
+                (ByteKind::Misc, ByteKind::Spill) => {
+                    matches!(sc.spilled, RegState::Scalar(_))
+                }
+                (ByteKind::Zero, ByteKind::Zero) => true,
+                (ByteKind::Zero, ByteKind::Spill) => sc.spilled.is_null_const(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn bytes_are_data(s: &Slot) -> bool {
+    s.bytes
+        .iter()
+        .all(|b| matches!(b, ByteKind::Misc | ByteKind::Zero))
+}

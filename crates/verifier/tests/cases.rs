@@ -1,0 +1,319 @@
+//! Verifier cases as data files: `tests/cases/*.txt`.
+//!
+//! Each file holds cases separated by `== name` lines. Lines starting with
+//! `@` set the program type, maps, options and the expectation; every other
+//! line is assembly (llvm syntax, labels allowed), with three conveniences:
+//! `rN = map[K]` loads map K (its fd is K), `rN = map_value[K] + OFF` a
+//! pointer into its value, `rN = func LABEL` a subprogram's address.
+//!
+//! ```text
+//! == uninitialised r0
+//! @type xdp
+//! @reject R0 !read_ok
+//! exit
+//! ```
+//!
+//! Directives: `@type NAME`, `@attach NAME`, `@map K TYPE KEY VALUE MAX
+//! [flags=N] [lock=OFF] [inner=TYPE:KEY:VALUE:MAX] [frozen] [name=S]`,
+//! `@opt allow_uninit_stack`, `@accept`, `@reject MESSAGE` (the first line
+//! of the message, exactly), `@log LINE` (a line the level-2 log must
+//! contain), `@kernel accept|reject` (the real kernel's verdict when it
+//! differs from ours, e.g. because root may read uninitialised stack).
+//!
+//! With `KERNEL_ORACLE=/path/to/kload` (built from `tools/kload.c`, run as
+//! root), every case is also loaded into the running kernel and the verdicts
+//! and messages are compared; `ORACLE_STRICT=1` makes disagreements fail.
+
+use isa::{CallTarget, Insn, LoadImm, RawInsn};
+use oxbpf_verifier::{verify, MapMeta, Options, Request};
+use std::collections::BTreeMap;
+use std::path::Path;
+use uapi::{AttachType, MapType, ProgType};
+
+#[derive(Debug, Clone)]
+struct Case {
+    file: String,
+    name: String,
+    prog_type: ProgType,
+    attach: Option<AttachType>,
+    maps: BTreeMap<i32, MapMeta>,
+    opts: Options,
+    expect: Option<Result<(), String>>,
+    logs: Vec<String>,
+    kernel: Option<bool>,
+    asm: Vec<String>,
+}
+
+fn parse_map(words: &[&str]) -> (i32, MapMeta) {
+    let k: i32 = words[0].parse().expect("map index");
+    let t = MapType::from_name(words[1]).unwrap_or_else(|| panic!("map type {}", words[1]));
+    let n = |i: usize| words[i].parse::<u32>().expect("map number");
+    let mut m = MapMeta::new(t, n(2), n(3), n(4));
+    for w in &words[5..] {
+        if let Some(v) = w.strip_prefix("flags=") {
+            m.flags = v.parse().expect("flags");
+        } else if let Some(v) = w.strip_prefix("lock=") {
+            m.spin_lock_off = Some(v.parse().expect("lock"));
+        } else if let Some(v) = w.strip_prefix("name=") {
+            m.name = v.to_string();
+        } else if *w == "frozen" {
+            m.frozen = true;
+        } else if let Some(v) = w.strip_prefix("inner=") {
+            let p: Vec<&str> = v.split(':').collect();
+            let (_, inner) = parse_map(&["0", p[0], p[1], p[2], p[3]]);
+            m.inner = Some(Box::new(inner));
+        } else {
+            panic!("map option {w}");
+        }
+    }
+    (k, m)
+}
+
+fn parse_file(path: &Path) -> Vec<Case> {
+    let text = std::fs::read_to_string(path).expect("read case file");
+    let file = path.file_name().unwrap().to_string_lossy().to_string();
+    let mut cases = Vec::new();
+    let mut cur: Option<Case> = None;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("== ") {
+            cases.extend(cur.take());
+            cur = Some(Case {
+                file: file.clone(),
+                name: name.trim().to_string(),
+                prog_type: ProgType::Xdp,
+                attach: None,
+                maps: BTreeMap::new(),
+                opts: Options::default(),
+                expect: None,
+                logs: Vec::new(),
+                kernel: None,
+                asm: Vec::new(),
+            });
+            continue;
+        }
+        let Some(c) = cur.as_mut() else { continue };
+        let t = line.trim();
+        if let Some(d) = t.strip_prefix('@') {
+            let (key, rest) = d.split_once(' ').unwrap_or((d, ""));
+            let rest = rest.trim();
+            match key {
+                "type" => {
+                    c.prog_type = ProgType::from_name(rest).unwrap_or_else(|| panic!("type {rest}"))
+                }
+                "attach" => c.attach = Some(AttachType::from_name(rest).expect("attach")),
+                "map" => {
+                    let w: Vec<&str> = rest.split_whitespace().collect();
+                    let (k, m) = parse_map(&w);
+                    c.maps.insert(k, m);
+                }
+                "opt" => match rest {
+                    "allow_uninit_stack" => c.opts.allow_uninit_stack = true,
+                    o => panic!("option {o}"),
+                },
+                "accept" => c.expect = Some(Ok(())),
+                "reject" => c.expect = Some(Err(rest.to_string())),
+                "log" => c.logs.push(rest.to_string()),
+                "kernel" => c.kernel = Some(rest == "accept"),
+                k => panic!("{}: unknown directive @{k}", c.name),
+            }
+        } else {
+            c.asm.push(line.to_string());
+        }
+    }
+    cases.extend(cur);
+    cases
+}
+
+/// Marker for `rN = func LABEL`: assembled as `call LABEL; goto +32000`,
+/// then replaced by the two slots of `lddw rN, func`.
+const FUNC_MARK: i16 = 32000;
+
+fn assemble(c: &Case) -> Vec<RawInsn> {
+    let mut text = String::new();
+    let mut func_dsts = Vec::new();
+    for l in &c.asm {
+        let t = l.trim();
+        if let Some((lhs, rhs)) = t.split_once('=') {
+            let rhs = rhs.trim();
+            let dst = lhs.trim();
+            if let Some(k) = rhs.strip_prefix("map[").and_then(|r| r.strip_suffix(']')) {
+                text.push_str(&format!("ld_pseudo {dst}, 1, {k}\n"));
+                continue;
+            }
+            if let Some(r) = rhs.strip_prefix("map_value[") {
+                let (k, off) = r.split_once(']').expect("map_value[K]");
+                let off = off.trim().trim_start_matches('+').trim();
+                let off = if off.is_empty() { "0" } else { off };
+                text.push_str(&format!("ld_pseudo {dst}, 2, {k}, {off}\n"));
+                continue;
+            }
+            if let Some(label) = rhs.strip_prefix("func ") {
+                func_dsts.push(dst.trim_start_matches('r').parse::<u8>().expect("func dst"));
+                text.push_str(&format!("call {}\ngoto +{FUNC_MARK}\n", label.trim()));
+                continue;
+            }
+        }
+        text.push_str(l);
+        text.push('\n');
+    }
+    let insns = isa::asm::assemble(&text, isa::asm::Syntax::Llvm)
+        .unwrap_or_else(|e| panic!("{}: {}: assembly error {e}\n{text}", c.file, c.name));
+    let mut out = insns.clone();
+    let mut k = 0;
+    for i in 0..insns.len().saturating_sub(1) {
+        let a = Insn::decode(&insns, i);
+        let b = Insn::decode(&insns, i + 1);
+        if let (Ok(Insn::Call(CallTarget::Local { rel })), Ok(Insn::Ja { off, .. })) = (a, b) {
+            if off == FUNC_MARK as i32 {
+                let dst = isa::Reg::new(func_dsts[k]).expect("reg");
+                k += 1;
+                let l = Insn::LoadImm64 {
+                    dst,
+                    imm: LoadImm::Func { rel },
+                }
+                .encode();
+                out[i] = l[0];
+                out[i + 1] = l[1];
+            }
+        }
+    }
+    out
+}
+
+fn all_cases() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("cases dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    files.iter().flat_map(|f| parse_file(f)).collect()
+}
+
+/// Run one case; `Err` describes the mismatch.
+fn run(c: &Case) -> Result<(), String> {
+    let raw = assemble(c);
+    let mut req = Request::new(&raw, c.prog_type);
+    req.expected_attach_type = c.attach;
+    req.maps = c.maps.clone();
+    req.options = c.opts;
+    req.log_level = if c.logs.is_empty() { 1 } else { 2 };
+    let got = verify(&req);
+    let expect = c.expect.clone().ok_or("no @accept/@reject")?;
+    match (&got, &expect) {
+        (Ok(_), Ok(())) => {}
+        (Err(r), Err(msg)) if r.error_line() == msg => {}
+        (Ok(_), Err(msg)) => return Err(format!("accepted, expected rejection `{msg}`")),
+        (Err(r), _) => return Err(format!("rejected: `{}`\n--- log:\n{}", r.message, r.log)),
+    }
+    let log = match &got {
+        Ok(v) => v.log().to_string(),
+        Err(r) => r.log.clone(),
+    };
+    for l in &c.logs {
+        if !log.lines().any(|x| x.trim_end() == l.trim_end()) {
+            return Err(format!("log lacks `{l}`\n--- log:\n{log}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn cases() {
+    let cases = all_cases();
+    let mut failed = Vec::new();
+    for c in &cases {
+        if let Err(e) = run(c) {
+            failed.push(format!("{}: {}: {e}", c.file, c.name));
+        }
+    }
+    let n = cases.len();
+    let accepts = cases
+        .iter()
+        .filter(|c| matches!(c.expect, Some(Ok(()))))
+        .count();
+    eprintln!(
+        "{n} cases ({accepts} accepted, {} rejected), {} failed",
+        n - accepts,
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// Compare every case with the running kernel (see the module docs).
+#[test]
+fn kernel_oracle() {
+    let Ok(kload) = std::env::var("KERNEL_ORACLE") else {
+        return;
+    };
+    let strict = std::env::var("ORACLE_STRICT").is_ok();
+    let mut report = Vec::new();
+    let mut agree = 0;
+    let cases = all_cases();
+    for c in &cases {
+        let raw = assemble(c);
+        let path = std::env::temp_dir().join(format!("oxbpf-case-{}.bin", std::process::id()));
+        std::fs::write(&path, RawInsn::slice_to_bytes(&raw)).expect("write bin");
+        let mut cmd = std::process::Command::new(&kload);
+        cmd.arg(c.prog_type.id().to_string()).arg("1").arg(&path);
+        if let Some(a) = c.attach {
+            cmd.env("KLOAD_ATTACH", a.id().to_string());
+        }
+        let mut ok_maps = true;
+        for (k, m) in &c.maps {
+            if *k as usize != cmd.get_args().count() - 3
+                || m.inner.is_some()
+                || m.spin_lock_off.is_some()
+            {
+                ok_maps = false;
+            }
+            cmd.arg(format!(
+                "{}:{}:{}:{}:{}",
+                m.map_type.id(),
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                m.flags
+            ));
+        }
+        if !ok_maps {
+            continue;
+        }
+        let out = cmd.output().expect("run kload");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let accepted = text.contains("VERDICT accept");
+        let want_accept = c.kernel.unwrap_or(matches!(c.expect, Some(Ok(()))));
+        let msg_ok = match (&c.expect, c.kernel) {
+            (Some(Err(m)), None) => text.lines().any(|l| l == m),
+            _ => true,
+        };
+        if accepted == want_accept && msg_ok {
+            agree += 1;
+        } else {
+            let tail: Vec<&str> = text
+                .lines()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            report.push(format!(
+                "{}: {}: expected {:?} kernel:\n  {}",
+                c.file,
+                c.name,
+                c.expect,
+                tail.join("\n  ")
+            ));
+        }
+    }
+    eprintln!(
+        "kernel oracle: {agree} agree, {} differ\n{}",
+        report.len(),
+        report.join("\n")
+    );
+    if strict {
+        assert!(report.is_empty());
+    }
+}

@@ -561,3 +561,48 @@ fn protochain_loops_are_refused() {
         e => panic!("{e}"),
     }
 }
+
+/// The same packets as pcapng give the same verdicts, and `out` writes
+/// pcapng back (interface block first, kept packets trimmed).
+#[test]
+fn pcapng_input_and_output() {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+    use pcap_file::pcapng::PcapNgWriter;
+    let dir = std::env::temp_dir();
+    let ng = dir.join(format!("oxbpf-cbpf-{}.pcapng", std::process::id()));
+    let out = dir.join(format!("oxbpf-cbpf-out-{}.pcapng", std::process::id()));
+    let mut w = PcapNgWriter::new(std::fs::File::create(&ng).unwrap()).unwrap();
+    let idb = InterfaceDescriptionBlock::new(pcap_file::DataLink::ETHERNET, 262144);
+    w.write_pcapng_block(idb).unwrap();
+    for (i, p) in gen::mix().iter().enumerate() {
+        let epb = EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: std::time::Duration::from_secs(i as u64),
+            original_len: p.orig_len,
+            data: Cow::Borrowed(&p.data),
+            options: vec![],
+        };
+        w.write_pcapng_block(epb).unwrap();
+    }
+    drop(w);
+    let g = goldens()
+        .into_iter()
+        .find(|g| g.expr == "tcp port 443")
+        .unwrap();
+    let t = cbpf::translate_text(&g.text.replace("262144", "54")).unwrap();
+    let mut kept_ng = Vec::new();
+    let stats = super::filter_capture(&t, ng.to_str().unwrap(), out.to_str(), false, |i, r| {
+        if r != 0 {
+            kept_ng.push(i)
+        }
+    })
+    .unwrap();
+    let written = read_all(&out);
+    let _ = (std::fs::remove_file(&ng), std::fs::remove_file(&out));
+    assert_eq!(kept_ng, g.kept);
+    assert_eq!(stats.kept as usize, written.len());
+    assert!(written
+        .iter()
+        .all(|p| p.data.len() <= 54 && p.linktype == 1));
+}

@@ -3,6 +3,7 @@
 
 mod alu;
 mod control;
+mod fuzz;
 mod memory;
 
 use crate::{HelperRegistry, Machine, PrepareOptions, Program, RunEnv, VmError};

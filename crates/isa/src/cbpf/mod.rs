@@ -50,7 +50,7 @@ mod tests;
 pub use check::check;
 pub use insn::{cbpf_text, Ancillary, CAluOp, CCond, CReg, CSrc, CbpfInsn, RetVal};
 pub use parse::{parse_dd, parse_ddd, parse_text};
-pub use translate::{translate, translate_checked, Translation, REG_A, REG_CTX, REG_TMP, REG_X};
+pub use translate::{translate, Translation, REG_A, REG_CTX, REG_TMP, REG_X};
 
 pub use uapi::opcode::classic::{BPF_MAXINSNS, BPF_MEMWORDS};
 

@@ -485,3 +485,64 @@ fn tcpdump_listing_text() {
         ]
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Codes mostly from the kernel's table, sometimes anything.
+    fn code() -> impl Strategy<Value = u16> {
+        prop_oneof![
+            4 => prop::sample::select(vec![
+                0x20u16, 0x28, 0x30, 0x40, 0x48, 0x50, 0x80, 0x00, 0x60, 0x81, 0xb1, 0x01, 0x61,
+                0x02, 0x03, 0x04, 0x0c, 0x34, 0x3c, 0x94, 0x9c, 0x64, 0x6c, 0x84, 0x07, 0x87,
+                0x05, 0x15, 0x1d, 0x35, 0x25, 0x45, 0x4d, 0x06, 0x16,
+            ]),
+            1 => any::<u16>(),
+        ]
+    }
+
+    fn filter() -> impl Strategy<Value = SockFilter> {
+        (code(), 0u8..8, 0u8..8, prop_oneof![0u32..20, any::<u32>()])
+            .prop_map(|(c, jt, jf, k)| SockFilter::new(c, jt, jf, k))
+    }
+
+    proptest! {
+        /// Any filter is either refused with an index inside the program
+        /// or translated into eBPF that decodes, whose jumps land on
+        /// instructions, and that ends in `exit`.
+        #[test]
+        fn translate_never_panics(
+            prog in prop::collection::vec(filter(), 0..24),
+            ret in prop::bool::weighted(0.9),
+        ) {
+            let mut prog = prog;
+            if ret {
+                prog.push(SockFilter::new(0x06, 0, 0, 1));
+            }
+            match translate(&prog) {
+                Err(CbpfError::Invalid { index, .. }) => prop_assert!(index < prog.len()),
+                Err(e) => {
+                    let expected = matches!(e, CbpfError::Empty | CbpfError::TooLong { .. });
+                    prop_assert!(expected, "{}", e);
+                }
+                Ok(t) => {
+                    let n = t.insns.len() as i64;
+                    for (pc, insn) in t.insns.iter().enumerate() {
+                        if let Some(target) = insn.branch_target(pc) {
+                            prop_assert!((0..n).contains(&target), "{pc}: {insn:?}");
+                        }
+                    }
+                    prop_assert!(t.insns.last().unwrap().is_terminator());
+                    prop_assert_eq!(crate::decode_program(&t.encode()).unwrap().len(), t.insns.len());
+                }
+            }
+        }
+
+        /// Text parsing never panics, whatever the input.
+        #[test]
+        fn parse_never_panics(text in "[0-9a-fx{},# \\-\n]{0,80}") {
+            let _ = parse_text(&text);
+        }
+    }
+}

@@ -95,7 +95,7 @@ pub fn translate(prog: &[SockFilter]) -> Result<Translation, CbpfError> {
 type Emit = (Insn, Option<usize>);
 
 /// Translates a program that [`check`] accepted.
-pub fn translate_checked(classic: Vec<CbpfInsn>) -> Result<Translation, CbpfError> {
+fn translate_checked(classic: Vec<CbpfInsn>) -> Result<Translation, CbpfError> {
     let mut insns = vec![
         alu32(AluOp::Xor, REG_A, Operand::Reg(REG_A)),
         alu32(AluOp::Xor, REG_X, Operand::Reg(REG_X)),

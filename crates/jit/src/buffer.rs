@@ -49,6 +49,20 @@ pub struct Layout {
     labels: Vec<u32>,
     /// End offset of every branch, in emission order.
     branch_ends: Vec<u32>,
+    /// Whether each branch was short, in emission order.
+    branch_short: Vec<bool>,
+    /// Whether each call to a fixed address was a `call rel32`.
+    calls_near: Vec<bool>,
+}
+
+impl Layout {
+    /// Where `label` was bound, if it was.
+    pub fn offset(&self, label: Label) -> Option<u32> {
+        self.labels
+            .get(label.index())
+            .copied()
+            .filter(|&o| o != UNBOUND)
+    }
 }
 
 /// An internal inconsistency found while patching; a bug in the JIT, never
@@ -92,7 +106,11 @@ pub struct CodeBuffer<'p> {
     labels: Vec<u32>,
     fixups: Vec<Fixup>,
     branch_ends: Vec<u32>,
+    branch_short: Vec<bool>,
+    calls_near: Vec<bool>,
     prev: Option<&'p Layout>,
+    /// Repeat the previous pass's choices instead of deciding again.
+    freeze: bool,
     /// Address the code will be copied to, when known (for `call rel32` to
     /// helpers).
     base: Option<u64>,
@@ -109,9 +127,20 @@ impl<'p> CodeBuffer<'p> {
             labels: Vec::new(),
             fixups: Vec::new(),
             branch_ends: Vec::new(),
+            branch_short: Vec::new(),
+            calls_near: Vec::new(),
             prev,
+            freeze: false,
             base,
         }
+    }
+
+    /// Makes every size choice the one the previous pass made. A frozen
+    /// pass reproduces the previous layout exactly, and that layout's
+    /// choices were checked against distances at least as large, so it is
+    /// always exact: the way out when passes keep shrinking for too long.
+    pub fn set_freeze(&mut self, freeze: bool) {
+        self.freeze = freeze && self.prev.is_some();
     }
 
     /// Current offset.
@@ -144,6 +173,13 @@ impl<'p> CodeBuffer<'p> {
     /// `label` with an 8-bit displacement in the previous pass.
     fn short_fits(&self, label: Label) -> bool {
         let Some(prev) = self.prev else { return false };
+        if self.freeze {
+            return prev
+                .branch_short
+                .get(self.branch_short.len())
+                .copied()
+                .unwrap_or(false);
+        }
         let (Some(&target), Some(&end)) = (
             prev.labels.get(label.index()),
             prev.branch_ends.get(self.branch_ends.len()),
@@ -154,7 +190,9 @@ impl<'p> CodeBuffer<'p> {
     }
 
     fn branch(&mut self, label: Label, short: Enc, long: Enc) {
-        let (e, kind) = if self.short_fits(label) {
+        let short_ok = self.short_fits(label);
+        self.branch_short.push(short_ok);
+        let (e, kind) = if short_ok {
             (short, FixKind::Rel8)
         } else {
             (long, FixKind::Rel32)
@@ -208,11 +246,19 @@ impl<'p> CodeBuffer<'p> {
     /// emitted so far (positions only shrink, see the module docs);
     /// otherwise `movabs scratch, target; call scratch`.
     pub fn call_abs(&mut self, target: u64, scratch: Gpr) {
-        let near = self.base.is_some_and(|base| {
-            let lo = target as i128 - base as i128;
-            let hi = lo - (self.offset() as i128 + 5);
-            lo.abs() < i32::MAX as i128 && hi.abs() < i32::MAX as i128
-        });
+        let near = match (self.freeze, self.prev) {
+            (true, Some(prev)) => prev
+                .calls_near
+                .get(self.calls_near.len())
+                .copied()
+                .unwrap_or(false),
+            _ => self.base.is_some_and(|base| {
+                let lo = target as i128 - base as i128;
+                let hi = lo - (self.offset() as i128 + 5);
+                lo.abs() < i32::MAX as i128 && hi.abs() < i32::MAX as i128
+            }),
+        };
+        self.calls_near.push(near);
         if near {
             self.emit(x86::call32(0));
             let end = self.offset();
@@ -292,6 +338,8 @@ impl<'p> CodeBuffer<'p> {
         let layout = Layout {
             labels: self.labels,
             branch_ends: self.branch_ends,
+            branch_short: self.branch_short,
+            calls_near: self.calls_near,
         };
         Ok((self.code, layout))
     }

@@ -1,0 +1,262 @@
+//! What the code generator must know before it emits anything: where every
+//! instruction starts, which slots begin functions, which callee-saved
+//! registers a frame must save, the resolved value of every `lddw` and the
+//! function of every helper call. The static checks are the interpreter's
+//! ([`vm::PrepareError`]), so both engines refuse the same programs with
+//! the same error.
+
+use super::regs::bpf;
+use crate::x86::Gpr;
+use isa::{AtomicOp, CallTarget, Insn, LoadImm, Operand, Reg};
+use uapi::helpers::id;
+use uapi::HelperId;
+use vm::{HelperFn, PrepareError, PrepareOptions};
+
+/// A resolved call target.
+#[derive(Clone, Copy)]
+pub(crate) enum Callee {
+    Helper {
+        id: u32,
+        f: HelperFn,
+    },
+    TailCall,
+    /// A bpf-to-bpf call to the function starting at this slot.
+    Local(usize),
+}
+
+/// The program, checked and resolved.
+pub(crate) struct Analysis {
+    /// `(slot, instruction)` in order.
+    pub insns: Vec<(usize, Insn)>,
+    /// Number of 8-byte slots.
+    pub slots: usize,
+    /// `entries[slot]`: a function starts here (slot 0, targets of local
+    /// calls and of `BPF_PSEUDO_FUNC` `lddw`s).
+    pub entries: Vec<bool>,
+    /// Per instruction (same index as `insns`): the `lddw` value or the
+    /// resolved callee.
+    pub lddw: Vec<u64>,
+    pub callees: Vec<Option<Callee>>,
+    /// Callee-saved registers every function pushes (see
+    /// [`Analysis::saved`]).
+    pub saved: Vec<Gpr>,
+    /// Some function reads or writes `r10`: frames set up `rbp`.
+    pub uses_fp: bool,
+    pub has_callx: bool,
+    pub has_packet: bool,
+    /// The helper table for `callx` by helper number, when enabled.
+    pub callx_helpers: Option<Vec<Option<HelperFn>>>,
+}
+
+impl Analysis {
+    /// Whether `slot` begins a function.
+    pub fn is_entry(&self, slot: usize) -> bool {
+        self.entries.get(slot).copied().unwrap_or(false)
+    }
+
+    /// Whether the program has more than one function (or may call one
+    /// indirectly).
+    pub fn multi_function(&self) -> bool {
+        self.has_callx || self.entries.iter().skip(1).any(|&e| e)
+    }
+}
+
+/// Checks and resolves `insns`.
+pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analysis, PrepareError> {
+    let insns: Vec<(usize, Insn)> = insns
+        .iter()
+        .scan(0usize, |pc, &insn| {
+            let at = *pc;
+            *pc += insn.slots();
+            Some((at, insn))
+        })
+        .collect();
+    let Some(&(last_pc, last)) = insns.last() else {
+        return Err(PrepareError::Empty);
+    };
+    let slots = last_pc + last.slots();
+    if slots > uapi::MAX_INSNS {
+        return Err(PrepareError::TooLarge {
+            len: slots,
+            max: uapi::MAX_INSNS,
+        });
+    }
+    let mut starts = vec![false; slots];
+    for &(pc, _) in &insns {
+        starts[pc] = true;
+    }
+    let mut entries = vec![false; slots];
+    entries[0] = true;
+    let mut lddw = vec![0u64; insns.len()];
+    let mut callees = vec![None; insns.len()];
+    for (i, &(pc, insn)) in insns.iter().enumerate() {
+        let target = match insn.branch_target(pc) {
+            Some(t) => Some(check_target(pc, t, &starts)?),
+            None => None,
+        };
+        match insn {
+            Insn::LoadImm64 { imm, .. } => lddw[i] = lddw_value(pc, imm, target, opts)?,
+            Insn::Call(c) => callees[i] = Some(callee(pc, c, target, opts)?),
+            _ => {}
+        }
+        let is_func_ref = matches!(
+            insn,
+            Insn::Call(CallTarget::Local { .. })
+                | Insn::LoadImm64 {
+                    imm: LoadImm::Func { .. },
+                    ..
+                }
+        );
+        if let (true, Some(t)) = (is_func_ref, target) {
+            entries[t] = true;
+        }
+    }
+    if !last.is_terminator() {
+        return Err(PrepareError::FallsOffEnd { pc: last_pc });
+    }
+    let uses_fp = insns.iter().any(|(_, i)| mentions(i, Reg::R10));
+    let has_callx = insns.iter().any(|(_, i)| matches!(i, Insn::CallX { .. }));
+    let mut an = Analysis {
+        slots,
+        entries,
+        lddw,
+        has_packet: insns
+            .iter()
+            .any(|(_, i)| matches!(i, Insn::LoadPacket { .. })),
+        callees,
+        insns,
+        saved: Vec::new(),
+        uses_fp,
+        has_callx,
+        callx_helpers: None,
+    };
+    if has_callx && opts.callx_helper_ids {
+        let max = opts.helpers.ids().map(|h| h.0).max();
+        an.callx_helpers = Some(match max {
+            Some(m) => (0..=m).map(|n| opts.helpers.get(n)).collect(),
+            None => Vec::new(),
+        });
+    }
+    an.saved = saved_regs(&an);
+    Ok(an)
+}
+
+/// The registers each frame saves. A single function is entered only from
+/// the entry trampoline, which saves every callee-saved register of the
+/// host ABI itself, so it saves nothing. With several functions every
+/// frame saves the union of the BPF callee-saved registers (r6–r9, and
+/// `rbp` for r10) that any of them writes: all frames then look alike,
+/// which keeps call depth a function of `rsp` and lets a function's code
+/// jump anywhere another function's could (the interpreter allows it).
+fn saved_regs(an: &Analysis) -> Vec<Gpr> {
+    if !an.multi_function() {
+        return Vec::new();
+    }
+    let mut saved = Vec::new();
+    for r in [Reg::R6, Reg::R7, Reg::R8, Reg::R9] {
+        if an.insns.iter().any(|(_, i)| writes(i, r)) {
+            saved.push(bpf(r));
+        }
+    }
+    if an.uses_fp {
+        saved.push(bpf(Reg::R10));
+    }
+    saved
+}
+
+fn check_target(pc: usize, t: i64, starts: &[bool]) -> Result<usize, PrepareError> {
+    if t < 0 || t >= starts.len() as i64 {
+        return Err(PrepareError::JumpOutOfRange { pc, target: t });
+    }
+    if !starts[t as usize] {
+        return Err(PrepareError::JumpIntoLddw {
+            pc,
+            target: t as usize,
+        });
+    }
+    Ok(t as usize)
+}
+
+fn lddw_value(
+    pc: usize,
+    imm: LoadImm,
+    target: Option<usize>,
+    opts: &PrepareOptions<'_>,
+) -> Result<u64, PrepareError> {
+    match (imm, target) {
+        (LoadImm::Imm(v), _) => Ok(v),
+        // The interpreter's value for a function, so that a program sees
+        // the same number in both engines (see `vm::subprog_addr`).
+        (LoadImm::Func { .. }, Some(t)) => Ok(vm::subprog_addr(t as u32)),
+        _ => match opts.resolver {
+            None => Err(PrepareError::Unresolved {
+                pc,
+                imm,
+                source: None,
+            }),
+            Some(r) => r.resolve(pc, imm).map_err(|e| PrepareError::Unresolved {
+                pc,
+                imm,
+                source: Some(e),
+            }),
+        },
+    }
+}
+
+fn callee(
+    pc: usize,
+    c: CallTarget,
+    target: Option<usize>,
+    opts: &PrepareOptions<'_>,
+) -> Result<Callee, PrepareError> {
+    match (c, target) {
+        (CallTarget::Helper(n), _) if n as u32 == id::TAIL_CALL => Ok(Callee::TailCall),
+        (CallTarget::Helper(n), _) => match opts.helpers.get(n as u32) {
+            Some(f) => Ok(Callee::Helper { id: n as u32, f }),
+            None => Err(PrepareError::UnknownHelper {
+                pc,
+                helper: HelperId(n as u32),
+            }),
+        },
+        (CallTarget::Local { .. }, Some(t)) => Ok(Callee::Local(t)),
+        _ => Err(PrepareError::Unsupported {
+            pc,
+            what: "kfunc call",
+        }),
+    }
+}
+
+/// Whether `insn` names register `r` at all.
+fn mentions(insn: &Insn, r: Reg) -> bool {
+    let op = |o: &Operand| matches!(o, Operand::Reg(x) if *x == r);
+    match *insn {
+        Insn::Alu { dst, ref src, .. } => dst == r || op(src),
+        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LoadImm64 { dst, .. } => dst == r,
+        Insn::MovSx { dst, src, .. } | Insn::Load { dst, src, .. } => dst == r || src == r,
+        Insn::Store { dst, ref src, .. } => dst == r || op(src),
+        Insn::Atomic { dst, src, .. } => dst == r || src == r,
+        Insn::Jump { dst, ref src, .. } => dst == r || op(src),
+        Insn::LoadPacket { mode, .. } => matches!(mode, isa::PacketMode::Ind(x) if x == r),
+        Insn::CallX { reg, .. } => reg == r,
+        Insn::Ja { .. } | Insn::Call(_) | Insn::Exit => false,
+    }
+}
+
+/// Whether `insn` writes register `r` (callee-saved registers only matter
+/// here: calls clobber r0–r5 by definition).
+fn writes(insn: &Insn, r: Reg) -> bool {
+    match *insn {
+        Insn::Alu { dst, .. }
+        | Insn::Neg { dst, .. }
+        | Insn::Endian { dst, .. }
+        | Insn::LoadImm64 { dst, .. }
+        | Insn::MovSx { dst, .. }
+        | Insn::Load { dst, .. } => dst == r,
+        Insn::Atomic { op, src, .. } => match op {
+            AtomicOp::Cmpxchg => r == Reg::R0,
+            _ => op.fetches() && src == r,
+        },
+        Insn::LoadPacket { .. } => r == Reg::R0,
+        _ => false,
+    }
+}

@@ -1,0 +1,275 @@
+//! Frames and calls: the entry trampoline, function prologues and the
+//! epilogue, `exit`, helper calls, bpf-to-bpf calls, `callx`, tail calls,
+//! and the tables `callx` reads.
+//!
+//! A helper call is `mov r9, env` and a direct `call` (arguments are
+//! already where System V wants them), then one `cmp` of the
+//! environment's fault flag, so a helper that called `RunEnv::fault` stops
+//! the program right after it returns.
+
+use super::analysis::Callee;
+use super::regs::{CTX, SCRATCH_A, SCRATCH_B, SCRATCH_C};
+use super::stubs::{Aux, Stub};
+use super::{Gen, BODY0, CALL_LIMIT_DELTA};
+use crate::runtime::{self, Status, OFF_CALL_LIMIT, OFF_ENV, OFF_EXIT_RSP, OFF_FAULT_FLAG};
+use crate::runtime::{RunCtx, OFF_SAVED};
+use crate::x86::{self, Alu, Cc, Gpr, Mem, Scale};
+use vm::{HelperFn, SUBPROG_ADDR_TAG};
+
+use Gpr::*;
+
+/// The host's callee-saved registers, saved by the trampoline.
+const HOST_SAVED: [Gpr; 6] = [Rbx, Rbp, R12, R13, R14, R15];
+
+/// Registers of BPF r0–r5, in that order.
+const CALLER_SAVED: [Gpr; 6] = [Rax, Rdi, Rsi, Rdx, Rcx, R8];
+
+impl Gen<'_, '_> {
+    /// Offset 0: `extern "sysv64" fn(r1, r2, r3, r4, r5, ctx) -> r0`.
+    pub(super) fn trampoline(&mut self) {
+        for r in HOST_SAVED {
+            self.e(x86::push(r));
+        }
+        self.e(x86::mov_rr(true, CTX, R9));
+        self.e(x86::store64(Mem::at(CTX, OFF_EXIT_RSP), Rsp));
+        self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, -CALL_LIMIT_DELTA)));
+        self.e(x86::store64(Mem::at(CTX, OFF_CALL_LIMIT), SCRATCH_A));
+        // Registers start at zero, as in the interpreter (a verified
+        // program never reads them before writing; a trusted one sees the
+        // same values in both engines).
+        for r in [Rax, Rbx, R13, R14, R15] {
+            self.e(x86::alu_rr(Alu::Xor, false, r, r));
+        }
+        self.e(x86::alu_ri(Alu::Sub, true, Rsp, 8));
+        let f0 = self.func_label(0).expect("slot 0 is an entry");
+        self.buf.call_label(f0);
+        let unwind = self.unwind;
+        self.bind(unwind);
+        self.e(x86::load64(Rsp, Mem::at(CTX, OFF_EXIT_RSP)));
+        for r in HOST_SAVED.into_iter().rev() {
+            self.e(x86::pop(r));
+        }
+        self.e(x86::ret());
+    }
+
+    /// A function's prologue: save, reserve the frame, set the frame
+    /// pointer.
+    pub(super) fn prologue(&mut self) {
+        for i in 0..self.an.saved.len() {
+            self.e(x86::push(self.an.saved[i]));
+        }
+        self.e(x86::alu_ri(Alu::Sub, true, Rsp, self.frame_sub()));
+        if self.an.uses_fp {
+            self.e(x86::lea(Rbp, Mem::at(Rsp, uapi::MAX_BPF_STACK as i32)));
+        }
+    }
+
+    /// Releases the frame and restores the saved registers (without the
+    /// `ret`: tail calls jump instead).
+    fn release_frame(&mut self) {
+        self.e(x86::alu_ri(Alu::Add, true, Rsp, self.frame_sub()));
+        for i in (0..self.an.saved.len()).rev() {
+            self.e(x86::pop(self.an.saved[i]));
+        }
+    }
+
+    pub(super) fn epilogue_code(&mut self) {
+        self.release_frame();
+        self.e(x86::ret());
+    }
+
+    /// `exit`: the epilogue inline when it is one `add` and a `ret`, a jump
+    /// to it otherwise (or nothing, when it follows).
+    pub(super) fn exit(&mut self, i: usize) {
+        if i + 1 == self.an.insns.len() {
+            return; // the epilogue comes next
+        }
+        if self.an.saved.is_empty() {
+            self.epilogue_code();
+        } else {
+            let l = self.epilogue;
+            self.buf.jmp(l);
+        }
+    }
+
+    /// `call imm`.
+    pub(super) fn call(&mut self, callee: Option<Callee>) {
+        match callee {
+            Some(Callee::Helper { id, f }) => self.call_helper(f, Aux::Imm(id)),
+            Some(Callee::TailCall) => self.tail_call(),
+            Some(Callee::Local(t)) => {
+                self.depth_check();
+                if let Some(l) = self.func_label(t) {
+                    self.buf.call_label(l);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// A helper: env in `r9`, call, fault check.
+    fn call_helper(&mut self, f: HelperFn, id: Aux) {
+        self.e(x86::load64(SCRATCH_C, Mem::at(CTX, OFF_ENV)));
+        self.buf.call_abs(f as usize as u64, Rax);
+        self.after_helper(id);
+    }
+
+    /// The fault check after any helper, and the packet refresh when the
+    /// program has legacy packet loads.
+    fn after_helper(&mut self, id: Aux) {
+        self.e(x86::load64(SCRATCH_A, Mem::at(CTX, OFF_FAULT_FLAG)));
+        self.e(x86::cmp_m8_i8(Mem::at(SCRATCH_A, 0), 0));
+        self.error_if(Cc::Ne, Status::HelperFault, id);
+        if self.an.has_packet {
+            self.e(x86::mov_rr(true, Rdi, CTX));
+            self.e(x86::mov_rr(true, Rsi, Rax));
+            let f: unsafe extern "C" fn(*mut RunCtx<'_>, u64) -> u64 = runtime::refresh_packet;
+            self.buf.call_abs(f as usize as u64, Rax);
+        }
+    }
+
+    /// Jumps to a stub that stops the run with `status` when `cc` holds.
+    pub(super) fn error_if(&mut self, cc: Cc, status: Status, aux: Aux) {
+        let label = self.label();
+        self.buf.jcc(cc, label);
+        self.stubs.push(Stub::Error {
+            label,
+            pc: self.pc as u32,
+            status,
+            aux,
+        });
+    }
+
+    /// Before a bpf-to-bpf call: stop with `CallDepth` if the callee's
+    /// frame would be number `MAX_CALL_FRAMES`.
+    fn depth_check(&mut self) {
+        self.e(x86::alu_rm(
+            Alu::Cmp,
+            true,
+            Rsp,
+            Mem::at(CTX, OFF_CALL_LIMIT),
+        ));
+        self.error_if(Cc::B, Status::CallDepth, Aux::None);
+    }
+
+    /// `callx reg`: a subprogram address (`SUBPROG_ADDR_TAG | slot`, the
+    /// value `lddw` of a function loads) through the table of function
+    /// entries, or — where the program allows it — a helper by number.
+    pub(super) fn callx(&mut self, x: Gpr) {
+        let bad = self.label();
+        let not_sub = self.label();
+        let done = self.label();
+        self.e(x86::mov_rr(true, SCRATCH_A, x));
+        self.e(x86::shift_ri(
+            x86::Shift::Shr,
+            x86::OpSize::B64,
+            SCRATCH_A,
+            32,
+        ));
+        self.e(x86::alu_ri(
+            Alu::Cmp,
+            false,
+            SCRATCH_A,
+            (SUBPROG_ADDR_TAG >> 32) as i32,
+        ));
+        self.buf.jcc(Cc::Ne, not_sub);
+        self.e(x86::mov_rr(false, SCRATCH_A, x));
+        self.e(x86::alu_ri(Alu::Cmp, true, SCRATCH_A, self.an.slots as i32));
+        self.buf.jcc(Cc::Ae, bad);
+        let table = self.callx_table;
+        self.buf.lea_label(SCRATCH_B, table);
+        let entry = Mem::indexed(SCRATCH_B, SCRATCH_A, Scale::S4);
+        self.e(x86::load_sx(x86::OpSize::B32, SCRATCH_A, entry));
+        self.e(x86::test_rr(true, SCRATCH_A, SCRATCH_A));
+        self.buf.jcc(Cc::E, bad);
+        self.e(x86::alu_rr(Alu::Add, true, SCRATCH_A, SCRATCH_B));
+        self.depth_check();
+        self.e(x86::call_r(SCRATCH_A));
+        self.buf.jmp(done);
+        self.bind(not_sub);
+        if self.an.callx_helpers.is_some() {
+            self.callx_helper(x, bad);
+        } else {
+            self.buf.jmp(bad);
+        }
+        self.stubs.push(Stub::Error {
+            label: bad,
+            pc: self.pc as u32,
+            status: Status::BadCallTarget,
+            aux: Aux::Reg(x),
+        });
+        self.bind(done);
+    }
+
+    /// The helper-number half of `callx`.
+    fn callx_helper(&mut self, x: Gpr, bad: crate::buffer::Label) {
+        let n = self.an.callx_helpers.as_ref().map_or(0, Vec::len);
+        self.e(x86::alu_ri(Alu::Cmp, true, x, n as i32));
+        self.buf.jcc(Cc::Ae, bad);
+        let table = self.helper_table;
+        self.buf.lea_label(SCRATCH_B, table);
+        self.e(x86::load64(
+            SCRATCH_A,
+            Mem::indexed(SCRATCH_B, x, Scale::S8),
+        ));
+        self.e(x86::test_rr(true, SCRATCH_A, SCRATCH_A));
+        self.buf.jcc(Cc::E, bad);
+        self.e(x86::store64(Mem::at(CTX, runtime::OFF_AUX), x));
+        self.e(x86::load64(SCRATCH_C, Mem::at(CTX, OFF_ENV)));
+        self.e(x86::call_r(SCRATCH_A));
+        self.after_helper(Aux::None);
+    }
+
+    /// `bpf_tail_call(ctx, map, index)`: ask the runtime for the target
+    /// (counting, at most `MAX_TAIL_CALL_CNT`), release this frame and jump
+    /// to the target's function 0, which finds the stack exactly as the
+    /// trampoline left it. A failed tail call restores r0–r5 and goes on.
+    fn tail_call(&mut self) {
+        self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, BODY0)));
+        self.e(x86::alu_rm(
+            Alu::Cmp,
+            true,
+            SCRATCH_A,
+            Mem::at(CTX, OFF_EXIT_RSP),
+        ));
+        self.error_if(Cc::Ne, Status::TailCallInSubprogram, Aux::None);
+        for (i, r) in CALLER_SAVED.into_iter().enumerate() {
+            self.e(x86::store64(Mem::at(CTX, OFF_SAVED + 8 * i as i32), r));
+        }
+        self.e(x86::mov_rr(true, Rdi, CTX));
+        let f: unsafe extern "C" fn(*mut RunCtx<'_>, u64, u64) -> u64 = runtime::tail_call;
+        self.buf.call_abs(f as usize as u64, Rax);
+        let failed = self.label();
+        self.e(x86::test_rr(true, Rax, Rax));
+        self.buf.jcc(Cc::E, failed);
+        self.e(x86::load64(Rdi, Mem::at(CTX, OFF_SAVED + 8)));
+        self.release_frame();
+        self.e(x86::jmp_r(Rax));
+        self.bind(failed);
+        for (i, r) in CALLER_SAVED.into_iter().enumerate() {
+            self.e(x86::load64(r, Mem::at(CTX, OFF_SAVED + 8 * i as i32)));
+        }
+    }
+
+    /// The `callx` tables, after everything else: function entries as
+    /// 32-bit offsets from the table (0 for slots that begin no function),
+    /// then helper addresses.
+    pub(super) fn tables(&mut self) {
+        if !self.an.has_callx {
+            return;
+        }
+        let table = self.callx_table;
+        self.bind(table);
+        for slot in 0..self.an.slots {
+            let f = self.func_label(slot);
+            self.buf.table_entry(table, f);
+        }
+        let helpers = self.helper_table;
+        self.bind(helpers);
+        if let Some(t) = &self.an.callx_helpers {
+            for f in t {
+                self.buf.data64(f.map_or(0, |f| f as usize as u64));
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Division and modulo with BPF's semantics on hardware that traps.
+//!
+//! BPF defines what x86 `div`/`idiv` refuse: `x / 0 = 0`, `x % 0 = x` (at
+//! 32 bits, the low half zero-extended), `INT_MIN / -1 = INT_MIN` and
+//! `INT_MIN % -1 = 0` for the signed forms. The generated code tests the
+//! divisor once and sends the rare cases to cold out-of-line stubs, so the
+//! common path is the bare `div` with no taken branch and no flags saved
+//! (uBPF's `pushf`/`popf` around every division is what makes its JIT six
+//! times slower on division-heavy code).
+//!
+//! `div` works on `rdx:rax`, which hold BPF `r3` and `r0`: the divisor is
+//! copied to `r11` first, then `rax`/`rdx` are parked in `r10`/`r9` (plain
+//! register moves, nearly free) unless they are the destination.
+//!
+//! Immediate divisors are resolved at compile time: 0 and -1 need no
+//! division at all, and unsigned division or modulo by a power of two
+//! becomes a shift or a mask.
+
+use super::regs::{SCRATCH_A, SCRATCH_B, SCRATCH_C};
+use super::stubs::{Stub, ZeroAction};
+use super::{Gen, Src};
+use crate::x86::{self, Alu, Cc, Gpr, Mem, OpSize, Shift};
+use isa::{AluOp, Operand};
+
+const RAX: Gpr = Gpr::Rax;
+const RDX: Gpr = Gpr::Rdx;
+
+impl Gen<'_, '_> {
+    /// `dst /= src`, `dst %= src`, signed or not, at 32 or 64 bits.
+    pub(super) fn divmod(&mut self, w: bool, op: AluOp, dst: Gpr, src: Operand) {
+        let signed = matches!(op, AluOp::SDiv | AluOp::SMod);
+        let is_mod = matches!(op, AluOp::Mod | AluOp::SMod);
+        match self.operand(src) {
+            Src::Imm(imm) => self.divmod_imm(w, signed, is_mod, dst, imm),
+            Src::Reg(s) => self.divmod_reg(w, signed, is_mod, dst, s),
+        }
+    }
+
+    /// What `x / 0` or `x % 0` leaves in `dst`.
+    fn zero_action(w: bool, is_mod: bool) -> ZeroAction {
+        match (is_mod, w) {
+            (false, _) => ZeroAction::Clear,
+            (true, true) => ZeroAction::Keep,
+            (true, false) => ZeroAction::Truncate,
+        }
+    }
+
+    fn divmod_reg(&mut self, w: bool, signed: bool, is_mod: bool, dst: Gpr, s: Gpr) {
+        let done = self.label();
+        let special = self.label();
+        let zero = Self::zero_action(w, is_mod);
+        if signed {
+            // src ∈ {0, -1} ⇔ src + 1 ∈ {1, 0} ⇔ (src + 1) <=u 1.
+            self.e(x86::lea(SCRATCH_A, Mem::at(s, 1)));
+            self.e(x86::alu_ri(Alu::Cmp, w, SCRATCH_A, 1));
+            self.buf.jcc(Cc::Be, special);
+            self.stubs.push(Stub::SignedDivSpecial {
+                label: special,
+                back: done,
+                w,
+                is_mod,
+                dst,
+                src: s,
+            });
+        } else {
+            self.e(x86::test_rr(w, s, s));
+            if zero == ZeroAction::Keep {
+                self.buf.jcc(Cc::E, done);
+            } else {
+                self.buf.jcc(Cc::E, special);
+                self.stubs.push(Stub::DivZero {
+                    label: special,
+                    back: done,
+                    w,
+                    dst,
+                    action: zero,
+                });
+            }
+        }
+        self.divide(w, signed, is_mod, dst, s);
+        self.bind(done);
+    }
+
+    /// The division proper, divisor in any register but `r11`... which it
+    /// copies there first.
+    fn divide(&mut self, w: bool, signed: bool, is_mod: bool, dst: Gpr, s: Gpr) {
+        self.e(x86::mov_rr(true, SCRATCH_A, s));
+        if dst != RAX {
+            self.e(x86::mov_rr(true, SCRATCH_B, RAX));
+        }
+        if dst != RDX {
+            self.e(x86::mov_rr(true, SCRATCH_C, RDX));
+        }
+        if dst != RAX {
+            self.e(x86::mov_rr(true, RAX, dst));
+        }
+        if signed {
+            self.e(x86::cqo(w));
+            self.e(x86::idiv(w, SCRATCH_A));
+        } else {
+            self.e(x86::alu_rr(Alu::Xor, false, RDX, RDX));
+            self.e(x86::div(w, SCRATCH_A));
+        }
+        let result = if is_mod { RDX } else { RAX };
+        if dst != result {
+            self.e(x86::mov_rr(w, dst, result));
+        }
+        if dst != RDX {
+            self.e(x86::mov_rr(true, RDX, SCRATCH_C));
+        }
+        if dst != RAX {
+            self.e(x86::mov_rr(true, RAX, SCRATCH_B));
+        }
+    }
+
+    fn divmod_imm(&mut self, w: bool, signed: bool, is_mod: bool, dst: Gpr, imm: i32) {
+        // The divisor as the operation sees it.
+        let d = if w {
+            imm as i64 as u64
+        } else {
+            imm as u32 as u64
+        };
+        let minus_one = if w { u64::MAX } else { u32::MAX as u64 };
+        if d == 0 {
+            return self.zero_result(w, dst, Self::zero_action(w, is_mod));
+        }
+        if signed && d == minus_one {
+            // x / -1 = -x (wrapping at INT_MIN), x % -1 = 0.
+            return if is_mod {
+                self.e(x86::alu_rr(Alu::Xor, false, dst, dst));
+            } else {
+                self.e(x86::neg(w, dst));
+            };
+        }
+        if !signed && d.is_power_of_two() {
+            return self.divmod_pow2(w, is_mod, dst, d);
+        }
+        self.e(x86::mov_imm64(SCRATCH_A, d));
+        self.divide(w, signed, is_mod, dst, SCRATCH_A);
+    }
+
+    /// Unsigned by `2^k`: a shift or a mask (a `mov r32, r32` when the
+    /// result is `dst` itself at 32 bits, for the zero-extension).
+    fn divmod_pow2(&mut self, w: bool, is_mod: bool, dst: Gpr, d: u64) {
+        let k = d.trailing_zeros() as u8;
+        let size = if w { OpSize::B64 } else { OpSize::B32 };
+        match (is_mod, k) {
+            (false, 0) if !w => self.e(x86::mov_rr(false, dst, dst)),
+            (false, 0) => {}
+            (false, _) => self.e(x86::shift_ri(Shift::Shr, size, dst, k)),
+            // d - 1 < 2^31 here: d is at most 2^31 at 32 bits (and a
+            // positive sign-extended immediate at 64).
+            (true, _) => self.e(x86::alu_ri(Alu::And, w, dst, (d - 1) as i32)),
+        }
+    }
+
+    /// `dst` after dividing by a constant zero.
+    pub(super) fn zero_result(&mut self, _w: bool, dst: Gpr, action: ZeroAction) {
+        match action {
+            ZeroAction::Clear => self.e(x86::alu_rr(Alu::Xor, false, dst, dst)),
+            ZeroAction::Keep => {}
+            ZeroAction::Truncate => self.e(x86::mov_rr(false, dst, dst)),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! What compiled code sees at run time: the run context it keeps in `r12`,
+//! and the few Rust functions it calls for slow paths (tail calls, legacy
+//! packet loads outside the fast case).
+//!
+//! # The run context
+//!
+//! [`RunCtx`] lives on the Rust stack of [`crate::JitProgram::run`] for the
+//! duration of one run; compiled code addresses its fields at fixed offsets
+//! (the `OFF_*` constants, computed with `offset_of!` so they cannot drift
+//! from the struct). It holds the environment pointer that helpers receive
+//! in `r9`, the packet of `BPF_ABS`/`BPF_IND`, the stack bounds that make
+//! bpf-to-bpf call depth and tail-call placement checkable with one compare,
+//! and the error a run stopped with. Fields after `saved` are only touched
+//! from Rust.
+
+use crate::program::JitProgram;
+use std::sync::Arc;
+use uapi::MAX_TAIL_CALL_CNT;
+use vm::RunEnv;
+
+/// Resolves `bpf_tail_call` for compiled programs: the compiled program at
+/// `index` of the prog array whose address the program passed. The map
+/// runtime implements it beside the interpreter's [`vm::TailCallHook`];
+/// `None` makes the tail call fail and the program go on, as in the kernel.
+pub trait TailCalls {
+    fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<JitProgram>>;
+}
+
+/// How a run ended, as compiled code reports it in [`RunCtx::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Status {
+    Ok = 0,
+    /// A helper called `RunEnv::fault`; `aux` is the helper number.
+    HelperFault = 1,
+    /// `callx` to a value that is no subprogram; `aux` is the value.
+    BadCallTarget = 2,
+    /// A bpf-to-bpf call beyond `MAX_CALL_FRAMES`.
+    CallDepth = 3,
+    /// `bpf_tail_call` from a bpf-to-bpf callee.
+    TailCallInSubprogram = 4,
+}
+
+impl Status {
+    pub(crate) fn from_u32(v: u32) -> Option<Status> {
+        Some(match v {
+            0 => Status::Ok,
+            1 => Status::HelperFault,
+            2 => Status::BadCallTarget,
+            3 => Status::CallDepth,
+            4 => Status::TailCallInSubprogram,
+            _ => return None,
+        })
+    }
+}
+
+/// The per-run context (see the module documentation).
+#[repr(C)]
+pub(crate) struct RunCtx<'h> {
+    /// `&mut RunEnv` as a raw pointer: what helpers get in `r9`.
+    pub env: *mut RunEnv<'static>,
+    /// The environment's fault flag (`RunEnv::FAULT_PENDING_OFFSET`).
+    pub fault_flag: *const u8,
+    /// `rsp` in the entry trampoline after it saved the callee-saved
+    /// registers: where errors unwind to.
+    pub exit_rsp: u64,
+    /// A bpf-to-bpf call from a frame whose `rsp` is below this would exceed
+    /// `MAX_CALL_FRAMES`.
+    pub call_limit: u64,
+    /// The packet of the legacy loads (0/0 without one), refreshed after
+    /// helper calls in programs that use those loads.
+    pub pkt_start: u64,
+    pub pkt_len: u64,
+    /// A [`Status`].
+    pub status: u32,
+    /// Slot of the instruction that stopped the run.
+    pub err_pc: u32,
+    /// Helper number or call target of the error.
+    pub aux: u64,
+    /// r0–r5 across a tail-call attempt (restored when it fails).
+    pub saved: [u64; 6],
+    /// Successful tail calls so far.
+    pub tail_calls: u32,
+    pub hook: Option<&'h dyn TailCalls>,
+    /// The programs tail-called into, kept alive until the run ends.
+    pub held: [Option<Arc<JitProgram>>; MAX_TAIL_CALL_CNT as usize],
+}
+
+macro_rules! off {
+    ($f:ident) => {
+        std::mem::offset_of!(RunCtx<'static>, $f) as i32
+    };
+}
+pub(crate) const OFF_ENV: i32 = off!(env);
+pub(crate) const OFF_FAULT_FLAG: i32 = off!(fault_flag);
+pub(crate) const OFF_EXIT_RSP: i32 = off!(exit_rsp);
+pub(crate) const OFF_CALL_LIMIT: i32 = off!(call_limit);
+pub(crate) const OFF_PKT_START: i32 = off!(pkt_start);
+pub(crate) const OFF_PKT_LEN: i32 = off!(pkt_len);
+pub(crate) const OFF_STATUS: i32 = off!(status);
+pub(crate) const OFF_ERR_PC: i32 = off!(err_pc);
+pub(crate) const OFF_AUX: i32 = off!(aux);
+pub(crate) const OFF_SAVED: i32 = off!(saved);
+
+impl<'h> RunCtx<'h> {
+    pub(crate) fn new(env: &mut RunEnv<'_>, hook: Option<&'h dyn TailCalls>) -> Self {
+        let (pkt_start, pkt_len) = env.packet().map_or((0, 0), |p| (p.start, p.len));
+        let env: *mut RunEnv<'_> = env;
+        let env = env.cast::<RunEnv<'static>>();
+        RunCtx {
+            env,
+            fault_flag: env
+                .cast::<u8>()
+                .wrapping_add(RunEnv::FAULT_PENDING_OFFSET)
+                .cast_const(),
+            exit_rsp: 0,
+            call_limit: 0,
+            pkt_start,
+            pkt_len,
+            status: Status::Ok as u32,
+            err_pc: 0,
+            aux: 0,
+            saved: [0; 6],
+            tail_calls: 0,
+            hook,
+            held: std::array::from_fn(|_| None),
+        }
+    }
+}
+
+/// `bpf_tail_call(ctx, prog_array, index)` (called with `rdi` = the run
+/// context, `rsi` = r2, `rdx` = r3): the address to jump to (the target's
+/// function 0), or 0 when the tail call fails — too many already, no hook,
+/// or nothing at that index.
+///
+/// # Safety
+/// `ctx` is the live run context of the calling program.
+pub(crate) unsafe extern "C" fn tail_call(ctx: *mut RunCtx<'_>, map: u64, index: u64) -> u64 {
+    // SAFETY: compiled code passes its `r12`, the context the run wrapper
+    // created and keeps alive and otherwise untouched during the run.
+    let ctx = unsafe { &mut *ctx };
+    if ctx.tail_calls >= MAX_TAIL_CALL_CNT {
+        return 0;
+    }
+    let Some(hook) = ctx.hook else { return 0 };
+    // The hook is host code: a panic must not unwind into machine code
+    // (it would abort); treat it as a failed lookup.
+    let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hook.lookup(map, index as u32)
+    }));
+    let Ok(Some(next)) = found else { return 0 };
+    let addr = next.tail_entry();
+    ctx.held[ctx.tail_calls as usize] = Some(next);
+    ctx.tail_calls += 1;
+    addr
+}
+
+/// Value of a failed packet load in [`packet_load`] (bit 63 set; a loaded
+/// value has at most 32 bits).
+pub(crate) const PACKET_MISS: u64 = u64::MAX;
+
+/// The slow path of `BPF_ABS`/`BPF_IND` (negative offsets relative to the
+/// link-layer or network header, or an access the fast bounds check
+/// refused): the big-endian value, or [`PACKET_MISS`].
+///
+/// # Safety
+/// `ctx` is the live run context of the calling program.
+pub(crate) unsafe extern "C" fn packet_load(ctx: *mut RunCtx<'_>, k: i64, size: u64) -> u64 {
+    // SAFETY: as in `tail_call`; the environment is not borrowed elsewhere
+    // while compiled code runs outside a helper.
+    let env = unsafe { &*(*ctx).env };
+    let Some(pkt) = env.packet() else {
+        return PACKET_MISS;
+    };
+    let Some(off) = packet_offset(&pkt, k as i32) else {
+        return PACKET_MISS;
+    };
+    if off > pkt.len || pkt.len - off < size {
+        return PACKET_MISS;
+    }
+    let p = std::ptr::with_exposed_provenance::<u8>((pkt.start + off) as usize);
+    let mut b = [0u8; 4];
+    // SAFETY: `RunEnv::set_packet` only accepts a packet inside a region of
+    // the run, which the host keeps valid for reads while the environment
+    // lives; `[off, off + size)` was just checked to lie within it, and
+    // `size` is 1, 2 or 4 (the code generator passes nothing else).
+    unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size.min(4) as usize) };
+    match size {
+        1 => b[0] as u64,
+        2 => u16::from_be_bytes([b[0], b[1]]) as u64,
+        _ => u32::from_be_bytes(b) as u64,
+    }
+}
+
+/// Byte offset from the packet start that the kernel's `int` offset `k`
+/// means: negative values address from the network header (`SKF_NET_OFF`)
+/// or the link-layer header (`SKF_LL_OFF`), as the interpreter reads them.
+fn packet_offset(pkt: &vm::PacketView, k: i32) -> Option<u64> {
+    use uapi::ctx::skf::{SKF_LL_OFF, SKF_NET_OFF};
+    if k >= 0 {
+        Some(k as u64)
+    } else if k >= SKF_NET_OFF {
+        (pkt.network_offset as i64 + (k - SKF_NET_OFF) as i64)
+            .try_into()
+            .ok()
+    } else if k >= SKF_LL_OFF {
+        Some((k - SKF_LL_OFF) as u64)
+    } else {
+        None
+    }
+}
+
+/// After a helper call in a program with legacy packet loads: re-reads the
+/// packet from the environment (a helper may have changed it) and returns
+/// `r0` unchanged.
+///
+/// # Safety
+/// `ctx` is the live run context of the calling program.
+pub(crate) unsafe extern "C" fn refresh_packet(ctx: *mut RunCtx<'_>, r0: u64) -> u64 {
+    // SAFETY: as in `packet_load`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: as in `packet_load`.
+    let env = unsafe { &*ctx.env };
+    (ctx.pkt_start, ctx.pkt_len) = env.packet().map_or((0, 0), |p| (p.start, p.len));
+    r0
+}

@@ -12,9 +12,11 @@
 use crate::error::{AccessKind, HelperFault};
 use crate::memory::{MemoryMap, Region, RegionKind};
 use crate::Program;
+use isa::Size;
 use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use uapi::ctx::skf::{SKF_LL_OFF, SKF_NET_OFF};
 
 /// Where the legacy packet loads (`ldabs*`, `ldind*`) read: `len` bytes at
 /// host address `start`; always inside a region of the run (checked by
@@ -26,6 +28,27 @@ pub struct PacketView {
     /// Offset of the network header in the packet, for the `SKF_NET_OFF`
     /// negative offsets of classic BPF (14 for Ethernet).
     pub network_offset: u32,
+}
+
+impl PacketView {
+    /// Byte offset from the packet start that the kernel's `int` offset `k`
+    /// of a legacy packet load means: non-negative values count from the
+    /// start, negative ones from the network header (`SKF_NET_OFF + n`) or
+    /// the link-layer header, i.e. the start (`SKF_LL_OFF + n`); anything
+    /// below `SKF_LL_OFF` means nothing. Not bounds-checked.
+    pub fn offset(&self, k: i32) -> Option<u64> {
+        if k >= 0 {
+            Some(k as u64)
+        } else if k >= SKF_NET_OFF {
+            (self.network_offset as i64 + (k - SKF_NET_OFF) as i64)
+                .try_into()
+                .ok()
+        } else if k >= SKF_LL_OFF {
+            Some((k - SKF_LL_OFF) as u64)
+        } else {
+            None
+        }
+    }
 }
 
 /// Resolves `bpf_tail_call(ctx, prog_array, index)`: the program stored at
@@ -147,6 +170,34 @@ impl<'a> RunEnv<'a> {
     /// The packet of the legacy loads, if the host set one.
     pub fn packet(&self) -> Option<PacketView> {
         self.packet
+    }
+
+    /// A legacy packet load (`BPF_LD | BPF_ABS/BPF_IND`): the big-endian
+    /// value of `size` (B, H or W) at the kernel offset `k` of the packet
+    /// (see [`PacketView::offset`]), or `None` when it lies outside the
+    /// packet or there is no packet — the program then ends with r0 = 0, as
+    /// the kernel's `bpf_skb_load_helper_*` failure path makes it. The
+    /// interpreter executes `ldabs*`/`ldind*` with it, and a JIT's runtime
+    /// shim can call it to get exactly the same answers.
+    pub fn load_packet(&self, size: Size, k: i32) -> Option<u64> {
+        let pkt = self.packet?;
+        let n = size.bytes().min(4) as u64;
+        let off = pkt.offset(k)?;
+        if off > pkt.len || pkt.len - off < n {
+            return None;
+        }
+        let p = std::ptr::with_exposed_provenance::<u8>((pkt.start + off) as usize);
+        let mut b = [0u8; 4];
+        // SAFETY: `set_packet` only accepts a packet lying inside a region of
+        // the run, which the host guarantees valid for reads while the
+        // environment lives; `[off, off + n)` was just checked to lie within
+        // it, and `n` is at most 4, the size of `b`.
+        unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n as usize) };
+        Some(match size {
+            Size::B => b[0] as u64,
+            Size::H => u16::from_be_bytes([b[0], b[1]]) as u64,
+            _ => u32::from_be_bytes(b) as u64,
+        })
     }
 
     /// Sets the worker index (what `bpf_get_smp_processor_id` returns and

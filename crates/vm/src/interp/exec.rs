@@ -169,7 +169,7 @@ pub(super) fn exec<M: Mode>(
             }
             Op::LdPacket { size, ind, imm } => {
                 let k = if ind == NO_REG { imm } else { (reg!(ind) as i32).wrapping_add(imm) };
-                match mem::packet_load(env, size, k) {
+                match env.load_packet(size, k) {
                     Some(v) => reg!(0) = v,
                     None => {
                         // Out of the packet: the program ends with r0 = 0.

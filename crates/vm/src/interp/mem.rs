@@ -2,12 +2,10 @@
 //! [`Mode`]: the checked mode validates through the run's memory map, the
 //! unchecked mode compiles down to the bare access.
 
-use crate::env::{PacketView, RunEnv};
 use crate::error::{AccessKind, VmError};
 use crate::memory::{MemoryMap, Mode};
 use isa::{AtomicOp, Size};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use uapi::ctx::skf::{SKF_LL_OFF, SKF_NET_OFF};
 
 /// The plain integer types programs load and store.
 pub(super) trait Scalar: Copy {}
@@ -147,46 +145,4 @@ pub(super) fn atomic<M: Mode>(
         _ if op.fetches() => AtomicResult::Src(old),
         _ => AtomicResult::None,
     })
-}
-
-/// A legacy packet load (`BPF_LD | BPF_ABS/BPF_IND`): the big-endian value
-/// of `size` at offset `k` of the packet, or `None` when out of bounds (the
-/// program then ends with r0 = 0, as the kernel's `bpf_skb_load_helper_*`
-/// failure path does).
-///
-/// `k` is the kernel's `int` offset: negative values address from the MAC
-/// header (`SKF_LL_OFF`) or the network header (`SKF_NET_OFF`).
-pub(super) fn packet_load(env: &RunEnv<'_>, size: Size, k: i32) -> Option<u64> {
-    let pkt = env.packet()?;
-    let n = size.bytes() as u64;
-    let off = packet_offset(&pkt, k)?;
-    if off > pkt.len || pkt.len - off < n {
-        return None;
-    }
-    let p = std::ptr::with_exposed_provenance::<u8>((pkt.start + off) as usize);
-    let mut b = [0u8; 4];
-    // SAFETY: `RunEnv::set_packet` only accepts a packet lying inside a region
-    // of the run, which the host guarantees valid for reads while the
-    // environment lives; `[off, off + n)` was just checked to lie within it.
-    unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n as usize) };
-    Some(match size {
-        Size::B => b[0] as u64,
-        Size::H => u16::from_be_bytes([b[0], b[1]]) as u64,
-        _ => u32::from_be_bytes(b) as u64,
-    })
-}
-
-/// Byte offset from the packet start that the kernel's offset `k` means.
-fn packet_offset(pkt: &PacketView, k: i32) -> Option<u64> {
-    if k >= 0 {
-        Some(k as u64)
-    } else if k >= SKF_NET_OFF {
-        (pkt.network_offset as i64 + (k - SKF_NET_OFF) as i64)
-            .try_into()
-            .ok()
-    } else if k >= SKF_LL_OFF {
-        Some((k - SKF_LL_OFF) as u64)
-    } else {
-        None
-    }
 }

@@ -14,14 +14,19 @@
 //! every shrink proptest makes is still a valid program.
 
 mod harness;
+mod minimize;
 mod program;
 mod strategy;
 mod values;
 
 pub use harness::{mem_program, regs_from_bytes, regs_to_bytes, xdp_program, REG_BYTES};
+pub use minimize::{minimize, simplifications};
 pub use program::{fit, slots, written_regs, Body, Cond, LoopKind, Stmt};
 pub use strategy::{
-    body, cond, forward_program, init_insns, legal_imm, loop_program, loop_stmt, op_insn,
-    scalar_program, stmt, straight_line_program, GenConfig, ScalarProgram, SCALAR_REGS,
+    body, branchy_loop_stmt, cond, forward_program, init_insns, legal_imm, loop_program, loop_stmt,
+    op_insn, scalar_program, stmt, straight_line_program, GenConfig, ScalarProgram, SCALAR_REGS,
 };
 pub use values::{interesting_i32, interesting_u64, reg_file};
+
+#[cfg(test)]
+mod tests;

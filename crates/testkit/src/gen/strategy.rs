@@ -30,7 +30,9 @@ pub struct GenConfig {
     /// Forward conditional branches and if/else diamonds.
     pub branches: bool,
     /// Bounded loops (`r9` counts the outer loop and `r8` an inner one, so
-    /// other instructions write only `r0`–`r7`).
+    /// other instructions write only `r0`–`r7`). Loop bodies are then
+    /// branch-free except for one short loop whose body branches when
+    /// `branches` is set; see [`loop_stmt`] for why.
     pub loops: bool,
 }
 
@@ -51,7 +53,7 @@ impl GenConfig {
             ..Self::straight_line()
         }
     }
-    /// Bounded loops (nested at most twice) with branching bodies, 5–80 slots.
+    /// Bounded loops (nested at most twice), 5–80 slots.
     pub fn bounded_loops() -> Self {
         GenConfig {
             min_insns: 5,
@@ -187,24 +189,26 @@ const LOOP_DSTS: [Reg; 8] = [
     Reg::R7,
 ];
 
-/// A bounded loop counted in `r9`, whose body may hold one inner loop
-/// counted in `r8`. Counts stay small (≤ 16 × 8 iterations) so that the
-/// verifier, which walks every iteration, stays fast.
+/// A bounded loop counted in `r9` with a branch-free body that may hold
+/// one inner loop counted in `r8`: up to 8 × 4 iterations.
+///
+/// Why branch-free: the verifier walks a bounded loop iteration by
+/// iteration, and a branch on a value it tracks exactly is decided, which
+/// marks the registers behind it precise and stops state pruning; paths
+/// then double with every branch of every iteration (random branchy bodies
+/// in 16 × 8 loops hit the 1M-instruction limit within 30 programs).
+/// Branches inside loops come from [`branchy_loop_stmt`], kept short.
 pub fn loop_stmt() -> BoxedStrategy<Stmt> {
-    let base = stmt(&LOOP_DSTS, true);
-    let inner = (
-        loop_kind(),
-        1u8..=8,
-        prop::collection::vec(base.clone(), 1..6),
-    )
-        .prop_map(|(kind, count, body)| Stmt::Loop {
-            counter: Reg::R8,
-            kind,
-            count,
-            body,
-        });
-    let outer_body = prop::collection::vec(prop_oneof![4 => base, 1 => inner], 1..8);
-    (loop_kind(), 1u8..=16, outer_body)
+    let op = op_insn(&LOOP_DSTS).prop_map(Stmt::Op);
+    let inner_body = prop::collection::vec(op.clone(), 1..5);
+    let inner = (loop_kind(), 1u8..=4, inner_body).prop_map(|(kind, count, body)| Stmt::Loop {
+        counter: Reg::R8,
+        kind,
+        count,
+        body,
+    });
+    let outer_body = prop::collection::vec(prop_oneof![5 => op, 1 => inner], 1..7);
+    (loop_kind(), 1u8..=8, outer_body)
         .prop_map(|(kind, count, body)| Stmt::Loop {
             counter: Reg::R9,
             kind,
@@ -214,21 +218,44 @@ pub fn loop_stmt() -> BoxedStrategy<Stmt> {
         .boxed()
 }
 
+/// A loop of at most 3 iterations (counted in `r9`) whose body holds plain
+/// instructions and up to two forward branches: at most 2^6 paths for the
+/// verifier even where it cannot prune.
+pub fn branchy_loop_stmt() -> BoxedStrategy<Stmt> {
+    let op = op_insn(&LOOP_DSTS).prop_map(Stmt::Op);
+    let branch = (cond(), 0u8..8).prop_map(|(cond, skip)| Stmt::Branch { cond, skip });
+    let ops = prop::collection::vec(op, 1..8);
+    let branches = prop::collection::vec((branch, any::<prop::sample::Index>()), 1..=2);
+    (loop_kind(), 1u8..=3, ops, branches)
+        .prop_map(|(kind, count, mut body, branches)| {
+            for (b, at) in branches {
+                let i = at.index(body.len() + 1);
+                body.insert(i, b);
+            }
+            Stmt::Loop {
+                counter: Reg::R9,
+                kind,
+                count,
+                body,
+            }
+        })
+        .boxed()
+}
+
 /// Bodies as `cfg` describes them.
 pub fn body(cfg: GenConfig) -> BoxedStrategy<Body> {
-    let (dsts, top): (&'static [Reg], BoxedStrategy<Stmt>) = if cfg.loops {
-        (
-            &LOOP_DSTS,
-            prop_oneof![3 => stmt(&LOOP_DSTS, cfg.branches), 1 => loop_stmt()].boxed(),
-        )
-    } else {
-        (&SCALAR_REGS, stmt(&SCALAR_REGS, cfg.branches))
-    };
+    if cfg.loops {
+        return loop_body(cfg);
+    }
+    let dsts: &'static [Reg] = &SCALAR_REGS;
+    let top = stmt(dsts, cfg.branches);
     let min = cfg.min_insns;
     let max = cfg.max_insns.max(min);
-    // Statements average 1.5–4 slots; draw enough of them to reach `max`
-    // often, and trim.
-    let count = min.max(1)..=max.max(1);
+    // Branching statements average 1.5–4 slots: up to `max / 2` of them
+    // reach `max` about a third of the time (then trimmed), and spread the
+    // rest over all lengths. Plain instructions are 1 or 2 slots.
+    let hi = if cfg.branches { max / 2 } else { max };
+    let count = min.max(1)..=hi.max(min).max(1);
     (
         prop::collection::vec(top, count),
         prop::collection::vec(op_insn(dsts), min),
@@ -243,6 +270,33 @@ pub fn body(cfg: GenConfig) -> BoxedStrategy<Body> {
                 stmts.push(Stmt::Op(op));
             }
             Body { stmts }
+        })
+        .boxed()
+}
+
+/// Loop bodies: plain instructions and branch-free loops at the top level
+/// (branches outside loops would multiply the loops' verification cost by
+/// the paths reaching them), plus, with `cfg.branches`, one short branchy
+/// loop.
+fn loop_body(cfg: GenConfig) -> BoxedStrategy<Body> {
+    let min = cfg.min_insns;
+    let max = cfg.max_insns.max(min);
+    let top = prop_oneof![3 => op_insn(&LOOP_DSTS).prop_map(Stmt::Op), 1 => loop_stmt()];
+    let branchy = if cfg.branches {
+        prop::option::of(branchy_loop_stmt()).boxed()
+    } else {
+        Just(None).boxed()
+    };
+    let count = min.max(1)..=(max / 2).max(min).max(1);
+    let at = any::<prop::sample::Index>();
+    (prop::collection::vec(top, count), branchy, at)
+        .prop_map(move |(mut stmts, branchy, at)| {
+            if let Some(l) = branchy {
+                stmts.insert(at.index(stmts.len() + 1), l);
+            }
+            Body {
+                stmts: fit(stmts, max),
+            }
         })
         .boxed()
 }

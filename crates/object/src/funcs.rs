@@ -22,7 +22,7 @@ pub(crate) struct Func {
     /// First instruction, counted from the start of the section.
     pub insn_off: usize,
     pub insns: Vec<RawInsn>,
-        /// In `.text` and not the only function: only reachable by calls.
+    /// In `.text` and not the only function: only reachable by calls.
     pub is_subprog: bool,
     /// A global or weak symbol not restricted with `__hidden`: the kernel
     /// verifies such a subprogram on its own, against its BTF prototype
@@ -108,7 +108,7 @@ fn add_section_funcs(elf: &Elf<'_>, sec: &Section<'_>, out: &mut Vec<Func>) -> R
             section: sec.index,
             section_name: sec.name.to_string(),
             insn_off: (sym.value / 8) as usize,
-                        insns: to_insns(bytes),
+            insns: to_insns(bytes),
             is_subprog: false,
             global: sym.bind != STB_LOCAL && !sym.is_hidden(),
         });
@@ -132,7 +132,7 @@ fn whole_section(sec: &Section<'_>) -> Result<Func> {
         section: sec.index,
         section_name: sec.name.to_string(),
         insn_off: 0,
-                insns: to_insns(sec.data),
+        insns: to_insns(sec.data),
         is_subprog: false,
         global: false,
     })

@@ -163,7 +163,7 @@ pub(crate) fn link(inp: &Inputs<'_>, main: usize) -> Result<Linked> {
                 ..c.clone()
             }));
         if f != main {
-                        linked.subprograms.push(Subprogram {
+            linked.subprograms.push(Subprogram {
                 name: funcs[f].name.clone(),
                 insn: at,
                 len: funcs[f].insns.len(),

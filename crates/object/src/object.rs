@@ -38,11 +38,20 @@ pub struct ParseOptions<'a> {
     pub kconfig: KconfigOptions,
 }
 
+static VMLINUX: OnceLock<Option<std::result::Result<Btf, BtfError>>> = OnceLock::new();
+
+/// [`vmlinux_btf`] if something already loaded it.
+pub(crate) fn vmlinux_if_loaded() -> Option<&'static Btf> {
+    match VMLINUX.get() {
+        Some(Some(Ok(b))) => Some(b),
+        _ => None,
+    }
+}
+
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), read and parsed
 /// once per process; `None` when the file does not exist.
 pub fn vmlinux_btf() -> Result<Option<&'static Btf>> {
     const PATH: &str = "/sys/kernel/btf/vmlinux";
-    static VMLINUX: OnceLock<Option<std::result::Result<Btf, BtfError>>> = OnceLock::new();
     let parsed = VMLINUX.get_or_init(|| std::fs::read(PATH).ok().map(|b| Btf::parse(&b)));
     match parsed {
         None => Ok(None),

@@ -339,3 +339,59 @@ fn relocated_instructions_equal_libbpf() {
     assert!(same > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// With CO-RE resolved against the running kernel's BTF, every program
+/// relocates to the bytes libbpf loaded on the kernel the list was made on
+/// (`tests/data/libbpf_core_relocated.tsv`, from real loads; map fds are
+/// blanked on both sides). Skipped on another kernel.
+#[test]
+fn core_relocations_equal_libbpf_on_this_kernel() {
+    let list =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/libbpf_core_relocated.tsv");
+    let text = std::fs::read_to_string(list).unwrap();
+    let (head, rest) = text.split_once('\n').unwrap();
+    let vm = std::fs::read("/sys/kernel/btf/vmlinux").unwrap_or_default();
+    let here = format!("# vmlinux {} {:016x}", vm.len(), fnv(vm.iter().copied()));
+    if head != here {
+        eprintln!("skipped: the list was made on another kernel ({head}; here {here})");
+        return;
+    }
+    let vmlinux = oxbpf_object::vmlinux_btf().unwrap().unwrap();
+    let opts = ParseOptions {
+        core: CoreTarget::Btf(vmlinux),
+        ..ParseOptions::default()
+    };
+    let mut cache: std::collections::HashMap<String, Option<ObjectSpec>> = Default::default();
+    let (mut same, mut relos, mut failures) = (0, 0, Vec::new());
+    for line in rest.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [obj, prog, count, hash] = f[..] else {
+            panic!("bad line {line}")
+        };
+        let spec = cache.entry(obj.to_string()).or_insert_with(|| {
+            let path = root().join(obj);
+            path.exists().then(|| {
+                ObjectSpec::open_with(&path, &opts).unwrap_or_else(|e| panic!("{obj}: {e}"))
+            })
+        });
+        let Some(p) = spec.as_ref().and_then(|s| s.program(prog)) else {
+            continue;
+        };
+        let bytes = p.insns.iter().flat_map(|i| {
+            let mut b = i.to_bytes();
+            if b[0] == 0x18 && matches!(b[1] >> 4, 1 | 2) {
+                b[4..].fill(0); // libbpf's fd, our index
+            }
+            b
+        });
+        let ours = format!("{:016x}", fnv(bytes));
+        if (p.insns.len().to_string().as_str(), ours.as_str()) == (count, hash) {
+            same += 1;
+            relos += p.core_relos.len();
+        } else {
+            failures.push(format!("{obj}: {prog}: differs from libbpf"));
+        }
+    }
+    eprintln!("CO-RE against vmlinux: {same} programs ({relos} relocations) identical to libbpf");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

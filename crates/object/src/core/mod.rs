@@ -114,7 +114,7 @@ pub(crate) fn apply(
         CoreTarget::Btf(b) => Some(b),
     };
     let mut cands: HashMap<TypeId, Vec<TypeId>> = HashMap::new();
-    let mut by_name: Option<HashMap<&str, Vec<TypeId>>> = None;
+    let mut owned_index: Option<HashMap<&str, Vec<TypeId>>> = None;
     for sec in &ext.core_relos {
         // libbpf maps the name to the first ELF section called so.
         let Some(&(shndx, _)) = sections.iter().find(|(_, n)| *n == sec.name) else {
@@ -158,7 +158,10 @@ pub(crate) fn apply(
             let outcome = match target {
                 None => CoreOutcome::NotApplied,
                 Some(tb) => {
-                    let by_name = by_name.get_or_insert_with(|| name_index(tb));
+                    let by_name = match shared_index(tb) {
+                        Some(i) => i,
+                        None => owned_index.get_or_insert_with(|| name_index(tb)),
+                    };
                     let ctx = Resolve { local, tb, by_name };
                     let res = ctx
                         .resolve(r.type_id, &r.access_str, r.kind, &type_name, &mut cands)
@@ -180,6 +183,20 @@ pub(crate) fn apply(
         }
     }
     Ok(out)
+}
+
+/// The name index of the process-wide targets (built-in types, vmlinux),
+/// built once: indexing vmlinux's types costs more than relocating.
+fn shared_index(tb: &Btf) -> Option<&'static HashMap<&'static str, Vec<TypeId>>> {
+    type Index = HashMap<&'static str, Vec<TypeId>>;
+    static BUILTIN: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    static VMLINUX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    let builtin = builtin_btf();
+    if std::ptr::eq(tb, builtin) {
+        return Some(BUILTIN.get_or_init(|| name_index(builtin)));
+    }
+    let vmlinux = crate::object::vmlinux_if_loaded()?;
+    std::ptr::eq(tb, vmlinux).then(|| VMLINUX.get_or_init(|| name_index(vmlinux)))
 }
 
 /// The target's named types by essential name, in id order.

@@ -41,3 +41,14 @@ ORACLE_LOAD=1 BTF_CUSTOM=$PWD/core_task.btf /tmp/libbpf_dump core_task.bpf.o 2>/
 # external corpus is included when scripts/fetch-external-corpus.sh ran.
 (cd ../../../.. && crates/object/tests/tools/oracle_hashes.py corpus/obj/*.o \
 	$(find target/external-corpus -name '*.o' -not -path '*/.cache/*' 2>/dev/null | sort)) >libbpf_relocated.tsv
+
+# CO-RE against the running kernel, from real loads with tiny maps
+# (tests/corpus.rs checks it only on the kernel it was made on).
+mkdir -p /tmp/oracle_core
+objs=$(cd ../../../.. && ls corpus/obj/*.o; find target/external-corpus -name '*.o' -not -path '*/.cache/*' 2>/dev/null | sort)
+for f in $objs; do
+	ORACLE_LOAD=1 ORACLE_TINY_MAPS=1 timeout 20 /tmp/libbpf_dump "../../../../$f" \
+		>"/tmp/oracle_core/$(echo "$f" | tr / _).json" 2>/dev/null || true
+done
+(cd ../../../.. && cargo run -q --release -p oxbpf-object --example oracle_compare -- \
+	--core --emit crates/object/tests/data/libbpf_core_relocated.tsv /tmp/oracle_core $objs)

@@ -17,7 +17,9 @@
  * keep such objects' maps tiny), so that CO-RE relocations are applied,
  * against BTF_CUSTOM (a BTF file) when set, else the running kernel's BTF.
  * The instructions are dumped whether or not the kernel accepts them.
- * KCONFIG, when set, is passed as libbpf's kconfig option.
+ * KCONFIG, when set, is passed as libbpf's kconfig option. With
+ * ORACLE_TINY_MAPS=1 every map is shrunk before loading (one entry, one
+ * page for ring buffers) so that real loads cost the kernel no memory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -109,6 +111,16 @@ int main(int argc, char **argv)
 		printf(first ? "" : ",");
 		first = 0;
 		dump_map(m);
+	}
+	if (real_load && getenv("ORACLE_TINY_MAPS")) {
+		bpf_object__for_each_map(m, obj) {
+			enum bpf_map_type t = bpf_map__type(m);
+
+			if (t == BPF_MAP_TYPE_RINGBUF || t == BPF_MAP_TYPE_USER_RINGBUF)
+				bpf_map__set_max_entries(m, 4096);
+			else if (t != BPF_MAP_TYPE_PERF_EVENT_ARRAY && bpf_map__max_entries(m) > 1)
+				bpf_map__set_max_entries(m, 1);
+		}
 	}
 	err = real_load ? 0 : bpf_object__gen_loader(obj, &gen);
 	if (!err)

@@ -4,7 +4,10 @@
 //! verb and bpftool-style keyword arguments (`data_in FILE repeat N`) with
 //! [`args::Args`], since bpftool's grammar is keyword-driven rather than
 //! `--flag` driven.
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the one exception is running a program compiled by
+// the JIT without a verifier (`cmd::conformance::run_jit_vetted`), which
+// must say `unsafe` and why.
+#![deny(unsafe_code)]
 
 mod args;
 mod cmd;

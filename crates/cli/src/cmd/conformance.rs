@@ -2,7 +2,7 @@
 //! (`testdata/conformance/PROTOCOL.md`).
 //!
 //! ```text
-//! oxbpf conformance-plugin [MEMORY] [--elf] [--program HEX] [--interpret]
+//! oxbpf conformance-plugin [MEMORY] [--elf] [--program HEX] [--interpret | --jit]
 //! ```
 //!
 //! The program arrives on stdin as hex bytes (or, with `--elf`, as the hex of
@@ -11,6 +11,9 @@
 //! the checked interpreter with r1 = a private copy of the memory, r2 = its
 //! length, helper 5 returning its first argument and `callx` accepting helper
 //! numbers. Success prints r0 in hex; failure prints one line and exits 1.
+//! With `--jit` the program runs compiled by the x86-64 JIT instead (see
+//! [`run_jit_vetted`] for what stands in for the verifier until there is
+//! one).
 
 use object::{Object, ObjectSection, ObjectSymbol};
 use std::ffi::OsString;
@@ -59,6 +62,7 @@ struct Options {
     memory: Option<Vec<u8>>,
     elf: bool,
     program: Option<String>,
+    jit: bool,
 }
 
 fn parse_args(args: Vec<String>) -> Result<Options, String> {
@@ -69,7 +73,8 @@ fn parse_args(args: Vec<String>) -> Result<Options, String> {
             "--elf" => o.elf = true,
             "--program" => o.program = Some(it.next().ok_or("--program needs a value")?),
             // The interpreter is the only engine; accept the usual spelling.
-            "--interpret" | "--interpreter" => {}
+            "--interpret" | "--interpreter" => o.jit = false,
+            "--jit" => o.jit = true,
             opt if opt.starts_with("--") => return Err(format!("unknown option {opt}")),
             mem if o.memory.is_none() => o.memory = Some(parse_hex(mem)?),
             extra => return Err(format!("unexpected argument {extra:.20}")),
@@ -109,11 +114,54 @@ fn plugin(args: Vec<String>) -> Result<u64, String> {
         callx_helper_ids: true,
         ..PrepareOptions::new(&helpers)
     };
+    let mut mem = opts.memory.unwrap_or_default();
+    if opts.jit {
+        return run_jit_vetted(&code, &prep, &mut mem);
+    }
     let prog = Program::from_bytes(&code, &prep).map_err(|e| e.to_string())?;
     let mut vm = Machine::new();
     vm.set_budget(BUDGET);
-    let mut mem = opts.memory.unwrap_or_default();
     vm.run_on_memory(&prog, &mut mem).map_err(|e| e.to_string())
+}
+
+/// Runs `code` over `mem` compiled by the JIT.
+///
+/// Compiled code checks no memory access and has no instruction budget:
+/// it is for verified programs, and until the verifier exists the program
+/// is trusted, as the conformance plugin trusts the suite's programs and
+/// `oxbpf run` trusts the user's own file. To turn the likely mistakes into
+/// errors rather than crashes, the exact run is vetted first in the checked
+/// interpreter on a copy of the memory: if that run stops on an invalid or
+/// misaligned access or an exhausted budget, its error is reported and
+/// nothing runs compiled. That covers every program whose path depends only
+/// on its memory (not on addresses, time or random numbers); errors that
+/// compiled code reports itself — a bad `callx`, call depth, helper faults
+/// — come from the JIT.
+#[allow(unsafe_code)]
+pub(crate) fn run_jit_vetted(
+    code: &[u8],
+    prep: &PrepareOptions<'_>,
+    mem: &mut [u8],
+) -> Result<u64, String> {
+    let prog = Program::from_bytes(code, prep).map_err(|e| e.to_string())?;
+    let mut vm = Machine::new();
+    vm.set_budget(BUDGET);
+    let mut scratch = mem.to_vec();
+    match vm.run_on_memory(&prog, &mut scratch) {
+        Err(
+            e @ (vm::VmError::MemoryAccess { .. }
+            | vm::VmError::MisalignedAtomic { .. }
+            | vm::VmError::BudgetExhausted { .. }),
+        ) => return Err(e.to_string()),
+        _ => {}
+    }
+    let opts = jit::CompileOptions::new(*prep);
+    // SAFETY: the program is trusted by whoever ran this command (see the
+    // doc comment), and the checked interpreter just ran it on this memory
+    // without an invalid access and within its budget.
+    let compiled =
+        unsafe { jit::JitProgram::from_bytes_trusted(code, &opts) }.map_err(|e| e.to_string())?;
+    compiled.run_on_memory(mem).map_err(|e| e.to_string())
 }
 
 /// The code of function `main` in section `.text` or `xdp` of an ELF object
@@ -161,7 +209,8 @@ mod tests {
         assert!(o.elf);
         let o = parse_args(args(&["--elf"])).unwrap();
         assert_eq!(o.memory, None);
-        assert!(parse_args(args(&["--jit"])).is_err());
+        assert!(parse_args(args(&["--jit"])).unwrap().jit);
+        assert!(parse_args(args(&["--jot"])).is_err());
         assert!(parse_args(args(&["00", "01"])).is_err());
         assert!(parse_args(args(&["zz"])).is_err());
     }

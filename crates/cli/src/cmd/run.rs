@@ -16,6 +16,9 @@
 //! the conformance suite, uBPF and rbpf. Helpers: `bpf_ktime_get_ns`,
 //! `bpf_get_prandom_u32`, `bpf_get_smp_processor_id`. Prints r0 in decimal
 //! (JSON: `{"retval":R,"insns":N}` with N the instruction slots executed).
+//! `engine jit` runs it compiled by the JIT instead, vetted first by the
+//! checked interpreter (see `conformance::run_jit_vetted`); JSON then has
+//! no `insns`.
 
 use crate::args::{Args, CliResult};
 use crate::cli_err;
@@ -35,16 +38,13 @@ pub fn run(out: &Output, args: Vec<String>) -> CliResult<ExitCode> {
     let file = a.next("FILE")?;
     let mut mem_file = None;
     let mut syntax = None;
+    let mut jit = false;
     while let Some(kw) = a.next_opt() {
         match kw.as_str() {
             "mem" => mem_file = Some(a.next("memory FILE")?),
             "engine" => match a.next("engine (interp|jit)")?.as_str() {
-                "interp" => {}
-                "jit" => {
-                    return Err(cli_err!(
-                        "engine jit is not available yet; use engine interp"
-                    ))
-                }
+                "interp" => jit = false,
+                "jit" => jit = true,
                 e => return Err(cli_err!("invalid engine '{e}': expected interp or jit")),
             },
             "syntax" => {
@@ -63,6 +63,20 @@ pub fn run(out: &Output, args: Vec<String>) -> CliResult<ExitCode> {
         None => input.mem.unwrap_or_default(),
     };
     let helpers = HelperRegistry::with_builtins();
+    if jit {
+        let r0 = super::conformance::run_jit_vetted(
+            &input.code,
+            &PrepareOptions::new(&helpers),
+            &mut mem,
+        )
+        .map_err(|e| cli_err!("{file}: {e}"))?;
+        if out.json {
+            out.print_json(&serde_json::json!({ "retval": r0 }));
+        } else {
+            println!("{r0}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let prog = Program::from_bytes(&input.code, &PrepareOptions::new(&helpers))
         .map_err(|e| cli_err!("{file}: {e}"))?;
     let mut machine = Machine::new();

@@ -233,13 +233,13 @@ pub(super) fn exec<M: Mode>(
             }
             Op::CallX { r: x } => {
                 let v = reg!(x);
-                if v & !0xffff_ffff == SUBPROG_ADDR_TAG && prog.is_subprog_entry(v as u32 as usize) {
-                    tri!(push_frame(cpu, frames, env, r, pc));
-                    jump!(v as u32)
-                } else if let Some(f) = callx_helper(prog, v) {
-                    helper!(v as u32, f)
-                } else {
-                    fail!(VmError::BadCallTarget { pc: pc - 1, value: v })
+                match callx_target(prog, v) {
+                    Callx::Subprog(t) => {
+                        tri!(push_frame(cpu, frames, env, r, pc));
+                        jump!(t)
+                    }
+                    Callx::Helper(f) => helper!(v as u32, f),
+                    Callx::Bad => fail!(VmError::BadCallTarget { pc: pc - 1, value: v }),
                 }
             }
             Op::TailCall => {
@@ -275,10 +275,31 @@ fn call_helper(f: HelperFn, r: &RegFile, env: &mut RunEnv<'_>) -> u64 {
     unsafe { f(r[1], r[2], r[3], r[4], r[5], env) }
 }
 
-/// `callx` with a helper number, when the program allows it.
-fn callx_helper(prog: &Program, v: u64) -> Option<HelperFn> {
-    let table = prog.callx_helpers.as_deref()?;
-    table.get(usize::try_from(v).ok()?).copied().flatten()
+/// What a `callx` register value designates.
+enum Callx {
+    /// The subprogram at this slot.
+    Subprog(u32),
+    /// A helper, by number (only with `callx_helper_ids`).
+    Helper(HelperFn),
+    Bad,
+}
+
+/// Decodes a `callx` target (see [`crate::subprog_addr`]). Out of line, so
+/// the dispatch loop does not keep the program's tables in registers.
+#[inline(never)]
+fn callx_target(prog: &Program, v: u64) -> Callx {
+    if v & !0xffff_ffff == SUBPROG_ADDR_TAG && prog.is_subprog_entry(v as u32 as usize) {
+        return Callx::Subprog(v as u32);
+    }
+    let helper = prog
+        .callx_helpers
+        .as_deref()
+        .zip(usize::try_from(v).ok())
+        .and_then(|(table, i)| table.get(i).copied().flatten());
+    match helper {
+        Some(f) => Callx::Helper(f),
+        None => Callx::Bad,
+    }
 }
 
 /// Enters a bpf-to-bpf call: saves the caller's r6–r9 and r10, gives the

@@ -115,6 +115,19 @@ pub(crate) fn link(inp: &Inputs<'_>, main: usize) -> Result<Linked> {
             None if is_func => return Err(bad(imm)),
             None => (funcs[fi].insn_off + next) as i64 + imm + 1,
         };
+        if reloc.is_none() {
+            // Without a relocation the target is in the caller's section.
+            // Inside the caller itself (hand-written code without function
+            // symbols) the relative call stays valid as it is; elsewhere it
+            // must be another .text function (clang's static calls).
+            let own = funcs[fi].insn_off as i64;
+            if target > own && target < own + funcs[fi].insns.len() as i64 {
+                continue;
+            }
+            if Some(funcs[fi].section) != inp.text {
+                return Err(bad(target));
+            }
+        }
         let Some(text) = inp.text else {
             return Err(bad(target));
         };

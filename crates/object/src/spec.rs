@@ -21,7 +21,7 @@ pub use crate::core::{CoreOutcome, CoreRelocation};
 
 /// A parsed eBPF object file, libbpf's `bpf_object` after open and
 /// relocation, as plain data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectSpec {
     /// The object name libbpf derives from the file name: the base name up
     /// to its first `.`, at most 15 bytes. Internal map names start with it.
@@ -75,7 +75,7 @@ impl ObjectSpec {
 }
 
 /// One entry-point program with its subprograms linked in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramSpec {
     /// The function's symbol name (or the section name for objects whose
     /// code sections have no function symbols).

@@ -289,10 +289,18 @@ fn subprogram_layout_and_btf_ext() {
         .line_info
         .iter()
         .all(|l| (l.insn_off as usize) < a.insns.len()));
-        // The counts map is referenced from inside global_helper.
-    let gh = a.subprograms.iter().find(|s| s.name == "global_helper").unwrap();
+    // The counts map is referenced from inside global_helper.
+    let gh = a
+        .subprograms
+        .iter()
+        .find(|s| s.name == "global_helper")
+        .unwrap();
     assert!(gh.global);
-    assert!(a.subprograms.iter().filter(|s| s.name != "global_helper").all(|s| !s.global));
+    assert!(a
+        .subprograms
+        .iter()
+        .filter(|s| s.name != "global_helper")
+        .all(|s| !s.global));
     assert!(a
         .map_refs
         .iter()
@@ -330,4 +338,13 @@ fn broken_btf_fails_only_objects_that_need_it() {
     assert!(spec.btf.is_none());
     assert!(spec.programs[0].func_info.is_empty());
     assert_eq!(spec.maps.len(), 2);
+}
+
+#[test]
+fn call_inside_a_symbol_less_section() {
+    let spec = open("intra_call.o");
+    let p = &spec.programs[0];
+    assert_eq!(p.insns.len(), 5);
+    assert!(p.subprograms.is_empty());
+    assert_eq!((p.insns[0].src, p.insns[0].imm), (1, 2));
 }

@@ -17,6 +17,7 @@ done
 "$CLANG" "${CFLAGS[@]}" -DPINNING=2 -c legacy_elf.bpf.c -o legacy_elf_pinned.bpf.o
 "$CLANG" "${CFLAGS[@]}" -DINNER_ID=1 -c legacy_elf.bpf.c -o legacy_elf_inner.bpf.o
 llvm-mc-19 -triple bpf -filetype=obj nofunc.s -o nofunc.o
+llvm-mc-19 -triple bpf -filetype=obj intra_call.s -o intra_call.o
 "$CLANG" "${CFLAGS[@]}" -c core_target.bpf.c -o /tmp/core_target.o
 llvm-objcopy-19 --dump-section .BTF=core_target.btf /tmp/core_target.o
 

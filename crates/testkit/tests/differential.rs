@@ -30,7 +30,7 @@ use oxbpf_testkit::kernel::{ProgLoad, TestRun};
 use oxbpf_testkit::listing::listing;
 use oxbpf_testkit::{require_kernel, Kernel};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
 use std::cell::RefCell;
 use std::fmt::Write;
 use uapi::ProgType;
@@ -45,15 +45,37 @@ fn cases(default: u32) -> u32 {
 }
 
 fn config(default_cases: u32) -> Config {
-    Config {
+    let mut c = Config {
         cases: cases(default_cases),
         // No regression files in the source tree: a failure prints a
         // minimal program that reproduces it on its own.
         failure_persistence: None,
         max_shrink_iters: 4096,
-        // ChaCha, the default, is slow in debug builds.
-        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
         ..Config::default()
+    };
+    // ChaCha, the default, is slow in debug builds.
+    if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_none() {
+        c.rng_algorithm = RngAlgorithm::XorShift;
+    }
+    // A seed we know, so that a failure can name it for a re-run.
+    if c.rng_seed == RngSeed::Random {
+        use std::hash::{BuildHasher, Hasher};
+        let seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        c.rng_seed = RngSeed::Fixed(seed);
+    }
+    c
+}
+
+/// How to re-run a failed test with the same programs.
+fn rerun_hint(c: &Config) -> String {
+    match c.rng_seed {
+        RngSeed::Fixed(seed) => format!(
+            "re-run with PROPTEST_RNG_SEED={seed} PROPTEST_CASES={}",
+            c.cases
+        ),
+        RngSeed::Random => String::new(),
     }
 }
 
@@ -188,11 +210,12 @@ fn differential(
 ) {
     let Some(k) = require_kernel() else { return };
     let started = std::time::Instant::now();
-    let cases = config(default_cases).cases;
-    match run_differential(&k, config(default_cases), strategy, unchanged) {
+    let config = config(default_cases);
+    let (cases, hint) = (config.cases, rerun_hint(&config));
+    match run_differential(&k, config, strategy, unchanged) {
         Ok(()) => eprintln!("{name}: {cases} programs agree ({:.1?})", started.elapsed()),
         Err(f) => panic!(
-            "{name}: {}\nminimal input: {:#x?}\nminimal body tree: {:?}",
+            "{name}: {}\nminimal input: {:#x?}\nminimal body tree: {:?}\n{hint}",
             f.why, f.input, f.body
         ),
     }
@@ -344,7 +367,7 @@ fn harness_reports_every_register() {
 fn straight_line_programs_agree_with_linux() {
     differential(
         "straight_line",
-        1000,
+        1500,
         (gen::body(GenConfig::straight_line()), inputs()),
     );
 }
@@ -353,7 +376,7 @@ fn straight_line_programs_agree_with_linux() {
 fn forward_branching_programs_agree_with_linux() {
     differential(
         "forward_branching",
-        1500,
+        2500,
         (gen::body(GenConfig::forward_branching()), inputs()),
     );
 }
@@ -362,7 +385,7 @@ fn forward_branching_programs_agree_with_linux() {
 fn bounded_loop_programs_agree_with_linux() {
     differential(
         "bounded_loops",
-        500,
+        1000,
         (gen::body(GenConfig::bounded_loops()), inputs()),
     );
 }
@@ -379,7 +402,7 @@ fn constant_programs_agree_with_linux() {
         let input = [0u64; 10];
         (Body { stmts }, vec![input])
     });
-    differential("constant_init", 500, strategy);
+    differential("constant_init", 1000, strategy);
 }
 
 #[test]
@@ -387,7 +410,9 @@ fn self_contained_programs_load_and_agree_on_r0() {
     let Some(k) = require_kernel() else { return };
     let machine = RefCell::new(Machine::new());
     let helpers = HelperRegistry::with_builtins();
-    let mut runner = TestRunner::new(config(300));
+    let config = config(500);
+    let hint = rerun_hint(&config);
+    let mut runner = TestRunner::new(config);
     let strategy = prop_oneof![
         gen::straight_line_program(),
         gen::forward_program(),
@@ -423,6 +448,6 @@ fn self_contained_programs_load_and_agree_on_r0() {
         Ok(())
     });
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("{e}\n{hint}");
     }
 }

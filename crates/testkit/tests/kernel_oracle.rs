@@ -48,19 +48,123 @@ fn xdp_returns_its_r0_on_a_64_byte_packet() {
 }
 
 #[test]
-fn repeat_runs_and_reports_duration() {
+fn repeat_runs_report_duration_and_small_buffers_enospc() {
+    let Some(k) = require_kernel() else { return };
+    // r0 = 1000; loop: r0 -= 1; if r0 != 0 goto loop; r0 = 1; exit
+    let insns = raw(&[
+        Insn::mov64_imm(Reg::R0, 1000),
+        Insn::Alu {
+            width: isa::Width::W64,
+            op: isa::AluOp::Sub,
+            dst: Reg::R0,
+            src: Operand::Imm(1),
+        },
+        Insn::Jump {
+            width: isa::Width::W64,
+            cond: isa::JmpCond::Ne,
+            dst: Reg::R0,
+            src: Operand::Imm(0),
+            off: -2,
+        },
+        Insn::mov64_imm(Reg::R0, 1),
+        Insn::Exit,
+    ]);
+    let prog = k.load_prog(&ProgLoad::new(ProgType::Xdp, &insns)).unwrap();
+    // The verifier walks all 1000 iterations.
+    assert!(
+        prog.log().processed_insns.is_some_and(|n| n > 2000),
+        "{}",
+        prog.log()
+    );
+    let packet = [0u8; 64];
+    let run = TestRun {
+        repeat: 10,
+        ..TestRun::with_data(&packet)
+    };
+    let out = prog.test_run(&run).unwrap();
+    assert_eq!(out.retval, 1);
+    assert!(out.duration_ns > 0, "1000 iterations take time");
+    let small = TestRun {
+        data_out_capacity: Some(10),
+        ..TestRun::with_data(&packet)
+    };
+    assert_eq!(
+        prog.test_run(&small).unwrap_err().errno(),
+        Some(libc::ENOSPC)
+    );
+}
+
+#[test]
+fn expected_attach_type_and_fd_array_reach_the_kernel() {
     let Some(k) = require_kernel() else { return };
     let insns = ret(1);
-    let prog = k.load_prog(&ProgLoad::new(ProgType::Xdp, &insns)).unwrap();
-    let packet = [0u8; 64];
-    let out = prog
-        .test_run(&TestRun {
-            repeat: 1000,
-            ..TestRun::with_data(&packet)
-        })
+    let load = ProgLoad::new(ProgType::CgroupSockAddr, &insns);
+    assert_eq!(k.load_prog(&load).unwrap_err().errno(), Some(libc::EINVAL));
+    let load = load.expected_attach_type(uapi::AttachType::CgroupInet4Connect);
+    k.load_prog(&load).unwrap();
+
+    // r1 = map at fd_array[0]; r0 = 0; exit
+    let map = k
+        .create_map(&MapCreate::new(MapType::Array, 4, 4, 1))
         .unwrap();
-    assert_eq!(out.retval, 1);
-    assert!(prog.info().unwrap().run_cnt == 0 || prog.info().unwrap().run_cnt >= 1000);
+    let insns = raw(&[
+        Insn::LoadImm64 {
+            dst: Reg::R1,
+            imm: isa::LoadImm::MapIdx(0),
+        },
+        Insn::mov64_imm(Reg::R0, 0),
+        Insn::Exit,
+    ]);
+    let fds = [map.fd()];
+    let prog = k
+        .load_prog(&ProgLoad::new(ProgType::Xdp, &insns).fd_array(&fds))
+        .unwrap();
+    assert_eq!(prog.info().unwrap().nr_map_ids, 1);
+}
+
+#[test]
+fn func_info_and_line_info_are_accepted() {
+    let Some(k) = require_kernel() else { return };
+    let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    // strings: "\0int\0main\0a.c\0r0 = 0\0"
+    let strings = b"\0int\0main\0a.c\0r0 = 0\0";
+    let types = u32s(&[
+        1,
+        1 << 24,
+        4,
+        (1 << 24) | 32, // [1] INT int, signed 32
+        0,
+        13 << 24,
+        1, // [2] FUNC_PROTO () -> int
+        5,
+        (12 << 24) | 1,
+        2, // [3] FUNC main, global, type [2]
+    ]);
+    let btf = k.load_btf(&btf_blob(&types, strings), 0).unwrap();
+    let func_info = u32s(&[0, 3]); // insn 0 is function [3]
+    let line_info = u32s(&[0, 10, 14, (7 << 10) | 3]); // insn 0: a.c:7:3 "r0 = 0"
+    let insns = ret(0);
+    let load = ProgLoad::new(ProgType::Xdp, &insns).btf(oxbpf_testkit::kernel::ProgBtf {
+        btf_fd: btf.fd(),
+        func_info: &func_info,
+        func_info_rec_size: 8,
+        line_info: &line_info,
+        line_info_rec_size: 16,
+    });
+    let prog = k.load_prog(&load).unwrap();
+    assert_ne!(prog.info().unwrap().btf_id, 0);
+    // A partial record is refused before the syscall.
+    let bad = ProgLoad::new(ProgType::Xdp, &insns).btf(oxbpf_testkit::kernel::ProgBtf {
+        btf_fd: btf.fd(),
+        func_info: &func_info[..7],
+        func_info_rec_size: 8,
+        line_info: &[],
+        line_info_rec_size: 16,
+    });
+    assert!(matches!(
+        k.load_prog(&bad),
+        Err(KernelError::InvalidRequest { .. })
+    ));
 }
 
 #[test]

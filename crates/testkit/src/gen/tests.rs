@@ -165,7 +165,7 @@ fn shape(i: &Insn) -> String {
 #[test]
 fn every_operation_comes_up() {
     let mut seen = BTreeSet::new();
-    for b in draw(&body(GenConfig::forward_branching()), 1500) {
+    for b in draw(&body(GenConfig::forward_branching()), 600) {
         seen.extend(b.insns().iter().map(shape));
     }
     let mut want = Vec::new();

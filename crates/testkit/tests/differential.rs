@@ -1,5 +1,6 @@
-//! Differential test: generated programs on Linux and on oxbpf's
-//! interpreter (`oxbpf-vm`), compared on the whole register file.
+//! Differential test: generated programs on Linux, on oxbpf's interpreter
+//! (`oxbpf-vm`, checked mode) and on its JIT (`oxbpf-jit`, plain and with
+//! constant blinding), compared on the whole register file.
 //!
 //! # How the kernel's result is read
 //! `BPF_PROG_TEST_RUN` reports `retval` as a `__u32`: the low half of `r0`
@@ -25,6 +26,7 @@
 //! A kernel rejection is a generator bug and fails the test with the log.
 
 use isa::{AluOp, Insn, Width};
+use jit::{CompileOptions, JitProgram};
 use oxbpf_testkit::gen::{self, Body, GenConfig, Stmt};
 use oxbpf_testkit::kernel::{ProgLoad, TestRun};
 use oxbpf_testkit::listing::listing;
@@ -140,14 +142,51 @@ fn run_vm(
         .collect()
 }
 
-fn describe(body: &Body, input: &[u64; 10], kernel: &Outcome, vm: &Outcome) -> String {
-    let mut s = String::from(
-        "DISAGREEMENT between Linux and oxbpf-vm\n\
-         body (the harness loads r0-r9 from the input before it and stores them after):\n",
+/// The JIT side, in two variants: as a host would run it (BMI2 shifts
+/// where the CPU has them) and hardened (constants blinded, `cl` shifts).
+fn run_jit(insns: &[Insn], inputs: &[[u64; 10]], blind: bool) -> Result<Vec<Outcome>, String> {
+    let helpers = HelperRegistry::with_builtins();
+    let mut opts = CompileOptions::new(PrepareOptions::new(&helpers));
+    if blind {
+        opts.blind_constants = true;
+        opts.bmi2 = false;
+    }
+    // SAFETY: `check` calls this only for a body the kernel verifier just
+    // accepted (in the XDP harness: scalar code, bounded loops) and that
+    // the checked interpreter ran on these inputs without a memory error;
+    // the plain-memory harness around it touches only the 80 bytes that
+    // `run_on_memory` provides and the stack slots fp-8 and fp-16.
+    let prog = unsafe { JitProgram::compile_trusted(insns, &opts) }
+        .map_err(|e| format!("JIT refused the program: {e}"))?;
+    inputs
+        .iter()
+        .map(|input| {
+            let mut mem = gen::regs_to_bytes(input);
+            prog.run_on_memory(&mut mem)
+                .map_err(|e| format!("JIT error: {e}"))?;
+            let regs = gen::regs_from_bytes(&mem).unwrap_or_default();
+            Ok(Outcome { regs, retval: None })
+        })
+        .collect()
+}
+
+fn describe(
+    body: &Body,
+    input: &[u64; 10],
+    kernel: &Outcome,
+    engine: &str,
+    got: &Outcome,
+) -> String {
+    let mut s = format!(
+        "DISAGREEMENT between Linux and {engine}\n\
+         body (the harness loads r0-r9 from the input before it and stores them after):\n"
     );
     s.push_str(&listing(&body.insns()));
-    s.push_str("register  input               linux               oxbpf-vm\n");
-    let rows = input.iter().zip(&kernel.regs).zip(&vm.regs).enumerate();
+    let _ = writeln!(
+        s,
+        "register  input               linux               {engine}"
+    );
+    let rows = input.iter().zip(&kernel.regs).zip(&got.regs).enumerate();
     for (r, ((i, k), v)) in rows {
         let mark = if k != v { "  <-- differs" } else { "" };
         let _ = writeln!(s, "r{r:<8} {i:#018x}  {k:#018x}  {v:#018x}{mark}");
@@ -162,7 +201,6 @@ fn describe(body: &Body, input: &[u64; 10], kernel: &Outcome, vm: &Outcome) -> S
     s
 }
 
-/// Runs one body on both engines and compares every register.
 /// Rewrites the body the interpreter runs; the identity except in the
 /// planted-bug self-test.
 type VmPlant = fn(&Body) -> Body;
@@ -171,6 +209,8 @@ fn unchanged(b: &Body) -> Body {
     b.clone()
 }
 
+/// Runs one body on Linux, the interpreter and the JIT, and compares every
+/// register. `plant` changes what the interpreter runs (self-test only).
 fn check(
     k: &Kernel,
     machine: &mut Machine,
@@ -179,12 +219,32 @@ fn check(
     plant: VmPlant,
 ) -> Result<(), String> {
     let kernel = run_kernel(k, &gen::xdp_program(body), inputs)?;
-    let vm = run_vm(machine, &gen::mem_program(&plant(body)), inputs)
-        .map_err(|e| format!("{e}\nbody:\n{}", listing(&body.insns())))?;
-    for ((input, kv), vv) in inputs.iter().zip(&kernel).zip(&vm) {
-        let retval_ok = kv.retval == Some(kv.regs[0] as u32);
-        if kv.regs != vv.regs || !retval_ok {
-            return Err(describe(body, input, kv, vv));
+    let with_listing = |e: String| format!("{e}\nbody:\n{}", listing(&body.insns()));
+    let mem_prog = gen::mem_program(body);
+    let engines = [
+        (
+            "oxbpf-vm",
+            run_vm(machine, &gen::mem_program(&plant(body)), inputs).map_err(with_listing)?,
+        ),
+        (
+            "oxbpf-jit",
+            run_jit(&mem_prog, inputs, false).map_err(with_listing)?,
+        ),
+        (
+            "oxbpf-jit (blinded, no BMI2)",
+            run_jit(&mem_prog, inputs, true).map_err(with_listing)?,
+        ),
+    ];
+    for (i, (input, kv)) in inputs.iter().zip(&kernel).enumerate() {
+        if kv.retval != Some(kv.regs[0] as u32) {
+            return Err(format!(
+                "KERNEL-HARNESS retval is not r0's low half: {kv:?}"
+            ));
+        }
+        for (name, outcomes) in &engines {
+            if outcomes[i].regs != kv.regs {
+                return Err(describe(body, input, kv, name, &outcomes[i]));
+            }
         }
     }
     Ok(())

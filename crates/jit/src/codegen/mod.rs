@@ -152,7 +152,9 @@ impl<'a, 'p> Gen<'a, 'p> {
 
     /// The second operand of an ALU, jump or store: the register, or the
     /// immediate — or, when blinding, the immediate materialised (blinded)
-    /// in [`SCRATCH_B`], sign-extended as a 64-bit operation sees it.
+    /// in [`SCRATCH_B`], sign-extended as a 64-bit operation sees it. Call
+    /// it before putting anything in [`SCRATCH_A`], which un-blinding
+    /// borrows.
     pub fn operand(&mut self, src: Operand) -> Src {
         match src {
             Operand::Reg(r) => Src::Reg(bpf(r)),

@@ -27,11 +27,13 @@ impl Gen<'_, '_> {
             }
             PacketMode::Abs => self.e(x86::mov_r64_si32(SCRATCH_A, imm)),
             PacketMode::Ind(r) => {
-                self.e(x86::mov_rr(false, SCRATCH_A, bpf(r)));
                 if self.blinding() {
+                    // First: un-blinding r10 borrows r11.
                     self.load_imm(SCRATCH_B, imm as u32 as u64);
+                    self.e(x86::mov_rr(false, SCRATCH_A, bpf(r)));
                     self.e(x86::alu_rr(Alu::Add, false, SCRATCH_A, SCRATCH_B));
                 } else {
+                    self.e(x86::mov_rr(false, SCRATCH_A, bpf(r)));
                     self.e(x86::alu_ri(Alu::Add, false, SCRATCH_A, imm));
                 }
                 self.e(x86::movsx_rr(OpSize::B32, true, SCRATCH_A, SCRATCH_A));

@@ -56,7 +56,7 @@ mod program;
 mod runtime;
 pub mod x86;
 
-pub use disasm::disassemble;
+pub use disasm::{disassemble, disassemble_annotated};
 pub use error::CompileError;
 pub use program::{CompileOptions, JitProgram};
 pub use runtime::TailCalls;

@@ -81,10 +81,12 @@ impl Gen<'_, '_> {
         self.bind(done);
     }
 
-    /// The division proper, divisor in any register but `r11`... which it
-    /// copies there first.
+    /// The division proper: the divisor (any register) is copied to `r11`
+    /// first, since `rax`/`rdx` are about to change.
     fn divide(&mut self, w: bool, signed: bool, is_mod: bool, dst: Gpr, s: Gpr) {
-        self.e(x86::mov_rr(true, SCRATCH_A, s));
+        if s != SCRATCH_A {
+            self.e(x86::mov_rr(true, SCRATCH_A, s));
+        }
         if dst != RAX {
             self.e(x86::mov_rr(true, SCRATCH_B, RAX));
         }

@@ -221,7 +221,11 @@ fn run(c: &Case) -> Result<(), String> {
 
 #[test]
 fn cases() {
-    let cases = all_cases();
+    let filter = std::env::var("CASE").ok();
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| filter.as_ref().is_none_or(|f| c.name.contains(f.as_str())))
+        .collect();
     let mut failed = Vec::new();
     for c in &cases {
         if let Err(e) = run(c) {

@@ -46,15 +46,24 @@ impl Env {
             Insn::Neg { width, dst } => {
                 self.read_reg(st, dst)?;
                 self.write_reg(dst)?;
-                let v = self.scalar_operand(st, dst, "neg")?;
-                *st.cur_mut().reg_mut(dst) = RegState::scalar(dalu::neg(width, &v));
+                // A pointer's bits are unknown to the program: the result is
+                // an unknown scalar (the kernel allows this to root).
+                let v = scalar_or_unknown(st.cur().reg(dst));
+                let r = match st.cur().reg(dst) {
+                    RegState::Scalar(_) => dalu::neg(width, &v),
+                    _ => Scalar::UNKNOWN,
+                };
+                *st.cur_mut().reg_mut(dst) = RegState::scalar(r);
                 Ok(())
             }
             Insn::Endian { order, dst, bits } => {
                 self.read_reg(st, dst)?;
                 self.write_reg(dst)?;
-                let v = self.scalar_operand(st, dst, "endian")?;
-                *st.cur_mut().reg_mut(dst) = RegState::scalar(dalu::endian(order, bits, &v));
+                let r = match st.cur().reg(dst) {
+                    RegState::Scalar(s) => dalu::endian(order, bits, &s.val),
+                    _ => Scalar::UNKNOWN,
+                };
+                *st.cur_mut().reg_mut(dst) = RegState::scalar(r);
                 Ok(())
             }
             Insn::MovSx {
@@ -74,20 +83,6 @@ impl Env {
                 Ok(())
             }
             _ => Err(Fail::internal("check_alu on a non-ALU insn".into())),
-        }
-    }
-
-    /// The scalar value of `r` for unary ops; a pointer operand is refused.
-    fn scalar_operand(&mut self, st: &State, r: Reg, what: &str) -> Result<Scalar, Fail> {
-        match st.cur().reg(r) {
-            RegState::Scalar(s) => Ok(s.val),
-            _ => Err(self.fail(
-                EACCES,
-                format!(
-                    "R{} pointer arithmetic with {what} operator prohibited",
-                    r.n()
-                ),
-            )),
         }
     }
 
@@ -324,6 +319,11 @@ impl Env {
         }
         Ok(())
     }
+}
+
+/// The scalar value of a register, unknown for a pointer.
+fn scalar_or_unknown(r: &RegState) -> Scalar {
+    r.as_scalar().copied().unwrap_or(Scalar::UNKNOWN)
 }
 
 /// A packet pointer moved by a variable amount has proven nothing yet.

@@ -192,10 +192,7 @@ impl Env {
         let callee = st.cur().clone();
         if let RegState::Ptr(p) = callee.reg(Reg::R0) {
             if matches!(p.kind, PtrKind::Stack { .. }) {
-                return Err(self.fail(
-                    EINVAL,
-                    "cannot return stack pointer to the caller frame".into(),
-                ));
+                return Err(self.fail(EINVAL, "cannot return stack pointer to the caller".into()));
             }
         }
         if let Some(cb) = &callee.callback {

@@ -356,8 +356,11 @@ impl Env {
         t: Access,
         zero_ok: bool,
     ) -> Result<(), Fail> {
-        if size == 0 && zero_ok {
-            return Ok(());
+        if size == 0 {
+            if zero_ok {
+                return Ok(());
+            }
+            return Err(self.fail(EACCES, "invalid zero-sized read".into()));
         }
         let reg = st.cur().reg(r).clone();
         let Some(p) = reg.as_ptr() else {

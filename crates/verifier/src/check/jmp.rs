@@ -217,9 +217,11 @@ fn find_good_pkt_pointers(
     if var.u64.max > MAX_PACKET_OFF || var.u64.max + off as u64 > MAX_PACKET_OFF {
         return;
     }
+    // `p < end` proves one byte more than `p <= end` (but nothing when p
+    // is the base itself, as in the kernel).
     let new_range = match fact {
         PktFact::AtMost => off,
-        PktFact::Below => off,
+        PktFact::Below => off + 1,
     };
     let meta = matches!(kind, PtrKind::PacketMeta { .. });
     st.for_each_reg(|r| {

@@ -357,9 +357,13 @@ impl Env {
         };
         let abs = c as i64 + ptr.off as i64 + off as i64;
         if abs % size as i64 != 0 {
+            let var = match ptr.var.as_const() {
+                Some(v) => (v as i64).to_string(),
+                None => ptr.var.var_off.to_string(),
+            };
             let msg = format!(
-                "misaligned stack access off {}+{}+{} size {}",
-                ptr.var.var_off, ptr.off, off, size
+                "misaligned stack access off {var}+{}+{off} size {size}",
+                ptr.off
             );
             return Err(self.fail(EACCES, msg));
         }
@@ -460,7 +464,7 @@ impl Env {
                     ByteKind::Spill
                 } else if slot.bytes[i] == ByteKind::Zero {
                     ByteKind::Zero
-                } else if slot.bytes[i] == ByteKind::Invalid && self.opts.allow_uninit_stack {
+                } else if slot.bytes[i] == ByteKind::Invalid {
                     ByteKind::Invalid
                 } else {
                     ByteKind::Misc
@@ -495,14 +499,13 @@ impl Env {
         let slot = stack.slot(abs).unwrap_or(&empty).clone();
         let (_, first) = locate(abs);
         if slot.is_spill() {
-            if size != 8 {
-                if !matches!(slot.spilled, RegState::Scalar(_)) {
-                    return Err(self.fail(EACCES, "invalid size of register fill".into()));
-                }
-                if abs % 8 == 0 && size as usize == slot.spill_size() {
-                    return Ok(slot.spilled.clone());
-                }
-            } else {
+            if size == 8 && slot.spill_size() == 8 {
+                return Ok(slot.spilled.clone());
+            }
+            if !matches!(slot.spilled, RegState::Scalar(_)) {
+                return Err(self.fail(EACCES, "invalid size of register fill".into()));
+            }
+            if abs % 8 == 0 && size as usize == slot.spill_size() {
                 return Ok(slot.spilled.clone());
             }
         }

@@ -164,7 +164,7 @@ impl Env {
                 ));
             }
             let pruned = if self.prog.prune[pc] {
-                self.visit(pc, &st, &mut parent)?
+                self.visit(pc, &mut st, &mut parent)?
             } else {
                 false
             };
@@ -292,7 +292,12 @@ impl Env {
 
     /// At a prune point: prune if a saved state covers `st`, otherwise maybe
     /// save `st`.
-    fn visit(&mut self, pc: usize, st: &State, parent: &mut Option<usize>) -> Result<bool, Fail> {
+    fn visit(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        parent: &mut Option<usize>,
+    ) -> Result<bool, Fail> {
         let live = self.prog.live_in[pc];
         let loop_ok = self.is_callback_call(pc);
         for &id in &self.explored[pc] {
@@ -310,6 +315,9 @@ impl Env {
             if covers(&ck.state, st, live, false) {
                 return Ok(true);
             }
+        }
+        if loop_ok {
+            self.widen_at_callback(pc, st);
         }
         let jmps = self.jmps_processed - self.prev_jmps_processed;
         let insns = self.insn_processed - self.prev_insn_processed;
@@ -329,6 +337,35 @@ impl Env {
         self.max_states_per_insn = self.max_states_per_insn.max(self.explored[pc].len());
         *parent = Some(id);
         Ok(false)
+    }
+
+    /// Around a callback call site the state of an enclosing iteration is
+    /// still running: scalars that changed since then are widened to
+    /// unknown, so that the next iteration is covered and the callback loop
+    /// converges (the kernel does the same for the scalars it did not need
+    /// to be precise).
+    fn widen_at_callback(&mut self, pc: usize, st: &mut State) {
+        let Some(&id) = self.explored[pc]
+            .iter()
+            .rev()
+            .find(|&&id| self.ckpts[id].branches > 0)
+        else {
+            return;
+        };
+        let old = &self.ckpts[id].state;
+        if old.frames.len() != st.frames.len() {
+            return;
+        }
+        for (fo, fc) in old.frames.iter().zip(st.frames.iter_mut()) {
+            for (ro, rc) in fo.regs.iter().zip(fc.regs.iter_mut()) {
+                widen_reg(ro, rc);
+            }
+            for (so, sc) in fo.stack.slots.iter().zip(fc.stack.slots.iter_mut()) {
+                if so.is_spill() && sc.is_spill() {
+                    widen_reg(&so.spilled, &mut sc.spilled);
+                }
+            }
+        }
     }
 
     fn is_callback_call(&self, pc: usize) -> bool {
@@ -482,6 +519,15 @@ impl Env {
         };
         *st.cur_mut().reg_mut(dst) = r;
         Ok(())
+    }
+}
+
+/// A scalar that differs from the enclosing iteration's becomes unknown.
+fn widen_reg(old: &RegState, cur: &mut RegState) {
+    if let (RegState::Scalar(o), RegState::Scalar(c)) = (old, &mut *cur) {
+        if !c.val.is_subset_of(&o.val) {
+            *cur = RegState::unknown();
+        }
     }
 }
 

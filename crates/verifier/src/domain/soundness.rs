@@ -149,7 +149,7 @@ fn consistent(s: &Scalar, v: u64) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: if cfg!(debug_assertions) { 600 } else { 4000 }, ..ProptestConfig::default() })]
 
     #[test]
     fn sync_keeps_members((v, s) in member()) {

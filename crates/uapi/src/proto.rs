@@ -216,7 +216,9 @@ pub static PROTOS: &[HelperProto] = &[
     gpl(p(
         id::TRACE_PRINTK,
         Integer,
-        &[MEM_RO, SIZE, A::Anything, A::Anything, A::Anything],
+        // The three format arguments are not checked (the kernel's
+        // prototype declares only the format and its size).
+        &[MEM_RO, SIZE],
     )),
     p(id::GET_PRANDOM_U32, Integer, &[]),
     p(id::GET_SMP_PROCESSOR_ID, Integer, &[]),

@@ -30,7 +30,8 @@ struct Meta {
 }
 
 fn helper_name(hid: i32) -> String {
-    uapi::HelperId(hid as u32).to_string()
+    let name = uapi::HelperId(hid as u32).name().unwrap_or("unknown");
+    format!("bpf_{name}#{hid}")
 }
 
 impl Env {
@@ -40,7 +41,7 @@ impl Env {
         hid: i32,
         pc: usize,
     ) -> Result<Flow, Fail> {
-        let known = hid > 0 && (hid as usize) < uapi::HelperId::count();
+        let known = hid >= 0 && (hid as usize) < uapi::HelperId::count();
         if !known {
             return Err(self.fail(EINVAL, format!("invalid func unknown#{hid}")));
         }
@@ -131,8 +132,11 @@ impl Env {
                 let size = meta
                     .alloc_size
                     .ok_or_else(|| Fail::internal("reserve without size".into()))?;
-                let idnew = self.new_id();
+                // The kernel numbers the maybe-null id first, then the
+                // reference, and keeps the reference's number as the id.
+                let _ = self.new_id();
                 let rid = self.new_id();
+                let idnew = rid;
                 st.refs.push(RefState { id: rid, insn: pc });
                 let mut p = Ptr::new(PtrKind::Mem {
                     size: size as u32,
@@ -280,7 +284,7 @@ impl Env {
             {
                 if p.off != 0 || p.var.as_const() != Some(0) {
                     let msg = format!(
-                        "R{} must have zero offset when passed to release func",
+                        "R{} must have zero offset when passed to release func or trusted arg to kfunc",
                         r.n()
                     );
                     return Err(self.fail(EACCES, msg));
@@ -510,6 +514,9 @@ impl Env {
         let Some(map) = map else { return Ok(()) };
         let t = self.maps[map as usize].map_type;
         let h = hid as u32;
+        if h == id::TAIL_CALL && t != MapType::ProgArray {
+            return Err(self.fail(EINVAL, "expected prog array map for tail call".into()));
+        }
         let map_ok = match t {
             MapType::ProgArray => h == id::TAIL_CALL,
             MapType::PerfEventArray => matches!(h, id::PERF_EVENT_OUTPUT),

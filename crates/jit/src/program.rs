@@ -152,6 +152,7 @@ impl JitProgram {
 
     /// Runs the program with `args` in r1, r2, … (at most five) and returns
     /// r0.
+    #[inline]
     pub fn run(&self, env: &mut RunEnv<'_>, args: &[u64]) -> Result<u64, VmError> {
         self.run_with_tail_calls(env, args, None)
     }
@@ -166,8 +167,10 @@ impl JitProgram {
         if args.len() > 5 {
             return Err(VmError::TooManyArgs { count: args.len() });
         }
-        let mut a = [0u64; 5];
-        a[..args.len()].copy_from_slice(args);
+        // Element by element: a variable-length copy would be a `memcpy`
+        // call, a good part of the cost of a short run.
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        let a = [arg(0), arg(1), arg(2), arg(3), arg(4)];
         // SAFETY: the program was compiled by `compile_trusted`, whose
         // caller promised the verifier's guarantees for every run.
         let mark = unsafe { env.begin_compiled_run() };
@@ -183,8 +186,17 @@ impl JitProgram {
         let (status, pc, aux) = (ctx.status, ctx.err_pc as usize, ctx.aux);
         drop(ctx);
         let fault = env.end_compiled_run(mark);
+        if status == Status::Ok as u32 {
+            return Ok(r0);
+        }
+        Self::error(status, pc, aux, fault)
+    }
+
+    /// The error a run that stopped with `status` reports.
+    #[cold]
+    fn error(status: u32, pc: usize, aux: u64, fault: Option<HelperFault>) -> Result<u64, VmError> {
         match Status::from_u32(status) {
-            Some(Status::Ok) => Ok(r0),
+            Some(Status::Ok) => Ok(0),
             Some(Status::HelperFault) => Err(VmError::Helper {
                 pc,
                 helper: HelperId(aux as u32),

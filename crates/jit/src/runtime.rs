@@ -82,8 +82,9 @@ pub(crate) struct RunCtx<'h> {
     /// Successful tail calls so far.
     pub tail_calls: u32,
     pub hook: Option<&'h dyn TailCalls>,
-    /// The programs tail-called into, kept alive until the run ends.
-    pub held: [Option<Arc<JitProgram>>; MAX_TAIL_CALL_CNT as usize],
+    /// The programs tail-called into, kept alive until the run ends (empty,
+    /// and so free to make and drop, in the common run without tail calls).
+    pub held: Vec<Arc<JitProgram>>,
 }
 
 macro_rules! off {
@@ -103,6 +104,7 @@ pub(crate) const OFF_AUX: i32 = off!(aux);
 pub(crate) const OFF_SAVED: i32 = off!(saved);
 
 impl<'h> RunCtx<'h> {
+    #[inline(always)]
     pub(crate) fn new(env: &mut RunEnv<'_>, hook: Option<&'h dyn TailCalls>) -> Self {
         let (pkt_start, pkt_len) = env.packet().map_or((0, 0), |p| (p.start, p.len));
         let env: *mut RunEnv<'_> = env;
@@ -123,7 +125,7 @@ impl<'h> RunCtx<'h> {
             saved: [0; 6],
             tail_calls: 0,
             hook,
-            held: std::array::from_fn(|_| None),
+            held: Vec::new(),
         }
     }
 }
@@ -150,7 +152,7 @@ pub(crate) unsafe extern "C" fn tail_call(ctx: *mut RunCtx<'_>, map: u64, index:
     }));
     let Ok(Some(next)) = found else { return 0 };
     let addr = next.tail_entry();
-    ctx.held[ctx.tail_calls as usize] = Some(next);
+    ctx.held.push(next);
     ctx.tail_calls += 1;
     addr
 }

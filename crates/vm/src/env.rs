@@ -301,6 +301,7 @@ impl RunEnv<'_> {
     /// The program about to run must satisfy the contract of
     /// [`crate::Program::assume_verified`].
     #[doc(hidden)]
+    #[inline]
     pub unsafe fn begin_compiled_run(&mut self) -> usize {
         self.fault = None;
         self.fault_pending = 0;
@@ -312,6 +313,7 @@ impl RunEnv<'_> {
     /// during it, makes the environment checked again, and returns the
     /// fault a helper reported, if any.
     #[doc(hidden)]
+    #[inline]
     pub fn end_compiled_run(&mut self, mark: usize) -> Option<HelperFault> {
         self.mem.regions.truncate(mark);
         self.checked = true;

@@ -42,6 +42,10 @@ pub(crate) struct Analysis {
     pub saved: Vec<Gpr>,
     /// Some function reads or writes `r10`: frames set up `rbp`.
     pub uses_fp: bool,
+    /// Host callee-saved registers the entry trampoline saves (and, for
+    /// BPF registers, zeroes): all of them when the program tail-calls
+    /// (its targets may use any), else `r12` and those the program names.
+    pub host_saved: Vec<Gpr>,
     pub has_callx: bool,
     pub has_packet: bool,
     /// The helper table for `callx` by helper number, when enabled.
@@ -126,6 +130,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         callees,
         insns,
         saved: Vec::new(),
+        host_saved: Vec::new(),
         uses_fp,
         has_callx,
         callx_helpers: None,
@@ -138,6 +143,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         });
     }
     an.saved = saved_regs(&an);
+    an.host_saved = host_saved(&an);
     Ok(an)
 }
 
@@ -162,6 +168,19 @@ fn saved_regs(an: &Analysis) -> Vec<Gpr> {
         saved.push(bpf(Reg::R10));
     }
     saved
+}
+
+fn host_saved(an: &Analysis) -> Vec<Gpr> {
+    let tail_calls = an
+        .callees
+        .iter()
+        .any(|c| matches!(c, Some(Callee::TailCall)));
+    [Reg::R6, Reg::R10, Reg::R7, Reg::R8, Reg::R9]
+        .into_iter()
+        .filter(|&r| tail_calls || an.insns.iter().any(|(_, i)| mentions(i, r)))
+        .map(bpf)
+        .chain(std::iter::once(Gpr::R12))
+        .collect()
 }
 
 fn check_target(pc: usize, t: i64, starts: &[bool]) -> Result<usize, PrepareError> {

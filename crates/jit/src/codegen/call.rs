@@ -18,35 +18,45 @@ use vm::{HelperFn, SUBPROG_ADDR_TAG};
 
 use Gpr::*;
 
-/// The host's callee-saved registers, saved by the trampoline.
-const HOST_SAVED: [Gpr; 6] = [Rbx, Rbp, R12, R13, R14, R15];
-
 /// Registers of BPF r0–r5, in that order.
 const CALLER_SAVED: [Gpr; 6] = [Rax, Rdi, Rsi, Rdx, Rcx, R8];
 
 impl Gen<'_, '_> {
     /// Offset 0: `extern "sysv64" fn(r1, r2, r3, r4, r5, ctx) -> r0`.
     pub(super) fn trampoline(&mut self) {
-        for r in HOST_SAVED {
+        let an = self.an;
+        let saved = &an.host_saved;
+        for &r in saved {
             self.e(x86::push(r));
         }
+        // Keep rsp 16-byte aligned at calls: an even number of pushes needs
+        // the extra word, an odd number already has it.
+        let pad = if saved.len().is_multiple_of(2) { 8 } else { 0 };
         self.e(x86::mov_rr(true, CTX, R9));
+        if pad != 0 {
+            self.e(x86::alu_ri(Alu::Sub, true, Rsp, pad));
+        }
         self.e(x86::store64(Mem::at(CTX, OFF_EXIT_RSP), Rsp));
         self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, -CALL_LIMIT_DELTA)));
         self.e(x86::store64(Mem::at(CTX, OFF_CALL_LIMIT), SCRATCH_A));
         // Registers start at zero, as in the interpreter (a verified
         // program never reads them before writing; a trusted one sees the
         // same values in both engines).
-        for r in [Rax, Rbx, R13, R14, R15] {
-            self.e(x86::alu_rr(Alu::Xor, false, r, r));
+        self.e(x86::alu_rr(Alu::Xor, false, Rax, Rax));
+        for &r in saved {
+            if matches!(r, Rbx | R13 | R14 | R15) {
+                self.e(x86::alu_rr(Alu::Xor, false, r, r));
+            }
         }
-        self.e(x86::alu_ri(Alu::Sub, true, Rsp, 8));
         let f0 = self.func_label(0).expect("slot 0 is an entry");
         self.buf.call_label(f0);
         let unwind = self.unwind;
         self.bind(unwind);
         self.e(x86::load64(Rsp, Mem::at(CTX, OFF_EXIT_RSP)));
-        for r in HOST_SAVED.into_iter().rev() {
+        if pad != 0 {
+            self.e(x86::alu_ri(Alu::Add, true, Rsp, pad));
+        }
+        for &r in saved.iter().rev() {
             self.e(x86::pop(r));
         }
         self.e(x86::ret());

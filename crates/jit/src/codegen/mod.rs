@@ -7,9 +7,9 @@
 //!
 //! ```text
 //! 0:        entry trampoline (called from Rust): saves the host's callee-
-//!           saved registers, r12 = run context, records rsp, zeroes
-//!           r0 and r6-r9, calls function 0; `unwind`: restores rsp and the
-//!           host's registers and returns
+//!           saved registers it needs, r12 = run context, records rsp,
+//!           zeroes r0 and the r6-r9 the program names, calls function 0;
+//!           `unwind`: restores rsp and the host's registers and returns
 //! entry(f): function prologue (push saved registers, reserve the frame,
 //!           rbp = frame pointer), then the function's instructions
 //! epilogue: shared by every function
@@ -23,7 +23,7 @@
 //!
 //! Every function frame is exactly [`FRAME`] bytes (return address, saved
 //! registers, padding, the 512-byte BPF stack), so that inside any function
-//! body `rsp = exit_rsp - 568 - 560 * depth`: one compare against a value
+//! body `rsp = exit_rsp - 560 * (depth + 1)`: one compare against a value
 //! the trampoline stored tells whether another bpf-to-bpf call would pass
 //! `MAX_CALL_FRAMES` (the call site's check), or whether a tail call is made
 //! from depth 0. Nothing inside a body pushes, except a packet-load slow
@@ -54,9 +54,10 @@ pub(crate) const FRAME: i32 = 560;
 pub(crate) const fn frame_sub(n: usize) -> i32 {
     FRAME - 8 - 8 * n as i32
 }
-/// `exit_rsp - rsp` in the body of the depth-0 function: the trampoline's
-/// alignment word, the return address, the frame.
-pub(crate) const BODY0: i32 = 8 + FRAME;
+/// `exit_rsp - rsp` in the body of the depth-0 function (`exit_rsp` is
+/// recorded just before the trampoline's call): the return address and the
+/// rest of the frame.
+pub(crate) const BODY0: i32 = FRAME;
 /// `exit_rsp - call_limit`: a call from a body whose `rsp` is below
 /// `call_limit` would create frame number `MAX_CALL_FRAMES`.
 pub(crate) const CALL_LIMIT_DELTA: i32 = BODY0 + FRAME * (uapi::MAX_CALL_FRAMES as i32 - 2);

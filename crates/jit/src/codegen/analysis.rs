@@ -48,6 +48,13 @@ pub(crate) struct Analysis {
     pub host_saved: Vec<Gpr>,
     pub has_callx: bool,
     pub has_packet: bool,
+    /// One function, no helper or tail calls, no `callx`, no legacy packet
+    /// loads: nothing can stop the run early or needs the run context, so
+    /// the entry is the function itself (see `Gen::simple_entry`).
+    pub simple: bool,
+    /// `targets[slot]`: some jump lands here (peepholes must not merge an
+    /// instruction with the one before it).
+    pub targets: Vec<bool>,
     /// The helper table for `callx` by helper number, when enabled.
     pub callx_helpers: Option<Vec<Option<HelperFn>>>,
 }
@@ -124,6 +131,8 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         slots,
         entries,
         lddw,
+        simple: false,
+        targets: Vec::new(),
         has_packet: insns
             .iter()
             .any(|(_, i)| matches!(i, Insn::LoadPacket { .. })),
@@ -144,6 +153,17 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
     }
     an.saved = saved_regs(&an);
     an.host_saved = host_saved(&an);
+    an.simple = !an.multi_function() && !an.has_packet && an.callees.iter().all(Option::is_none);
+    if an.simple {
+        an.host_saved.retain(|&r| r != Gpr::R12);
+        an.saved = an.host_saved.clone();
+    }
+    an.targets = vec![false; an.slots];
+    for &(pc, insn) in &an.insns {
+        if let (Insn::Ja { .. } | Insn::Jump { .. }, Some(t)) = (insn, insn.branch_target(pc)) {
+            an.targets[t as usize] = true;
+        }
+    }
     Ok(an)
 }
 

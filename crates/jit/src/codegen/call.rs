@@ -62,6 +62,31 @@ impl Gen<'_, '_> {
         self.e(x86::ret());
     }
 
+    /// The entry of a simple program (see `Analysis::simple`): function 0
+    /// itself, called straight from Rust — save the host registers it
+    /// names, zero them and r0, reserve the BPF stack if it uses one. No
+    /// run context, no unwinding: nothing in it can stop early.
+    pub(super) fn simple_entry(&mut self) {
+        let an = self.an;
+        for &r in &an.saved {
+            self.e(x86::push(r));
+        }
+        let f0 = self.func_label(0).expect("slot 0 is an entry");
+        self.bind(f0);
+        if self.frame_sub() != 0 {
+            self.e(x86::alu_ri(Alu::Sub, true, Rsp, self.frame_sub()));
+        }
+        if an.uses_fp {
+            self.e(x86::lea(Rbp, Mem::at(Rsp, uapi::MAX_BPF_STACK as i32)));
+        }
+        self.e(x86::alu_rr(Alu::Xor, false, Rax, Rax));
+        for &r in &an.saved {
+            if matches!(r, Rbx | R13 | R14 | R15) {
+                self.e(x86::alu_rr(Alu::Xor, false, r, r));
+            }
+        }
+    }
+
     /// A function's prologue: save, reserve the frame, set the frame
     /// pointer.
     pub(super) fn prologue(&mut self) {
@@ -77,7 +102,9 @@ impl Gen<'_, '_> {
     /// Releases the frame and restores the saved registers (without the
     /// `ret`: tail calls jump instead).
     fn release_frame(&mut self) {
-        self.e(x86::alu_ri(Alu::Add, true, Rsp, self.frame_sub()));
+        if self.frame_sub() != 0 {
+            self.e(x86::alu_ri(Alu::Add, true, Rsp, self.frame_sub()));
+        }
         for i in (0..self.an.saved.len()).rev() {
             self.e(x86::pop(self.an.saved[i]));
         }
@@ -94,7 +121,7 @@ impl Gen<'_, '_> {
         if i + 1 == self.an.insns.len() {
             return; // the epilogue comes next
         }
-        if self.an.saved.is_empty() {
+        if self.an.saved.len() <= 1 {
             self.epilogue_code();
         } else {
             let l = self.epilogue;

@@ -43,7 +43,7 @@ mod stubs;
 use crate::buffer::{BufferError, CodeBuffer, Label, Layout};
 use crate::x86::{self, Alu, Enc, Gpr};
 use analysis::Analysis;
-use isa::{Insn, Operand};
+use isa::{AluOp, Insn, Operand, Width};
 use regs::{bpf, SCRATCH_A, SCRATCH_B};
 use stubs::Stub;
 
@@ -77,6 +77,8 @@ pub(crate) struct PassOutput {
     pub layout: Layout,
     /// Offset of function 0 (the tail-call entry).
     pub func0: u32,
+    /// The program needs no run context (see `Analysis::simple`).
+    pub simple: bool,
     /// Offset of the code of every slot (`u32::MAX` for the second slot of
     /// an `lddw`).
     pub slot_offsets: Vec<u32>,
@@ -124,9 +126,14 @@ impl<'a, 'p> Gen<'a, 'p> {
         self.buf.new_label()
     }
 
-    /// Frame bytes below the pushes.
+    /// Frame bytes below the pushes: the uniform frame, or in a simple
+    /// program (which calls nothing) just the BPF stack if it uses one.
     pub fn frame_sub(&self) -> i32 {
-        frame_sub(self.an.saved.len())
+        match (self.an.simple, self.an.uses_fp) {
+            (false, _) => frame_sub(self.an.saved.len()),
+            (true, true) => uapi::MAX_BPF_STACK as i32,
+            (true, false) => 0,
+        }
     }
 
     /// Whether immediates are blinded.
@@ -209,7 +216,11 @@ pub(crate) fn pass(
         pc: 0,
         blinder: opts.blind_seed.map(crate::blind::Blinder::new),
     };
-    g.trampoline();
+    if an.simple {
+        g.simple_entry();
+    } else {
+        g.trampoline();
+    }
     g.body();
     g.bind(g.epilogue);
     g.epilogue_code();
@@ -225,8 +236,16 @@ pub(crate) fn pass(
             v[pc] = layout.offset(slot_offsets_labels[pc]).unwrap_or(u32::MAX);
             v
         });
+    // A simple program's entry is an ordinary function that needs no run
+    // context: tail calls enter it at its start.
+    let func0 = if an.simple {
+        0
+    } else {
+        layout.offset(func0).unwrap_or(0)
+    };
     Ok(PassOutput {
-        func0: layout.offset(func0).unwrap_or(0),
+        simple: an.simple,
+        func0,
         code,
         layout,
         slot_offsets,
@@ -241,7 +260,22 @@ impl Gen<'_, '_> {
     /// Every instruction in order, with a prologue before each function.
     fn body(&mut self) {
         let an = self.an;
+        let mut fused = false;
         for (i, &(pc, insn)) in an.insns.iter().enumerate() {
+            if fused {
+                // Lowered with the instruction before it.
+                fused = false;
+                let l = self.slot_label(pc);
+                self.bind(l);
+                continue;
+            }
+            if an.simple && pc == 0 {
+                self.pc = pc;
+                let l = self.slot_label(pc);
+                self.bind(l);
+                fused = self.lower_pair(i, insn);
+                continue;
+            }
             if let Some(f) = self.func_label(pc) {
                 if i > 0 && !an.insns[i - 1].1.is_terminator() {
                     // Code falling into the next function continues in the
@@ -255,8 +289,40 @@ impl Gen<'_, '_> {
             self.pc = pc;
             let l = self.slot_label(pc);
             self.bind(l);
-            self.lower(i, insn);
+            fused = self.lower_pair(i, insn);
         }
+    }
+
+    /// Lowers instruction `i`, or it and the next one together when a
+    /// peephole applies (returns `true` then): `dst = src; dst += imm`, the
+    /// way compilers add an offset to a copy, becomes one `lea`.
+    fn lower_pair(&mut self, i: usize, insn: Insn) -> bool {
+        let next = self.an.insns.get(i + 1).copied();
+        if let (
+            Insn::Alu {
+                width: Width::W64,
+                op: AluOp::Mov,
+                dst,
+                src: Operand::Reg(src),
+            },
+            Some((
+                npc,
+                Insn::Alu {
+                    width: Width::W64,
+                    op: AluOp::Add,
+                    dst: d2,
+                    src: Operand::Imm(k),
+                },
+            )),
+        ) = (insn, next)
+        {
+            if d2 == dst && dst != src && !self.an.targets[npc] && !self.blinding() {
+                self.e(x86::lea(bpf(dst), x86::Mem::at(bpf(src), k)));
+                return true;
+            }
+        }
+        self.lower(i, insn);
+        false
     }
 
     /// Dispatches one instruction to its class's lowering function.

@@ -266,6 +266,11 @@ pub const fn div(w: bool, src: Gpr) -> Enc {
     encode_modrm(plain(w, &[0xf7]), 6, Rm::Reg(src))
 }
 
+/// `mul src` (`F7 /4`): `rdx:rax = rax * src`, unsigned.
+pub const fn mul(w: bool, src: Gpr) -> Enc {
+    encode_modrm(plain(w, &[0xf7]), 4, Rm::Reg(src))
+}
+
 /// `idiv src` (`F7 /7`), signed.
 pub const fn idiv(w: bool, src: Gpr) -> Enc {
     encode_modrm(plain(w, &[0xf7]), 7, Rm::Reg(src))

@@ -295,6 +295,7 @@ fn multiply_divide_unary() {
     check(div(true, R11), "49 f7 f3", "div r11");
     check(div(false, R11), "41 f7 f3", "div r11d");
     check(idiv(true, R11), "49 f7 fb", "idiv r11");
+    check(mul(true, Rdx), "48 f7 e2", "mul rdx");
     check(cqo(true), "48 99", "cqo");
     check(cqo(false), "99", "cdq");
     check(neg(true, R14), "49 f7 de", "neg r14");

@@ -81,10 +81,18 @@ impl Gen<'_, '_> {
         self.bind(done);
     }
 
-    /// The division proper: the divisor (any register) is copied to `r11`
-    /// first, since `rax`/`rdx` are about to change.
+    /// The division proper: a divisor in `rax`, `rdx` or a scratch
+    /// register is copied to `r11` first, since those are about to change;
+    /// any other register divides in place.
     fn divide(&mut self, w: bool, signed: bool, is_mod: bool, dst: Gpr, s: Gpr) {
-        if s != SCRATCH_A {
+        // A divisor in a register about to change (rax, rdx, or the
+        // scratch registers that park them) is copied first.
+        let divisor = if [RAX, RDX, SCRATCH_B, SCRATCH_C].contains(&s) {
+            SCRATCH_A
+        } else {
+            s
+        };
+        if divisor != s {
             self.e(x86::mov_rr(true, SCRATCH_A, s));
         }
         if dst != RAX {
@@ -98,10 +106,10 @@ impl Gen<'_, '_> {
         }
         if signed {
             self.e(x86::cqo(w));
-            self.e(x86::idiv(w, SCRATCH_A));
+            self.e(x86::idiv(w, divisor));
         } else {
             self.e(x86::alu_rr(Alu::Xor, false, RDX, RDX));
-            self.e(x86::div(w, SCRATCH_A));
+            self.e(x86::div(w, divisor));
         }
         let result = if is_mod { RDX } else { RAX };
         if dst != result {

@@ -26,6 +26,9 @@ pub struct Program {
     pub subprogs: Vec<Subprog>,
     /// Where states are compared and saved (`is_prune_point`).
     pub prune: Vec<bool>,
+    /// Jumps with a backward edge: a state is always saved there, so that
+    /// a loop that makes no progress is caught (`is_force_checkpoint`).
+    pub force_ckpt: Vec<bool>,
     /// Registers (bit `i` = `ri`) that may be read before being written on
     /// some path from each slot, within its subprogram.
     pub live_in: Vec<u16>,
@@ -55,6 +58,7 @@ pub fn analyze(raw: &[RawInsn]) -> Result<Program, Fail> {
     let subprogs = find_subprogs(&insns)?;
     let mut prog = Program {
         prune: vec![false; insns.len()],
+        force_ckpt: vec![false; insns.len()],
         live_in: vec![0; insns.len()],
         insns,
         subprogs,
@@ -181,6 +185,9 @@ fn check_reachable(prog: &mut Program) -> Result<(), Fail> {
         match insn {
             Insn::Jump { .. } => {
                 prog.prune[pc] = true;
+                if targets[1] <= pc {
+                    prog.force_ckpt[pc] = true;
+                }
                 for &t in &targets {
                     prog.prune[t] = true;
                 }

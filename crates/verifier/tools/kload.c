@@ -47,6 +47,12 @@ int main(int argc, char **argv)
 		a.max_entries = me; a.map_flags = fl;
 		int fd = sys_bpf(BPF_MAP_CREATE, &a);
 		if (fd < 0) { fprintf(stderr, "map_create %s: %s\n", argv[i], strerror(errno)); return 2; }
+		if (fl & BPF_F_RDONLY_PROG) {
+			/* Read-only program maps are global .rodata: freeze them. */
+			memset(&a, 0, sizeof(a));
+			a.map_fd = fd;
+			sys_bpf(BPF_MAP_FREEZE, &a);
+		}
 		fds[nmaps++] = fd;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {

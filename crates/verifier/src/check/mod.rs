@@ -307,8 +307,8 @@ impl Env {
                     return Ok(true);
                 }
                 if !loop_ok && covers(&ck.state, st, u16::MAX, true) {
-                    let msg = format!("infinite loop detected at insn {pc}");
-                    return Err(self.fail(EINVAL, msg));
+                    let old = ck.state.clone();
+                    return Err(self.infinite_loop(pc, st, &old));
                 }
                 continue;
             }
@@ -321,7 +321,10 @@ impl Env {
         }
         let jmps = self.jmps_processed - self.prev_jmps_processed;
         let insns = self.insn_processed - self.prev_insn_processed;
-        let back_edge_target = self.explored[pc].is_empty() && self.aux[pc].seen;
+        let back_edge_target = self.prog.force_ckpt[pc]
+            || (self.explored[pc].is_empty()
+                && self.aux[pc].seen
+                && self.prog.insns[pc].is_some_and(|i| matches!(i, Insn::Ja { .. })));
         if !(loop_ok || back_edge_target || (jmps >= 2 && insns >= 8)) {
             return Ok(false);
         }
@@ -333,6 +336,12 @@ impl Env {
             branches: 1,
             parent: *parent,
         });
+        // Cap the list: comparing against thousands of saved states costs
+        // more than re-exploring; the oldest state goes (pruning is lost,
+        // never soundness).
+        if self.explored[pc].len() >= MAX_STATES_PER_INSN {
+            self.explored[pc].remove(0);
+        }
         self.explored[pc].push(id);
         self.max_states_per_insn = self.max_states_per_insn.max(self.explored[pc].len());
         *parent = Some(id);
@@ -366,6 +375,19 @@ impl Env {
                 }
             }
         }
+    }
+
+    /// `infinite loop detected`, with both states as the kernel prints them.
+    fn infinite_loop(&mut self, pc: usize, cur: &State, old: &State) -> Fail {
+        let mut tmp = Log::new(crate::log::LEVEL1);
+        tmp.state(cur, true, &self.maps);
+        let cur_s = tmp.buf.trim_end().to_string();
+        let mut tmp = Log::new(crate::log::LEVEL1);
+        tmp.state(old, true, &self.maps);
+        let old_s = tmp.buf.trim_end().to_string();
+        let msg =
+            format!("infinite loop detected at insn {pc}\ncur state:{cur_s}\nold state:{old_s}");
+        self.fail(EINVAL, msg)
     }
 
     fn is_callback_call(&self, pc: usize) -> bool {
@@ -530,6 +552,9 @@ fn widen_reg(old: &RegState, cur: &mut RegState) {
         }
     }
 }
+
+/// Saved states kept per instruction.
+const MAX_STATES_PER_INSN: usize = 64;
 
 /// The kernel returns `EBADF` for a bad map fd; tests compare the message.
 const EBADF_OR_INVAL: i32 = 9;

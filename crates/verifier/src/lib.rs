@@ -58,6 +58,16 @@
 //! * *Stack liveness* is not computed: a stack byte the saved state left
 //!   uninitialised is ignored (reading it would have failed there), the
 //!   others are compared.
+//! * *Callbacks converge by widening.* When a `bpf_loop` callback returns to
+//!   its call site and the enclosing iteration's state does not cover the new
+//!   one, scalars that changed become unknown (the kernel does this for the
+//!   scalars it did not mark precise), so a counter kept in the caller's
+//!   stack does not unroll the loop to the complexity limit.
+//! * *At most 64 saved states per instruction*; the oldest is dropped first.
+//!   States are always saved at jumps with a backward edge (so that a loop
+//!   making no progress is reported as `infinite loop detected`), otherwise
+//!   after at least 2 jumps and 8 instructions since the last save, as in
+//!   the kernel.
 //! * *Uninitialised stack reads* are refused unless
 //!   [`Options::allow_uninit_stack`] is set (the kernel allows them to
 //!   `CAP_PERFMON` loaders).

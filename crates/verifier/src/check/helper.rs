@@ -83,6 +83,17 @@ impl Env {
         pc: usize,
     ) -> Result<Flow, Fail> {
         match hid as u32 {
+            id::TAIL_CALL if !st.refs.is_empty() => {
+                let mut msg = String::new();
+                for r in &st.refs {
+                    msg.push_str(&format!(
+                        "Unreleased reference id={} alloc_insn={}\n",
+                        r.id, r.insn
+                    ));
+                }
+                msg.push_str("tail_call would lead to reference leak");
+                return Err(self.fail(EINVAL, msg));
+            }
             id::SPIN_LOCK => self.spin_lock(st, true)?,
             id::SPIN_UNLOCK => self.spin_lock(st, false)?,
             id::LOOP => {

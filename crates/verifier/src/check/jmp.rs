@@ -260,8 +260,15 @@ fn decide(d: &RegState, s: &RegState, cond: JmpCond, w: Width) -> Option<bool> {
     match (d, s) {
         (RegState::Scalar(a), RegState::Scalar(b)) => branch_taken(&a.val, &b.val, cond, w),
         (RegState::Ptr(p), RegState::Scalar(z)) | (RegState::Scalar(z), RegState::Ptr(p)) => {
-            let non_null =
-                !p.kind.maybe_null() && !matches!(p.kind, PtrKind::Stack { .. } if false);
+            // Only these kinds are known non-null (`reg_not_null`); a stack
+            // or packet pointer compared with 0 explores both edges.
+            let non_null = matches!(
+                p.kind,
+                PtrKind::MapValue { null: false, .. }
+                    | PtrKind::MapKey { .. }
+                    | PtrKind::MapPtr { null: false, .. }
+                    | PtrKind::Mem { null: false, .. }
+            );
             if non_null && z.val.as_const() == Some(0) && w == Width::W64 {
                 match cond {
                     JmpCond::Eq => Some(false),

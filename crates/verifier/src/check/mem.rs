@@ -505,6 +505,20 @@ impl Env {
             if !matches!(slot.spilled, RegState::Scalar(_)) {
                 return Err(self.fail(EACCES, "invalid size of register fill".into()));
             }
+            // A narrow read of a spilled constant gets its bytes.
+            if let (8, Some(c)) = (
+                slot.spill_size(),
+                slot.spilled.as_scalar().and_then(|v| v.as_const()),
+            ) {
+                let shift = (7 - first) * 8;
+                let v = c >> shift;
+                let v = if size >= 8 {
+                    v
+                } else {
+                    v & ((1u64 << (size * 8)) - 1)
+                };
+                return Ok(RegState::scalar(Scalar::constant(v)));
+            }
             if abs % 8 == 0 && size as usize == slot.spill_size() {
                 return Ok(slot.spilled.clone());
             }
@@ -545,7 +559,7 @@ impl Env {
         let base = ptr.off as i64 + off as i64;
         let lo = base + ptr.var.s64.min;
         let hi = base + ptr.var.s64.max;
-        if ptr.var.s64.min == i64::MIN || ptr.var.s64.max == i64::MAX {
+        if ptr.var.s64.max >= MAX_VAR_OFF || ptr.var.s64.min <= -MAX_VAR_OFF {
             let msg = format!(
                 "invalid unbounded variable-offset {} stack R{regno}",
                 if t == Access::Read {
@@ -556,8 +570,18 @@ impl Env {
             );
             return Err(self.fail(EACCES, msg));
         }
-        self.stack_bounds(lo, size, regno, t, Some(&ptr.var.var_off))?;
-        self.stack_bounds(hi, size, regno, t, Some(&ptr.var.var_off))?;
+        if lo < -(uapi::MAX_BPF_STACK as i64) || hi + size as i64 > 0 || size == 0 {
+            let what = if t == Access::Read {
+                "read from"
+            } else {
+                "write to"
+            };
+            let msg = format!(
+                "invalid variable-offset {what} stack R{regno} var_off={} off={base} size={size}",
+                ptr.var.var_off
+            );
+            return Err(self.fail(EACCES, msg));
+        }
         let fi = frame as usize;
         self.note_stack_depth(st, fi, lo);
         match t {

@@ -503,7 +503,7 @@ impl Env {
                 if m.max_entries != 1 || !matches!(m.map_type, uapi::MapType::Array) {
                     return Err(self.fail(
                         EINVAL,
-                        "direct value access on map type not supported".into(),
+                        "no direct value access support for this map type".into(),
                     ));
                 }
                 if off >= m.value_size {

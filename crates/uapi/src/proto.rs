@@ -311,6 +311,44 @@ pub static PROTOS: &[HelperProto] = &[
     ),
     p(id::STRNCMP, Integer, &[MEM_RO, SIZE, A::ConstStr]),
     gpl(p(id::GET_FUNC_IP, Integer, &[A::Ctx])),
+    p(
+        id::GET_STACKID,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::Anything],
+    ),
+    p(
+        id::GET_STACK,
+        Integer,
+        &[A::Ctx, MEM_UNINIT, SIZE0, A::Anything],
+    ),
+    p(id::SKB_CGROUP_ID, Integer, &[A::Ctx]),
+    p(id::GET_SOCKET_COOKIE, Integer, &[A::Ctx]),
+    gpl(p(
+        id::TRACE_VPRINTK,
+        Integer,
+        &[MEM_RO, SIZE, MEM_RO_NULL, SIZE0],
+    )),
+    p(id::XDP_GET_BUFF_LEN, Integer, &[A::Ctx]),
+    pkt(p(
+        id::CLONE_REDIRECT,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything],
+    )),
+    p(
+        id::COPY_FROM_USER,
+        Integer,
+        &[MEM_UNINIT, SIZE0, A::Anything],
+    ),
+    p(
+        id::XDP_LOAD_BYTES,
+        Integer,
+        &[A::Ctx, A::Anything, MEM_UNINIT, SIZE],
+    ),
+    p(
+        id::XDP_STORE_BYTES,
+        Integer,
+        &[A::Ctx, A::Anything, MEM_RO, SIZE],
+    ),
 ];
 
 /// The prototype of helper `id`, if oxbpf knows it.
@@ -347,7 +385,7 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         return false;
     }
     match helper {
-        id::SKB_LOAD_BYTES => is_skb_type(t),
+        id::SKB_LOAD_BYTES => is_skb_type(t) || t == ProgType::SkSkb,
         id::SKB_STORE_BYTES
         | id::L3_CSUM_REPLACE
         | id::L4_CSUM_REPLACE
@@ -360,7 +398,30 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         id::REDIRECT_MAP | id::XDP_ADJUST_HEAD | id::XDP_ADJUST_TAIL | id::XDP_ADJUST_META => {
             t == ProgType::Xdp
         }
-        id::PROBE_READ | id::PROBE_READ_STR | id::GET_FUNC_IP => is_tracing_type(t),
+        id::PROBE_READ | id::PROBE_READ_STR | id::GET_FUNC_IP | id::GET_STACKID | id::GET_STACK => {
+            is_tracing_type(t)
+        }
+        // The coarse clock is not offered to tracing programs.
+        id::KTIME_GET_COARSE_NS => !is_tracing_type(t),
+        id::SKB_CGROUP_ID => matches!(
+            t,
+            ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb
+        ),
+        id::GET_SOCKET_COOKIE => matches!(
+            t,
+            ProgType::SocketFilter
+                | ProgType::SchedCls
+                | ProgType::SchedAct
+                | ProgType::CgroupSkb
+                | ProgType::CgroupSockAddr
+                | ProgType::CgroupSock
+                | ProgType::SockOps
+                | ProgType::SkSkb
+        ),
+        id::XDP_GET_BUFF_LEN | id::XDP_LOAD_BYTES | id::XDP_STORE_BYTES => t == ProgType::Xdp,
+        id::CLONE_REDIRECT => matches!(t, ProgType::SchedCls | ProgType::SchedAct),
+        // Sleepable only: oxbpf's syscall programs.
+        id::COPY_FROM_USER => t == ProgType::Syscall,
         id::TAIL_CALL => t != ProgType::Syscall,
         _ => true,
     }

@@ -64,6 +64,7 @@ pub fn access(
         ProgType::Xdp => xdp(off, size, write, attach),
         ProgType::SocketFilter => skb_access(off, size, write, false),
         ProgType::SchedCls | ProgType::SchedAct => skb_access(off, size, write, true),
+        ProgType::CgroupSkb => cgroup_skb(off, size, write),
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
         ProgType::Tracepoint => (off >= 8)
             .then(|| raw(PERF_MAX_TRACE_SIZE, false))
@@ -182,6 +183,51 @@ fn skb_access(off: u32, size: u32, write: bool, tc: bool) -> Option<CtxAccess> {
             off: koff,
             size: ksize,
         }),
+    })
+}
+
+/// `__sk_buff` for cgroup skb programs: the socket fields are readable,
+/// `mark`, `priority`, `cb` and `tstamp` writable; no `data_meta`.
+fn cgroup_skb(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    let in_range = |start: u32, len: u32| (start..start + len).contains(&off);
+    if in_range(skb::TC_CLASSID, 4) || in_range(skb::DATA_META, 4) || in_range(skb::WIRE_LEN, 4) {
+        return None;
+    }
+    if write {
+        let ok = in_range(skb::MARK, 4)
+            || in_range(skb::PRIORITY, 4)
+            || in_range(skb::CB, 20)
+            || in_range(skb::TSTAMP, 8);
+        if !ok {
+            return None;
+        }
+    }
+    if in_range(skb::FAMILY, skb::LOCAL_PORT + 4 - skb::FAMILY) {
+        // Socket fields: plain reads, rewritten like the others.
+        let field_start = off & !3;
+        if write || !narrow_ok(off - field_start, size, 4) {
+            return None;
+        }
+        let koff = kern::skb_field(field_start)? + (off - field_start);
+        return Some(CtxAccess {
+            ptr: None,
+            rewrite: Some(CtxRewrite { off: koff, size }),
+        });
+    }
+    // The rest as tc sees it (data and data_end included).
+    skb_access(
+        off,
+        size,
+        write && !in_range(skb::MARK, 4) && !in_range(skb::PRIORITY, 4),
+        true,
+    )
+    .or_else(|| {
+        // mark and priority writes.
+        let koff = kern::skb_field(off)?;
+        (write && size == 4).then_some(CtxAccess {
+            ptr: None,
+            rewrite: Some(CtxRewrite { off: koff, size }),
+        })
     })
 }
 

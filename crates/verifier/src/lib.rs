@@ -209,36 +209,55 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
 
 /// The combined stack of the deepest call chain fits in 512 bytes
 /// (`check_max_stack_depth`); each frame counts rounded up to 16 bytes.
+/// Tracing programs (kprobe, tracepoint, perf event, raw tracepoint) give
+/// frames of 64 bytes or more a private stack since Linux 6.13: those only
+/// need to fit in 512 bytes on their own.
 fn check_stack_depths(env: &Env) -> Result<(), Fail> {
-    fn walk(
-        env: &Env,
-        sub: usize,
-        depth: usize,
-        frames: usize,
-        seen: &mut Vec<usize>,
-    ) -> Result<(), Fail> {
-        let d = depth + env.stack_depth[sub].div_ceil(16) * 16;
-        if d > uapi::MAX_BPF_STACK {
-            return Err(Fail::new(
-                error::EACCES,
-                format!("combined stack size of {frames} calls is {d}. Too large"),
-            ));
+    use uapi::ProgType::*;
+    let private = matches!(
+        env.prog_type,
+        Kprobe | Tracepoint | PerfEvent | RawTracepoint
+    );
+    walk_stack(env, private, 0, 0, 1, &mut Vec::new())
+}
+
+fn walk_stack(
+    env: &Env,
+    private: bool,
+    sub: usize,
+    depth: usize,
+    frames: usize,
+    seen: &mut Vec<usize>,
+) -> Result<(), Fail> {
+    let own = env.stack_depth[sub].div_ceil(16) * 16;
+    let d = if private && own >= 64 {
+        if own > uapi::MAX_BPF_STACK {
+            let msg = format!("stack size of subprog {sub} is {own}. Too large");
+            return Err(Fail::new(error::EACCES, msg));
         }
-        if seen.contains(&sub) {
-            return Ok(());
-        }
-        seen.push(sub);
-        let s = &env.prog.subprogs[sub];
-        for pc in s.start..s.end {
-            if let Some(isa::Insn::Call(isa::CallTarget::Local { rel })) = env.prog.insns[pc] {
-                let t = (pc as i64 + 1 + rel as i64) as usize;
-                if let Some(callee) = env.prog.subprog_at(t) {
-                    walk(env, callee, d, frames + 1, seen)?;
-                }
+        depth
+    } else {
+        depth + own
+    };
+    if d > uapi::MAX_BPF_STACK {
+        return Err(Fail::new(
+            error::EACCES,
+            format!("combined stack size of {frames} calls is {d}. Too large"),
+        ));
+    }
+    if seen.contains(&sub) {
+        return Ok(());
+    }
+    seen.push(sub);
+    let s = &env.prog.subprogs[sub];
+    for pc in s.start..s.end {
+        if let Some(isa::Insn::Call(isa::CallTarget::Local { rel })) = env.prog.insns[pc] {
+            let t = (pc as i64 + 1 + rel as i64) as usize;
+            if let Some(callee) = env.prog.subprog_at(t) {
+                walk_stack(env, private, callee, d, frames + 1, seen)?;
             }
         }
-        seen.pop();
-        Ok(())
     }
-    walk(env, 0, 0, 1, &mut Vec::new())
+    seen.pop();
+    Ok(())
 }

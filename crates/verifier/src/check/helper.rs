@@ -4,7 +4,6 @@
 
 use super::mem::Access;
 use super::{Env, Flow};
-use crate::domain::Scalar;
 use crate::error::*;
 use crate::input::MapIdx;
 use crate::state::{LockState, Ptr, PtrKind, RefState, RegState, State};
@@ -12,6 +11,10 @@ use isa::Reg;
 use uapi::helpers::id;
 use uapi::proto::{self, ArgType, RetType};
 use uapi::MapType;
+
+/// What `check_reg_type` lists for memory arguments.
+const MEM_TYPES: &str =
+    "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_";
 
 /// Largest size argument (`BPF_MAX_VAR_SIZ`).
 const MAX_VAR_SIZ: u64 = 1 << 29;
@@ -104,23 +107,22 @@ impl Env {
             }
             _ => {}
         }
-        if let Some(rid) = meta.release_ref {
-            st.refs.retain(|r| r.id != rid);
-            st.for_each_reg(|r| {
-                if matches!(r, RegState::Ptr(p) if p.ref_obj_id == rid) {
-                    *r = RegState::unknown();
-                }
-            });
-        }
-        if proto::proto(hid as u32).is_some_and(|p| p.changes_pkt_data) {
-            st.for_each_reg(|r| {
-                if matches!(r, RegState::Ptr(p) if p.kind.is_pkt() || p.kind == PtrKind::PacketEnd)
-                {
-                    *r = RegState::unknown();
-                }
-            });
-        }
-        let r0 = match ret {
+        invalidate(st, hid, meta);
+        let r0 = self.ret_value(st, ret, meta, pc)?;
+        self.clobber_caller_saved(st, r0);
+        Ok(Flow::Next(pc + 1))
+    }
+
+    /// What `r0` holds after the call; acquires the reference of a ring
+    /// buffer reservation.
+    fn ret_value(
+        &mut self,
+        st: &mut State,
+        ret: RetType,
+        meta: &Meta,
+        pc: usize,
+    ) -> Result<RegState, Fail> {
+        Ok(match ret {
             RetType::Integer => RegState::unknown(),
             RetType::Void => RegState::NotInit,
             RetType::MapValueOrNull => {
@@ -159,9 +161,7 @@ impl Env {
                 p.ref_obj_id = rid;
                 RegState::Ptr(p)
             }
-        };
-        self.clobber_caller_saved(st, r0);
-        Ok(Flow::Next(pc + 1))
+        })
     }
 
     /// The inner map template of a map-in-map, appended to the map table on
@@ -188,51 +188,21 @@ impl Env {
         arg: ArgType,
         meta: &mut Meta,
     ) -> Result<(), Fail> {
-        const MEM_TYPES: &str =
-            "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_";
         self.read_reg(st, r)?;
         let reg = st.cur().reg(r).clone();
         match arg {
             ArgType::None | ArgType::Anything => Ok(()),
-            ArgType::ConstMapPtr => match reg.as_ptr() {
-                Some(Ptr {
-                    kind: PtrKind::MapPtr { map, null: false },
-                    ..
-                }) => {
-                    meta.map = Some(*map);
+            ArgType::ConstMapPtr => match reg.as_ptr().map(|p| p.kind) {
+                Some(PtrKind::MapPtr { map, null: false }) => {
+                    meta.map = Some(map);
                     Ok(())
                 }
                 _ => Err(self.type_mismatch(r, &reg, "map_ptr")),
             },
             ArgType::MapKey | ArgType::MapValue | ArgType::UninitMapValue => {
-                let Some(map) = meta.map else {
-                    return Err(self.fail(EACCES, "invalid map_ptr to access map->key".into()));
-                };
-                if !is_mem_ptr(&reg) {
-                    return Err(self.type_mismatch(r, &reg, MEM_TYPES));
-                }
-                let m = &self.maps[map as usize];
-                let (size, t) = match arg {
-                    ArgType::MapKey => (m.key_size, Access::Read),
-                    ArgType::MapValue => (m.value_size, Access::Read),
-                    _ => (m.value_size, Access::Write),
-                };
-                self.helper_mem_access(st, r, size as u64, t, false)
+                self.check_map_mem_arg(st, r, &reg, arg, meta)
             }
-            ArgType::Mem { null, uninit, .. } => {
-                if null && reg.is_null_const() {
-                    meta.mem_reg = Some(r);
-                    meta.mem_null_ok = true;
-                    return Ok(());
-                }
-                if !is_mem_ptr(&reg) {
-                    return Err(self.type_mismatch(r, &reg, MEM_TYPES));
-                }
-                meta.mem_reg = Some(r);
-                meta.mem_uninit = uninit;
-                meta.mem_null_ok = false;
-                Ok(())
-            }
+            ArgType::Mem { null, uninit, .. } => self.check_mem_arg(r, &reg, null, uninit, meta),
             ArgType::ConstSize { zero_ok } => self.check_size_arg(st, r, &reg, zero_ok, meta),
             ArgType::ConstAllocSize => {
                 let Some(c) = reg.as_scalar().and_then(|s| s.as_const()) else {
@@ -242,42 +212,90 @@ impl Env {
                 meta.alloc_size = Some(c);
                 Ok(())
             }
-            ArgType::Ctx => match reg.as_ptr() {
-                Some(p) if p.kind == PtrKind::Ctx => {
-                    if p.off != 0 {
-                        let msg = format!(
-                            "dereference of modified ctx ptr R{} off={} disallowed",
-                            r.n(),
-                            p.off
-                        );
-                        return Err(self.fail(EACCES, msg));
-                    }
-                    Ok(())
-                }
-                _ => Err(self.type_mismatch(r, &reg, "ctx")),
-            },
+            ArgType::Ctx => self.check_ctx_arg(r, &reg),
             ArgType::StackOrNull => {
-                if reg.is_null_const()
-                    || matches!(reg.as_ptr(), Some(p) if matches!(p.kind, PtrKind::Stack { .. }))
-                {
+                let stack =
+                    matches!(reg.as_ptr(), Some(p) if matches!(p.kind, PtrKind::Stack { .. }));
+                if reg.is_null_const() || stack {
                     Ok(())
                 } else {
                     Err(self.type_mismatch(r, &reg, "fp"))
                 }
             }
             ArgType::RingbufMem => self.check_release_arg(r, &reg, meta),
-            ArgType::Func => match reg.as_ptr() {
-                Some(Ptr {
-                    kind: PtrKind::Func { subprog },
-                    ..
-                }) => {
-                    meta.callback = Some(*subprog as usize);
+            ArgType::Func => match reg.as_ptr().map(|p| p.kind) {
+                Some(PtrKind::Func { subprog }) => {
+                    meta.callback = Some(subprog as usize);
                     Ok(())
                 }
                 _ => Err(self.type_mismatch(r, &reg, "func")),
             },
             ArgType::SpinLock => self.check_spin_lock_arg(r, &reg),
             ArgType::ConstStr => self.check_const_str(st, r, &reg),
+        }
+    }
+
+    /// A key or value of the map argument: readable (or, for an
+    /// uninitialised value, writable) for the map's key or value size.
+    fn check_map_mem_arg(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        reg: &RegState,
+        arg: ArgType,
+        meta: &Meta,
+    ) -> Result<(), Fail> {
+        let Some(map) = meta.map else {
+            return Err(self.fail(EACCES, "invalid map_ptr to access map->key".into()));
+        };
+        if !is_mem_ptr(reg) {
+            return Err(self.type_mismatch(r, reg, MEM_TYPES));
+        }
+        let m = &self.maps[map as usize];
+        let (size, t) = match arg {
+            ArgType::MapKey => (m.key_size, Access::Read),
+            ArgType::MapValue => (m.value_size, Access::Read),
+            _ => (m.value_size, Access::Write),
+        };
+        self.helper_mem_access(st, r, size as u64, t, false)
+    }
+
+    /// A memory argument; checked once its size argument is known.
+    fn check_mem_arg(
+        &mut self,
+        r: Reg,
+        reg: &RegState,
+        null: bool,
+        uninit: bool,
+        meta: &mut Meta,
+    ) -> Result<(), Fail> {
+        meta.mem_reg = Some(r);
+        meta.mem_null_ok = null && reg.is_null_const();
+        if meta.mem_null_ok {
+            return Ok(());
+        }
+        if !is_mem_ptr(reg) {
+            return Err(self.type_mismatch(r, reg, MEM_TYPES));
+        }
+        meta.mem_uninit = uninit;
+        Ok(())
+    }
+
+    /// The unmodified context pointer.
+    fn check_ctx_arg(&mut self, r: Reg, reg: &RegState) -> Result<(), Fail> {
+        match reg.as_ptr() {
+            Some(p) if p.kind == PtrKind::Ctx => {
+                if p.off != 0 {
+                    let msg = format!(
+                        "dereference of modified ctx ptr R{} off={} disallowed",
+                        r.n(),
+                        p.off
+                    );
+                    return Err(self.fail(EACCES, msg));
+                }
+                Ok(())
+            }
+            _ => Err(self.type_mismatch(r, reg, "ctx")),
         }
     }
 
@@ -583,7 +601,22 @@ fn is_mem_ptr(r: &RegState) -> bool {
     )
 }
 
-#[allow(dead_code)]
-fn unknown_u32() -> Scalar {
-    Scalar::unsigned_range(0, u32::MAX as u64)
+/// After a call: pointers into a released reservation and, for helpers that
+/// may move packet data, every packet pointer become unknown scalars.
+fn invalidate(st: &mut State, hid: i32, meta: &Meta) {
+    if let Some(rid) = meta.release_ref {
+        st.refs.retain(|r| r.id != rid);
+        st.for_each_reg(|r| {
+            if matches!(r, RegState::Ptr(p) if p.ref_obj_id == rid) {
+                *r = RegState::unknown();
+            }
+        });
+    }
+    if proto::proto(hid as u32).is_some_and(|p| p.changes_pkt_data) {
+        st.for_each_reg(|r| {
+            if matches!(r, RegState::Ptr(p) if p.kind.is_pkt() || p.kind == PtrKind::PacketEnd) {
+                *r = RegState::unknown();
+            }
+        });
+    }
 }

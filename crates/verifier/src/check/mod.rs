@@ -201,23 +201,28 @@ impl Env {
                 }
                 Flow::End => {
                     self.finish_path(parent);
-                    match self.pending.pop() {
-                        None => return Ok(()),
-                        Some(p) => {
-                            if !self.log.level2() {
-                                self.log.reset(p.log_pos);
-                            }
-                            st = p.state;
-                            pc = p.insn;
-                            prev = p.prev;
-                            parent = p.parent;
-                            print_state = true;
-                            self.log.scratch_all();
-                        }
-                    }
+                    let Some(p) = self.next_path() else {
+                        return Ok(());
+                    };
+                    st = p.state;
+                    pc = p.insn;
+                    prev = p.prev;
+                    parent = p.parent;
+                    print_state = true;
                 }
             }
         }
+    }
+
+    /// The next branch to explore; at level 1 the log is cut back to where
+    /// it was pushed, so that only the path to an error remains.
+    fn next_path(&mut self) -> Option<Pending> {
+        let p = self.pending.pop()?;
+        if !self.log.level2() {
+            self.log.reset(p.log_pos);
+        }
+        self.log.scratch_all();
+        Some(p)
     }
 
     fn log_insn(&mut self, pc: usize, prev: usize, st: &State, print_state: bool) {

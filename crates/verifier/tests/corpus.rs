@@ -156,6 +156,14 @@ fn corpus_verdicts() {
         all.len(),
         lines.join("\n")
     );
+    let unexpected: Vec<&String> = lines
+        .iter()
+        .filter(|l| !KNOWN.iter().any(|k| l.starts_with(&format!("{k}:"))))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "new disagreements with the kernel:\n{unexpected:#?}"
+    );
 }
 
 /// `CORPUS_LOG=object::program` prints that program's level-2 log.

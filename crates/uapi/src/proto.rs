@@ -349,6 +349,20 @@ pub static PROTOS: &[HelperProto] = &[
         Integer,
         &[A::Ctx, A::Anything, MEM_RO, SIZE],
     ),
+    p(
+        id::FIB_LOOKUP,
+        Integer,
+        &[
+            A::Ctx,
+            A::Mem {
+                rdonly: false,
+                uninit: false,
+                null: false,
+            },
+            SIZE,
+            A::Anything,
+        ],
+    ),
 ];
 
 /// The prototype of helper `id`, if oxbpf knows it.
@@ -420,6 +434,7 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         ),
         id::XDP_GET_BUFF_LEN | id::XDP_LOAD_BYTES | id::XDP_STORE_BYTES => t == ProgType::Xdp,
         id::CLONE_REDIRECT => matches!(t, ProgType::SchedCls | ProgType::SchedAct),
+        id::FIB_LOOKUP => matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::Xdp),
         // Sleepable only: oxbpf's syscall programs.
         id::COPY_FROM_USER => t == ProgType::Syscall,
         id::TAIL_CALL => t != ProgType::Syscall,

@@ -22,7 +22,7 @@ use crate::ctx::CtxRewrite;
 use crate::error::*;
 use crate::input::{LineInfo, MapIdx, MapMeta, Options};
 use crate::log::Log;
-use crate::state::equiv::covers;
+use crate::state::equiv::covers_with;
 use crate::state::{PtrKind, RegState, State};
 use isa::{Insn, Reg};
 use std::collections::BTreeSet;
@@ -308,16 +308,19 @@ impl Env {
         for &id in &self.explored[pc] {
             let ck = &self.ckpts[id];
             if ck.branches > 0 {
-                if loop_ok && covers(&ck.state, st, live, false) {
+                if loop_ok && covers_with(&ck.state, st, live, false, self.opts.allow_uninit_stack)
+                {
                     return Ok(true);
                 }
-                if !loop_ok && covers(&ck.state, st, u16::MAX, true) {
+                if !loop_ok
+                    && covers_with(&ck.state, st, u16::MAX, true, self.opts.allow_uninit_stack)
+                {
                     let old = ck.state.clone();
                     return Err(self.infinite_loop(pc, st, &old));
                 }
                 continue;
             }
-            if covers(&ck.state, st, live, false) {
+            if covers_with(&ck.state, st, live, false, self.opts.allow_uninit_stack) {
                 return Ok(true);
             }
         }

@@ -19,6 +19,9 @@ use super::{Frame, State};
 pub struct IdMap {
     pairs: Vec<(u32, u32)>,
     tmp: u32,
+    /// Never-written stack bytes may be read (as unknown data), so the old
+    /// state may have relied on them being plain data.
+    uninit_readable: bool,
 }
 
 impl IdMap {
@@ -61,10 +64,25 @@ impl IdMap {
 /// Whether `old` covers `cur`; `live` gives the registers of the innermost
 /// frame that are read later (bit `i` for `ri`), or all if `None`.
 pub fn covers(old: &State, cur: &State, live: u16, exact: bool) -> bool {
+    covers_with(old, cur, live, exact, false)
+}
+
+/// [`covers`], where `uninit_readable` says whether reads of never-written
+/// stack bytes are allowed (then such a byte in `old` counts as data).
+pub fn covers_with(
+    old: &State,
+    cur: &State,
+    live: u16,
+    exact: bool,
+    uninit_readable: bool,
+) -> bool {
     if old.frames.len() != cur.frames.len() || old.lock != cur.lock {
         return false;
     }
-    let mut ids = IdMap::default();
+    let mut ids = IdMap {
+        uninit_readable,
+        ..IdMap::default()
+    };
     if old.refs.len() != cur.refs.len()
         || !old
             .refs
@@ -147,7 +165,15 @@ fn stack_covers(old: &Stack, cur: &Stack, exact: bool, ids: &mut IdMap) -> bool 
         return false;
     }
     let empty = Slot::default();
-    for (spi, so) in old.slots.iter().enumerate() {
+    // With readable uninitialised bytes, slots the old state never
+    // allocated matter too.
+    let n = if ids.uninit_readable {
+        old.slots.len().max(cur.slots.len())
+    } else {
+        old.slots.len()
+    };
+    for spi in 0..n {
+        let so = old.slots.get(spi).unwrap_or(&empty);
         let sc = cur.slots.get(spi).unwrap_or(&empty);
         if exact {
             if so.bytes != sc.bytes || !reg_covers(&so.spilled, &sc.spilled, true, ids) {
@@ -173,7 +199,11 @@ fn stack_covers(old: &Stack, cur: &Stack, exact: bool, ids: &mut IdMap) -> bool 
         }
         for i in 0..so.bytes.len() {
             let ok = match (so.bytes[i], sc.bytes[i]) {
-                (ByteKind::Invalid, _) => true,
+                (ByteKind::Invalid, ByteKind::Invalid) => true,
+                (ByteKind::Invalid, ByteKind::Misc | ByteKind::Zero) => true,
+                (ByteKind::Invalid, ByteKind::Spill) => {
+                    !ids.uninit_readable || matches!(sc.spilled, RegState::Scalar(_))
+                }
                 (ByteKind::Misc, ByteKind::Misc | ByteKind::Zero) => true,
                 (ByteKind::Misc, ByteKind::Spill) => {
                     matches!(sc.spilled, RegState::Scalar(_))
@@ -194,4 +224,92 @@ fn bytes_are_data(s: &Slot) -> bool {
     s.bytes
         .iter()
         .all(|b| matches!(b, ByteKind::Misc | ByteKind::Zero))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Scalar;
+    use crate::state::{Ptr, ScalarReg};
+
+    fn st() -> State {
+        State::entry(RegState::ptr(PtrKind::Ctx))
+    }
+
+    fn with(r: usize, v: RegState) -> State {
+        let mut s = st();
+        s.cur_mut().regs[r] = v;
+        s
+    }
+
+    #[test]
+    fn scalars_by_inclusion() {
+        let wide = with(2, RegState::scalar(Scalar::unsigned_range(0, 100)));
+        let narrow = with(2, RegState::scalar(Scalar::unsigned_range(10, 20)));
+        assert!(covers(&wide, &narrow, u16::MAX, false));
+        assert!(!covers(&narrow, &wide, u16::MAX, false));
+        // A dead register is ignored.
+        assert!(covers(&narrow, &wide, !(1 << 2), false));
+        // Uninitialised in the old state: never read there.
+        assert!(covers(&st(), &narrow, u16::MAX, false));
+        assert!(!covers(&narrow, &st(), u16::MAX, false));
+        assert!(!covers(&st(), &narrow, u16::MAX, true));
+    }
+
+    #[test]
+    fn pointers_and_ids() {
+        let pkt = |range, id| {
+            let mut p = Ptr::new(PtrKind::Packet { range });
+            p.id = id;
+            RegState::Ptr(p)
+        };
+        assert!(covers(
+            &with(2, pkt(8, 0)),
+            &with(2, pkt(14, 0)),
+            u16::MAX,
+            false
+        ));
+        assert!(!covers(
+            &with(2, pkt(14, 0)),
+            &with(2, pkt(8, 0)),
+            u16::MAX,
+            false
+        ));
+        // Two registers linked in the old state must be linked in the new.
+        let mut old = with(2, pkt(0, 1));
+        old.cur_mut().regs[3] = pkt(0, 1);
+        let mut cur = with(2, pkt(0, 1));
+        cur.cur_mut().regs[3] = pkt(0, 2);
+        assert!(!covers(&old, &cur, u16::MAX, false));
+        assert!(covers(&cur, &cur.clone(), u16::MAX, false));
+        let lin = |id| {
+            RegState::Scalar(ScalarReg {
+                val: Scalar::unsigned_range(0, 9),
+                id,
+            })
+        };
+        let mut a = with(2, lin(5));
+        a.cur_mut().regs[3] = lin(5);
+        let mut b = with(2, lin(0));
+        b.cur_mut().regs[3] = lin(0);
+        assert!(!covers(&a, &b, u16::MAX, false), "old relied on the link");
+        assert!(covers(&b, &a, u16::MAX, false), "new has more links");
+    }
+
+    #[test]
+    fn stack_bytes() {
+        let mut misc = st();
+        misc.cur_mut().stack.slot_mut(-8).bytes = [ByteKind::Misc; 8];
+        let mut ptr = st();
+        let slot = ptr.cur_mut().stack.slot_mut(-8);
+        slot.bytes = [ByteKind::Spill; 8];
+        slot.spilled = RegState::ptr(PtrKind::Ctx);
+        // Never written in the old state: not read later, anything goes…
+        assert!(covers(&st(), &misc, u16::MAX, false));
+        assert!(covers_with(&st(), &ptr, u16::MAX, false, false));
+        // …unless uninitialised bytes may be read as data.
+        assert!(!covers_with(&st(), &ptr, u16::MAX, false, true));
+        assert!(!covers(&misc, &ptr, u16::MAX, false));
+        assert!(!covers(&misc, &st(), u16::MAX, false));
+    }
 }

@@ -272,6 +272,16 @@ fn use_def(insn: &Insn) -> (u16, u16) {
         }
         Insn::Ja { .. } => (0, 0),
         Insn::Jump { dst, src, .. } => (bit(*dst) | op(src), 0),
+        Insn::Call(isa::CallTarget::Helper(h)) => {
+            // A helper reads only its declared arguments.
+            let n = uapi::proto::proto(*h as u32).map_or(5, |p| {
+                p.args
+                    .iter()
+                    .take_while(|a| **a != uapi::proto::ArgType::None)
+                    .count()
+            });
+            (((1u16 << n) - 1) << 1, CALLER_SAVED)
+        }
         Insn::Call(_) => (ARGS, CALLER_SAVED),
         Insn::CallX { reg, .. } => (ARGS | bit(*reg), CALLER_SAVED),
         Insn::Exit => (1, 0),
@@ -305,6 +315,34 @@ fn liveness(prog: &Program) -> Vec<u16> {
         }
     }
     live
+}
+
+impl Program {
+    /// The kernel's level-2 preamble: one `func#N @START` line per
+    /// subprogram, then the registers live before each instruction
+    /// (`      0: 01........ (61) r2 = *(u32 *)(r1 +0)`).
+    pub fn live_regs_listing(&self) -> String {
+        let mut out = String::new();
+        for (i, s) in self.subprogs.iter().enumerate() {
+            out.push_str(&format!("func#{i} @{}\n", s.start));
+        }
+        out.push_str("Live regs before insn:\n");
+        for (pc, insn) in self.insns.iter().enumerate() {
+            let Some(insn) = insn else { continue };
+            let live: String = (0..10)
+                .map(|r| {
+                    if self.live_in[pc] & (1 << r) != 0 {
+                        char::from(b'0' + r as u8)
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            let text = isa::disasm::kernel_text(insn, pc, &isa::disasm::DefaultKernelNames);
+            out.push_str(&format!("{pc:7}: {live} {text}\n"));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -160,7 +160,13 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         },
     };
     let prog = cfg::analyze(req.insns).map_err(|f| reject(f, String::new(), None))?;
+    let preamble = if level & log::LEVEL2 != 0 {
+        prog.live_regs_listing()
+    } else {
+        String::new()
+    };
     let mut env = Env::new(prog, req.prog_type, level, req.options);
+    env.log.put(&preamble);
     env.attach = req.expected_attach_type;
     env.linfo = req.line_info.clone();
     env.linfo.sort_by_key(|l| l.insn_off);

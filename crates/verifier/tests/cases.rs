@@ -212,7 +212,7 @@ fn run(c: &Case) -> Result<(), String> {
         Err(r) => r.log.clone(),
     };
     for l in &c.logs {
-        if !log.lines().any(|x| x.trim_end() == l.trim_end()) {
+        if !log.lines().any(|x| x.trim() == l.trim()) {
             return Err(format!("log lacks `{l}`\n--- log:\n{log}"));
         }
     }

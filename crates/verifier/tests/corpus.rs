@@ -110,10 +110,16 @@ fn run_corpus() -> Vec<Outcome> {
             req.options = Options {
                 allow_uninit_stack: true,
             };
-            let ours = verify(&req)
+            let t0 = std::time::Instant::now();
+            let res = verify(&req);
+            let us = t0.elapsed().as_micros();
+            let ours = res
                 .map(|v| {
                     if std::env::var("CORPUS_VERBOSE").is_ok() {
-                        eprintln!("{stem}::{name}: {} insns processed", v.insns_processed());
+                        eprintln!(
+                            "{stem}::{name}: {} insns processed in {us} usec",
+                            v.insns_processed()
+                        );
                     }
                 })
                 .map_err(|r| r.message);

@@ -363,6 +363,11 @@ pub static PROTOS: &[HelperProto] = &[
             A::Anything,
         ],
     ),
+    p(
+        id::FOR_EACH_MAP_ELEM,
+        Integer,
+        &[A::ConstMapPtr, A::Func, A::StackOrNull, A::Anything],
+    ),
 ];
 
 /// The prototype of helper `id`, if oxbpf knows it.

@@ -199,7 +199,12 @@ fn check_reachable(prog: &mut Program) -> Result<(), Fail> {
                     prog.prune[pc + 1] = true;
                 }
             }
-            Insn::Call(CallTarget::Helper(h)) if h as u32 == uapi::helpers::id::LOOP => {
+            Insn::Call(CallTarget::Helper(h))
+                if matches!(
+                    h as u32,
+                    uapi::helpers::id::LOOP | uapi::helpers::id::FOR_EACH_MAP_ELEM
+                ) =>
+            {
                 prog.prune[pc] = true;
             }
             Insn::CallX { .. } if pc + 1 < n => prog.prune[pc + 1] = true,

@@ -28,8 +28,6 @@ fn meta_of(m: &object::MapSpec) -> MapMeta {
 
 /// Disagreements with the kernel that are understood, each with why.
 const KNOWN: &[&str] = &[
-    // bpf_for_each_map_elem callbacks are not implemented yet.
-    "bpf_loop_callback::loop_scan",
     // cgroup_sock_addr, sk_skb, sk_msg and sock_ops contexts are not
     // described yet.
     "cgroup_sock_addr::sock_connect4",

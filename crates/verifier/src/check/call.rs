@@ -235,7 +235,7 @@ impl Env {
         }
     }
 
-    /// `bpf_loop`: either the callback runs once more (a new frame at the
+    /// `bpf_loop` and `bpf_for_each_map_elem`: either the callback runs once more (a new frame at the
     /// callback with `r1` the index and `r2` the context), or the helper
     /// returns the number of iterations.
     pub(super) fn loop_callback(
@@ -243,15 +243,27 @@ impl Env {
         st: &mut State,
         sub: usize,
         pc: usize,
+        map: Option<crate::input::MapIdx>,
     ) -> Result<Flow, Fail> {
         let mut enter = st.clone();
-        let args = [
-            RegState::scalar(Scalar::unsigned_range(0, u32::MAX as u64)),
-            st.cur().regs[3].clone(),
-            RegState::NotInit,
-            RegState::NotInit,
-            RegState::NotInit,
-        ];
+        let args = match map {
+            // bpf_loop: (index, ctx).
+            None => [
+                RegState::scalar(Scalar::unsigned_range(0, u32::MAX as u64)),
+                st.cur().regs[3].clone(),
+                RegState::NotInit,
+                RegState::NotInit,
+                RegState::NotInit,
+            ],
+            // bpf_for_each_map_elem: (map, key, value, ctx).
+            Some(map) => [
+                RegState::ptr(PtrKind::MapPtr { map, null: false }),
+                RegState::ptr(PtrKind::MapKey { map }),
+                RegState::ptr(PtrKind::MapValue { map, null: false }),
+                st.cur().regs[3].clone(),
+                RegState::NotInit,
+            ],
+        };
         let info = CallbackInfo {
             ret_min: 0,
             ret_max: 1,

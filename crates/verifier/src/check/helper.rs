@@ -99,11 +99,16 @@ impl Env {
             }
             id::SPIN_LOCK => self.spin_lock(st, true)?,
             id::SPIN_UNLOCK => self.spin_lock(st, false)?,
-            id::LOOP => {
+            id::LOOP | id::FOR_EACH_MAP_ELEM => {
                 let sub = meta
                     .callback
-                    .ok_or_else(|| Fail::internal("bpf_loop without callback".into()))?;
-                return self.loop_callback(st, sub, pc);
+                    .ok_or_else(|| Fail::internal("callback helper without callback".into()))?;
+                let map = if hid as u32 == id::LOOP {
+                    None
+                } else {
+                    meta.map
+                };
+                return self.loop_callback(st, sub, pc, map);
             }
             _ => {}
         }

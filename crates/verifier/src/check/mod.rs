@@ -315,6 +315,12 @@ impl Env {
                 if !loop_ok
                     && covers_with(&ck.state, st, u16::MAX, true, self.opts.allow_uninit_stack)
                 {
+                    // Inside a callback the same state recurs on the next
+                    // iteration of the helper's loop: that is convergence,
+                    // not an infinite loop.
+                    if st.frames.iter().any(|f| f.callback.is_some()) {
+                        return Ok(true);
+                    }
                     let old = ck.state.clone();
                     return Err(self.infinite_loop(pc, st, &old));
                 }
@@ -401,7 +407,8 @@ impl Env {
     fn is_callback_call(&self, pc: usize) -> bool {
         matches!(
             self.prog.insns[pc],
-            Some(Insn::Call(isa::CallTarget::Helper(h))) if h as u32 == uapi::helpers::id::LOOP
+            Some(Insn::Call(isa::CallTarget::Helper(h)))
+                if matches!(h as u32, uapi::helpers::id::LOOP | uapi::helpers::id::FOR_EACH_MAP_ELEM)
         )
     }
 

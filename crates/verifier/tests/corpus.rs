@@ -4,7 +4,7 @@
 //!
 //! Programs are taken as the object crate relocates them: map references
 //! become `lddw` of fd = the map's index. Map metadata comes from the
-//! object; BTF-only facts (spin lock offsets) are not wired yet.
+//! object, spin lock offsets from the object's BTF.
 //!
 //! The test prints a table of disagreements and fails on any that is not in
 //! [`KNOWN`], the gaps still open (most need BTF: typed contexts, timers,
@@ -12,6 +12,20 @@
 
 use oxbpf_verifier::{verify, MapMeta, Options, Request};
 use std::path::Path;
+
+/// Byte offset of the `struct bpf_spin_lock` member of the map's value
+/// type, from the object's BTF.
+fn spin_lock_off(btf: Option<&btf::Btf>, m: &object::MapSpec) -> Option<u32> {
+    let btf = btf?;
+    if m.btf_value_type_id == 0 {
+        return None;
+    }
+    let c = btf.composite(m.btf_value_type_id).ok()??;
+    c.members.iter().find_map(|mem| {
+        let t = btf.resolve(mem.type_id).ok()?;
+        (btf.type_name(t) == Some("bpf_spin_lock")).then_some(mem.bit_offset / 8)
+    })
+}
 
 fn meta(m: &object::MapSpec) -> MapMeta {
     let mut meta = MapMeta::new(m.map_type, m.key_size, m.value_size, m.max_entries);
@@ -45,10 +59,9 @@ const KNOWN: &[&str] = &[
     // instructions. Safe either way; parity would mean copying the
     // kernel's state explosion.
     "reject_complexity_crc32::crc_filter",
-    // Timers, bpf_sys_bpf and spin lock offsets (from BTF) are not wired.
+    // Timers and bpf_sys_bpf are not implemented.
     "spinlock_timer::ratelimit_sessions",
     "syscall_prog::load_config",
-    "tc_edt_ratelimit::tc_edt_pace",
 ];
 
 struct Outcome {
@@ -101,7 +114,9 @@ fn run_corpus() -> Vec<Outcome> {
             let mut req = Request::new(&insns, ty);
             req.expected_attach_type = prog.expected_attach_type;
             for (i, m) in spec.maps.iter().enumerate() {
-                req.maps.insert(i as i32, meta(m));
+                let mut mm = meta(m);
+                mm.spin_lock_off = spin_lock_off(spec.btf.as_ref(), m);
+                req.maps.insert(i as i32, mm);
             }
             // The reference kernel ran as root: uninitialised stack reads
             // were allowed.

@@ -62,7 +62,9 @@
 //!   its call site and the enclosing iteration's state does not cover the new
 //!   one, scalars that changed become unknown (the kernel does this for the
 //!   scalars it did not mark precise), so a counter kept in the caller's
-//!   stack does not unroll the loop to the complexity limit.
+//!   stack does not unroll the loop to the complexity limit. Inside a
+//!   callback, a state equal to a running one is the next iteration of the
+//!   helper's loop and is pruned (elsewhere it is an infinite loop).
 //! * *At most 64 saved states per instruction*; the oldest is dropped first.
 //!   States are always saved at jumps with a backward edge (so that a loop
 //!   making no progress is reported as `infinite loop detected`), otherwise
@@ -74,6 +76,16 @@
 //! * The loader is taken to be privileged otherwise: pointer comparisons,
 //!   pointer subtraction and storing pointers to maps are allowed, as they
 //!   are for root.
+//!
+//! # The log
+//!
+//! Level 1 prints the path to the error, level 2 every instruction with the
+//! registers it touched, `from A to B:` states at branch starts, and the
+//! kernel's preamble (`func#N @START`, live registers before each
+//! instruction); both end with the `processed N insns …` line. Not
+//! reproduced yet: the precision-tracking (`mark_precise: …`) and stack
+//! liveness (`(0) frame 0 insn …`) debugging lines of level 2, and the
+//! statistics of the last line, which follow oxbpf's own pruning.
 //!
 //! After acceptance the context accesses are rewritten to oxbpf's runtime
 //! layout ([`uapi::ctx::kern`]) and [`VerifiedProgram`] carries the result.

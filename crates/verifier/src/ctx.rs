@@ -65,6 +65,7 @@ pub fn access(
         ProgType::SocketFilter => skb_access(off, size, write, false),
         ProgType::SchedCls | ProgType::SchedAct => skb_access(off, size, write, true),
         ProgType::CgroupSkb => cgroup_skb(off, size, write),
+        ProgType::CgroupSockAddr => sock_addr(off, size, write),
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
         ProgType::Tracepoint => (off >= 8)
             .then(|| raw(PERF_MAX_TRACE_SIZE, false))
@@ -228,6 +229,46 @@ fn cgroup_skb(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
             ptr: None,
             rewrite: Some(CtxRewrite { off: koff, size }),
         })
+    })
+}
+
+/// `struct bpf_sock_addr` (72 bytes): addresses and port readable with
+/// narrow loads and writable as whole words; family, type and protocol
+/// read-only; the `sk` pointer is not modelled yet. The context is raw
+/// memory in the uapi layout (no rewrite).
+fn sock_addr(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    const USER_IP4: u32 = 4;
+    const USER_IP6: u32 = 8;
+    const USER_PORT: u32 = 24;
+    const FAMILY_TYPE_PROTO: u32 = 28;
+    const MSG_SRC_IP4: u32 = 40;
+    const MSG_SRC_IP6: u32 = 44;
+    const SK: u32 = 64;
+    if off + size > SK {
+        return None;
+    }
+    let field = off & !3;
+    let addr = field == USER_IP4
+        || (USER_IP6..USER_PORT).contains(&field)
+        || field == USER_PORT
+        || field == MSG_SRC_IP4
+        || (MSG_SRC_IP6..SK).contains(&field);
+    let ok = if write {
+        addr && (size == 4
+            || (size == 8
+                && (field == USER_IP6
+                    || field == MSG_SRC_IP6 + 8
+                    || field == USER_IP6 + 8
+                    || field == MSG_SRC_IP6)))
+    } else if addr {
+        narrow_ok(off - field, size, 4)
+    } else {
+        // user_family, family, type, protocol: whole words only.
+        size == 4 && (field == 0 || (FAMILY_TYPE_PROTO..MSG_SRC_IP4).contains(&field))
+    };
+    ok.then_some(CtxAccess {
+        ptr: None,
+        rewrite: None,
     })
 }
 

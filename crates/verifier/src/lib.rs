@@ -6,7 +6,7 @@
 //! Verification is abstract interpretation of every path through the
 //! program, in the order the kernel's `bpf_check()` does it.
 //!
-//! **Static passes** ([`cfg`]). The bytes are decoded once into typed
+//! **Static passes** ([`mod@cfg`]). The bytes are decoded once into typed
 //! instructions. Subprograms are found (slot 0, the targets of local calls
 //! and of function-address `lddw`s); every jump must stay inside its
 //! subprogram and each subprogram must end in `exit` or `goto`. A depth-first
@@ -28,7 +28,7 @@
 //! all of them; a comparison of a packet pointer with `data_end` gives every
 //! pointer derived from the same base its proven range.
 //!
-//! **Exploration** ([`check`]). One path at a time, depth first: an undecided
+//! **Exploration** (`check`). One path at a time, depth first: an undecided
 //! conditional jump pushes the taken edge with its refined state and goes on
 //! with the fall-through. Each instruction is checked against the state —
 //! memory accesses against the pointer's kind and bounds, helper arguments

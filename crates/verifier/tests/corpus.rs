@@ -42,11 +42,7 @@ fn meta_of(m: &object::MapSpec) -> MapMeta {
 
 /// Disagreements with the kernel that are understood, each with why.
 const KNOWN: &[&str] = &[
-    // cgroup_sock_addr, sk_skb, sk_msg and sock_ops contexts are not
-    // described yet.
-    "cgroup_sock_addr::sock_connect4",
-    "cgroup_sock_addr::sock_getpeername4",
-    "cgroup_sock_addr::sock_sendmsg4",
+    // sk_skb, sk_msg and sock_ops contexts are not described yet.
     "sk_skb_sockmap::sk_msg_redir",
     "sk_skb_sockmap::sk_parser",
     "sk_skb_sockmap::sk_verdict",

@@ -225,7 +225,9 @@ pub mod kern {
         ];
         arrays
             .iter()
-            .find(|(o, _, n)| (*o..*o + *n).contains(&uapi_off) && (uapi_off - *o).is_multiple_of(4))
+            .find(|(o, _, n)| {
+                (*o..*o + *n).contains(&uapi_off) && (uapi_off - *o).is_multiple_of(4)
+            })
             .map(|(o, k, _)| k + (uapi_off - o))
     }
 

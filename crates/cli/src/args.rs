@@ -52,46 +52,11 @@ impl Args {
         self.words.pop_front()
     }
 
-    /// Looks at the next word without consuming it.
-    pub fn peek(&self) -> Option<&str> {
-        self.words.front().map(|s| s.as_str())
-    }
-
-    /// Consumes the next word if it equals `kw`.
-    pub fn eat(&mut self, kw: &str) -> bool {
-        if self.peek() == Some(kw) {
-            self.words.pop_front();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Whether all words were consumed.
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
-    }
-
     /// Fails if words are left over, naming the first.
     pub fn finish(&self) -> CliResult<()> {
         match self.words.front() {
             None => Ok(()),
             Some(w) => Err(cli_err!("unexpected argument '{w}'")),
         }
-    }
-
-    /// Parses the next word as a number (decimal or 0x hex).
-    pub fn next_u64(&mut self, what: &str) -> CliResult<u64> {
-        let w = self.next(what)?;
-        parse_u64(&w).ok_or_else(|| cli_err!("invalid {what} '{w}': expected a number"))
-    }
-}
-
-/// Parses a decimal or `0x` hexadecimal number.
-pub fn parse_u64(s: &str) -> Option<u64> {
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else {
-        s.parse().ok()
     }
 }

@@ -147,13 +147,13 @@ pub(crate) fn run_jit_vetted(
     let mut vm = Machine::new();
     vm.set_budget(BUDGET);
     let mut scratch = mem.to_vec();
-    match vm.run_on_memory(&prog, &mut scratch) {
-        Err(
-            e @ (vm::VmError::MemoryAccess { .. }
-            | vm::VmError::MisalignedAtomic { .. }
-            | vm::VmError::BudgetExhausted { .. }),
-        ) => return Err(e.to_string()),
-        _ => {}
+    if let Err(
+        e @ (vm::VmError::MemoryAccess { .. }
+        | vm::VmError::MisalignedAtomic { .. }
+        | vm::VmError::BudgetExhausted { .. }),
+    ) = vm.run_on_memory(&prog, &mut scratch)
+    {
+        return Err(e.to_string());
     }
     let opts = jit::CompileOptions::new(*prep);
     // SAFETY: the program is trusted by whoever ran this command (see the

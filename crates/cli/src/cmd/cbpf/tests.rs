@@ -496,7 +496,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<SockFilter> {
             )
         })
         .collect();
-    prog.push(if rng.next() % 2 == 0 {
+    prog.push(if rng.next().is_multiple_of(2) {
         SockFilter::new(0x16, 0, 0, 0)
     } else {
         SockFilter::new(6, 0, 0, 77)
@@ -528,7 +528,7 @@ fn translation_agrees_with_a_reference_interpreter() {
             meta.hash = rng.next() as u32;
             meta.ifindex = (rng.next() % 5) as u32;
             meta.queue_mapping = (rng.next() % 4) as u32;
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 meta.vlan = Some((rng.next() as u16, rng.pick(&[0x8100, 0x88a8])));
             }
             let want = reference(&classic, &p.data, &meta);

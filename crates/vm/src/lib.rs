@@ -55,9 +55,11 @@
 //! through a [`TailCallHook`], at most [`uapi::MAX_TAIL_CALL_CNT`] times; an
 //! instruction budget ([`Machine::set_budget`]) stops runaway programs.
 
+pub mod ctx;
 mod env;
 mod error;
 pub mod helpers;
+pub mod host;
 mod interp;
 mod lower;
 pub mod memory;
@@ -69,6 +71,7 @@ mod tests;
 pub use env::{PacketView, RunEnv, TailCallHook};
 pub use error::{AccessKind, BoxError, HelperFault, PrepareError, VmError};
 pub use helpers::{HelperFn, HelperRegistry};
+pub use host::{HelperHost, TraceSink};
 pub use interp::{Machine, DEFAULT_BUDGET};
 pub use memory::{Region, RegionKind};
 pub use program::{subprog_addr, ExecMode, PrepareOptions, Program, Resolver, SUBPROG_ADDR_TAG};

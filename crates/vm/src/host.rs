@@ -1,0 +1,175 @@
+//! The host state the runtime's helpers share: what a run knows besides its
+//! registers and regions. The runtime puts one [`HelperHost`] in the
+//! environment ([`RunEnv::set_host`](crate::RunEnv::set_host)); helpers get
+//! it back with [`HelperHost::of`].
+//!
+//! # Conventions every helper relies on
+//!
+//! - **A map pointer** (what `lddw rX, map` loads, what `bpf_map_*` helpers
+//!   get in `r1`) is the address of a [`maps::Map`] kept alive by an
+//!   `Arc` in [`HelperHost::maps`] for the whole run. Unchecked (verified)
+//!   runs trust it as the kernel trusts its `struct bpf_map *`; checked runs
+//!   look it up in [`HelperHost::map`] first and fault if it is not one.
+//! - **A map value pointer** is what [`maps::Map::lookup_ptr`] returned; the
+//!   runtime adds every map's region to the run, so checked runs accept it.
+//! - **The packet** of `xdp` and skb programs is a [`crate::ctx::PacketBuf`]
+//!   with headroom and tailroom: helpers that move its head or tail update
+//!   the buffer and then the context's `data`/`data_end`/`data_meta` fields
+//!   (`uapi::ctx::kern`), exactly as the kernel's helpers leave the verifier
+//!   to invalidate packet pointers.
+
+use crate::env::RunEnv;
+use std::sync::Arc;
+
+/// Where `bpf_trace_printk` and `bpf_trace_vprintk` lines go: each call
+/// gives one line in the kernel's `trace_pipe` format, without the newline.
+pub trait TraceSink: Send + Sync {
+    fn line(&self, line: &str);
+}
+
+/// A sink that prints lines to standard error (the default of the CLI).
+#[derive(Debug, Default)]
+pub struct StderrTrace;
+
+impl TraceSink for StderrTrace {
+    fn line(&self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// A sink that keeps lines in memory (tests, embedders).
+#[derive(Debug, Default)]
+pub struct MemoryTrace {
+    lines: std::sync::Mutex<Vec<String>>,
+}
+
+impl MemoryTrace {
+    /// The lines written so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl TraceSink for MemoryTrace {
+    fn line(&self, line: &str) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(line.to_string());
+        }
+    }
+}
+
+/// Who "current" is for `bpf_get_current_pid_tgid`, `_uid_gid` and
+/// `_comm`: the host process by default, or what a test-run sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub pid: u32,
+    pub tgid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// `TASK_COMM_LEN` (16) bytes, NUL-padded.
+    pub comm: [u8; 16],
+}
+
+/// What the runtime's helpers share during a run. See the module
+/// documentation for the conventions.
+pub struct HelperHost {
+    /// The maps the program may name (kept alive for the run).
+    pub maps: Vec<Arc<maps::Map>>,
+    /// Where trace_printk lines go.
+    pub trace: Arc<dyn TraceSink>,
+    /// The program's name, for the trace_pipe line (`<prog>-pid [cpu] ...`
+    /// uses the task name; see the trace helper).
+    pub prog_name: String,
+    /// `bpf_get_func_ip`: the address reported for the program's function.
+    pub func_ip: u64,
+    /// The task the program runs for.
+    pub current: Current,
+    /// The packet of xdp and skb programs.
+    pub packet: Option<crate::ctx::PacketBuf>,
+    /// Set by `bpf_redirect`/`bpf_redirect_map`: the target ifindex (or map
+    /// slot) and flags, reported by test-run.
+    pub redirect: Option<(u32, u64)>,
+}
+
+impl std::fmt::Debug for HelperHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelperHost")
+            .field("maps", &self.maps.len())
+            .field("prog_name", &self.prog_name)
+            .field("current", &self.current)
+            .field("packet", &self.packet)
+            .field("redirect", &self.redirect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HelperHost {
+    /// A host with the given maps, tracing to standard error, running for
+    /// the current process.
+    pub fn new(maps: Vec<Arc<maps::Map>>) -> HelperHost {
+        HelperHost {
+            maps,
+            trace: Arc::new(StderrTrace),
+            prog_name: String::new(),
+            func_ip: 0,
+            current: Current::of_process(),
+            packet: None,
+            redirect: None,
+        }
+    }
+
+    /// The host of a run, if the runtime set one.
+    pub fn of<'e>(env: &'e mut RunEnv<'_>) -> Option<&'e mut HelperHost> {
+        env.host::<HelperHost>()
+    }
+
+    /// The map at address `addr`, if it is one of the run's maps.
+    pub fn map(&self, addr: u64) -> Option<&maps::Map> {
+        self.maps
+            .iter()
+            .map(|m| &**m)
+            .find(|m| std::ptr::from_ref::<maps::Map>(m) as u64 == addr)
+    }
+
+    /// The address programs use for `map` (see the module documentation).
+    pub fn map_addr(map: &Arc<maps::Map>) -> u64 {
+        Arc::as_ptr(map).expose_provenance() as u64
+    }
+}
+
+impl Current {
+    /// The calling process: pid and tgid of the thread and process, real
+    /// uid and gid, and the process name from `/proc/self/comm`.
+    pub fn of_process() -> Current {
+        let tgid = std::process::id();
+        let pid = std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+            .unwrap_or(tgid);
+        let (uid, gid) = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .map(|s| {
+                let field = |name: &str| -> u32 {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                        .unwrap_or(0)
+                };
+                (field("Uid:"), field("Gid:"))
+            })
+            .unwrap_or((0, 0));
+        let mut comm = [0u8; 16];
+        if let Ok(name) = std::fs::read_to_string("/proc/self/comm") {
+            let name = name.trim_end().as_bytes();
+            let n = name.len().min(15);
+            comm[..n].copy_from_slice(&name[..n]);
+        }
+        Current {
+            pid,
+            tgid,
+            uid,
+            gid,
+            comm,
+        }
+    }
+}

@@ -164,17 +164,22 @@ fn running_kernel_btf() {
     let min = btf_file(data("core_task.btf"));
     let full = open("core_task.bpf.o", CoreTarget::Btf(&vmlinux));
     let small = open("core_task.bpf.o", CoreTarget::Btf(&min));
-    let task = vmlinux
-        .find_by_name(btf::Kind::Struct, "task_struct")
-        .unwrap();
-    let pid = vmlinux.find_member(task, "tgid").unwrap().unwrap();
-    let same_kernel = small.programs[0].core_relos.iter().any(|r| {
-        r.access == "0:1"
-            && r.outcome
-                == CoreOutcome::Patched {
-                    old: 4,
-                    new: pid.bit_offset / 8,
-                }
+    // The minimised BTF came from this kernel only if every field the
+    // program reads sits at the same offset in both.
+    let fields = [
+        ("task_struct", "tgid"),
+        ("task_struct", "mm"),
+        ("task_struct", "real_parent"),
+        ("task_struct", "comm"),
+        ("task_struct", "__state"),
+        ("mm_struct", "total_vm"),
+    ];
+    let offset = |b: &Btf, s: &str, f: &str| {
+        let id = b.find_by_name(btf::Kind::Struct, s)?;
+        Some(b.find_member(id, f).ok()??.bit_offset)
+    };
+    let same_kernel = fields.iter().all(|(s, f)| {
+        offset(&vmlinux, s, f).is_some() && offset(&vmlinux, s, f) == offset(&min, s, f)
     });
     if !same_kernel {
         eprintln!("skipped: core_task.btf was made from another kernel");

@@ -131,6 +131,25 @@ impl HelperHost {
             .find(|m| std::ptr::from_ref::<maps::Map>(m) as u64 == addr)
     }
 
+    /// Adds the memory of every map of the run to `env`, so that checked
+    /// runs accept the value pointers map helpers return.
+    pub fn add_map_regions(&self, env: &mut RunEnv<'_>) {
+        for m in &self.maps {
+            let r = m.region();
+            let region = crate::memory::Region {
+                start: r.base().expose_provenance() as u64,
+                len: r.len() as u64,
+                writable: true,
+                kind: crate::memory::RegionKind::MapValue,
+            };
+            // SAFETY: the map's mapping stays valid while `self.maps` holds
+            // the `Arc`, which outlives the run by the host contract; its
+            // address was exposed just above; other workers touch it only
+            // through programs and the maps crate's atomics.
+            unsafe { env.add_raw_region(region) };
+        }
+    }
+
     /// The address programs use for `map` (see the module documentation).
     pub fn map_addr(map: &Arc<maps::Map>) -> u64 {
         Arc::as_ptr(map).expose_provenance() as u64

@@ -1,1 +1,40 @@
-//! (placeholder)
+//! oxbpf: eBPF in user space. Load the `.o` files clang builds for Linux,
+//! verify them with the kernel's rules, and run them with the kernel's
+//! semantics — maps, helpers, contexts and test runs included.
+//!
+//! ```no_run
+//! use oxbpf::{LoadOptions, Runtime};
+//!
+//! let rt = Runtime::new();
+//! let obj = rt.load_file("prog.o", &LoadOptions::default())?;
+//! let prog = obj.program("count_packets")?;
+//! let mut ctx = [0u8; 64];
+//! let r0 = prog.run_raw(&mut ctx)?;
+//! println!("r0 = {r0}, map = {:?}", obj.map("counts")?.lookup(&0u32.to_le_bytes())?);
+//! # Ok::<(), oxbpf::Error>(())
+//! ```
+//!
+//! The pieces: [`Runtime`] (the registry of maps and programs by id, the
+//! helpers, the trace sink, the worker count), [`Object`] (what a load
+//! gave), [`Program`] and [`Map`]. Loading ([`Runtime::load_file`]) creates
+//! the maps, patches map references, verifies each program with
+//! `oxbpf-verifier` and prepares it for the engines; a program the verifier
+//! refuses is an [`Error::Verify`] with the kernel-format log.
+
+mod error;
+mod helpers;
+mod load;
+mod map;
+mod program;
+mod runtime;
+
+pub use error::{Error, Result};
+pub use load::{LoadOptions, Object, ProgramDef};
+pub use map::Map;
+pub use program::Program;
+pub use runtime::{Engine, Runtime, RuntimeOptions};
+
+pub use isa::RawInsn;
+pub use maps::MapSpec;
+pub use uapi::{AttachType, MapType, ProgType};
+pub use vm::{HelperFn, HelperHost, RunEnv, TraceSink};

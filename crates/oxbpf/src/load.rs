@@ -1,0 +1,476 @@
+//! Loading: what libbpf's `bpf_object__load` and the kernel's
+//! `BPF_PROG_LOAD` do together. Maps are created (and global data
+//! initialised and frozen), map references patched to map ids, every
+//! program verified with the kernel's rules and prepared to run, and the
+//! initial slots of program arrays and maps of maps filled.
+
+use crate::error::{Error, Result};
+use crate::map::Map;
+use crate::program::{ProgInner, Program};
+use crate::runtime::Runtime;
+use isa::{LoadImm, RawInsn};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+use uapi::{AttachType, ProgType};
+
+/// Choices for loading an object or a program.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Verifier log level: 0, 1 (the path to an error), 2 (every state).
+    pub log_level: u32,
+    /// Load only these programs (by function name); all by default.
+    pub programs: Option<Vec<String>>,
+    /// The program type for every program, overriding the section name
+    /// (bpftool's `type` keyword).
+    pub prog_type: Option<ProgType>,
+    /// Target BTF for CO-RE relocations (default: `/sys/kernel/btf/vmlinux`
+    /// when present, else oxbpf's built-in context types).
+    pub core_btf: Option<PathBuf>,
+    /// Values of `__kconfig` externs.
+    pub kconfig: Option<object::KconfigOptions>,
+    /// Refuse reads of never-written stack bytes, as the kernel does for
+    /// unprivileged loaders (default: allowed, as for root).
+    pub strict_uninit_stack: bool,
+}
+
+/// A loaded object: its programs and maps.
+#[derive(Debug, Clone)]
+pub struct Object {
+    name: String,
+    programs: Vec<Program>,
+    maps: Vec<Map>,
+    btf: Option<Arc<btf::Btf>>,
+}
+
+impl Object {
+    /// libbpf's object name (the file's base name up to its first dot).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The loaded programs, in libbpf's order.
+    pub fn programs(&self) -> &[Program] {
+        &self.programs
+    }
+
+    /// The maps, in libbpf's order (including global data maps).
+    pub fn maps(&self) -> &[Map] {
+        &self.maps
+    }
+
+    /// The program whose function is called `name`.
+    pub fn program(&self, name: &str) -> Result<&Program> {
+        self.programs
+            .iter()
+            .find(|p| p.name() == name || p.0.name == truncate(name))
+            .ok_or_else(|| Error::NotFound {
+                what: "program",
+                name: name.to_string(),
+            })
+    }
+
+    /// The map called `name` (libbpf's name; global data maps are
+    /// `<obj>.data`, `<obj>.bss`, ...).
+    pub fn map(&self, name: &str) -> Result<&Map> {
+        self.maps
+            .iter()
+            .find(|m| m.name() == name || m.name() == truncate(name))
+            .ok_or_else(|| Error::NotFound {
+                what: "map",
+                name: name.to_string(),
+            })
+    }
+
+    /// The object's BTF.
+    pub fn btf(&self) -> Option<&Arc<btf::Btf>> {
+        self.btf.as_ref()
+    }
+}
+
+/// A program given as instructions rather than an object (`oxbpf prog load`
+/// of assembly, embedders).
+#[derive(Debug, Clone)]
+pub struct ProgramDef<'a> {
+    pub name: &'a str,
+    pub prog_type: ProgType,
+    pub expected_attach_type: Option<AttachType>,
+    /// `lddw` map references name maps by id (`BPF_PSEUDO_MAP_FD` with
+    /// imm = id), and every map named must be in `maps`.
+    pub insns: &'a [RawInsn],
+    pub maps: &'a [Map],
+    pub license: &'a str,
+}
+
+/// The kernel keeps `BPF_OBJ_NAME_LEN - 1` bytes of a name.
+fn truncate(name: &str) -> &str {
+    let max = uapi::OBJ_NAME_LEN - 1;
+    if name.len() <= max {
+        return name;
+    }
+    let mut end = max;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// Byte offset of the `struct bpf_spin_lock` member of the map's value
+/// type, from the object's BTF.
+fn spin_lock_off(btf: Option<&btf::Btf>, m: &object::MapSpec) -> Option<u32> {
+    let btf = btf?;
+    if m.btf_value_type_id == 0 {
+        return None;
+    }
+    let c = btf.composite(m.btf_value_type_id).ok()??;
+    c.members.iter().find_map(|mem| {
+        let t = btf.resolve(mem.type_id).ok()?;
+        (btf.type_name(t) == Some("bpf_spin_lock")).then_some(mem.bit_offset / 8)
+    })
+}
+
+fn storage_spec(m: &object::MapSpec, btf: Option<&btf::Btf>) -> maps::MapSpec {
+    let mut s = maps::MapSpec::new(m.map_type, m.key_size, m.value_size, m.max_entries)
+        .with_flags(m.flags)
+        .with_name(&m.kernel_name())
+        .with_map_extra(m.map_extra);
+    s.btf_key_type_id = m.btf_key_type_id;
+    s.btf_value_type_id = m.btf_value_type_id;
+    s.spin_lock_off = spin_lock_off(btf, m);
+    s.inner_map = m.inner.as_deref().map(|i| Box::new(storage_spec(i, btf)));
+    s
+}
+
+fn verifier_meta(m: &Map) -> verifier::MapMeta {
+    let s = m.spec();
+    let mut meta = verifier::MapMeta::new(s.map_type, s.key_size, s.value_size, s.max_entries);
+    meta.flags = s.flags;
+    meta.frozen = m.is_frozen();
+    meta.name = m.name().to_string();
+    meta.spin_lock_off = s.spin_lock_off;
+    meta.inner = s.inner_map.as_deref().map(|i| {
+        let mut im = verifier::MapMeta::new(i.map_type, i.key_size, i.value_size, i.max_entries);
+        im.flags = i.flags;
+        im.spin_lock_off = i.spin_lock_off;
+        Box::new(im)
+    });
+    meta
+}
+
+/// Resolves `lddw` of maps (by id) to what programs see: the map's
+/// address, or the address of its value for global data.
+struct MapResolver<'a> {
+    maps: &'a BTreeMap<i32, Map>,
+}
+
+impl vm::Resolver for MapResolver<'_> {
+    fn resolve(&self, pc: usize, imm: LoadImm) -> std::result::Result<u64, vm::BoxError> {
+        let get = |fd: i32| {
+            self.maps
+                .get(&fd)
+                .ok_or_else(|| format!("insn {pc}: no map with id {fd}"))
+        };
+        match imm {
+            LoadImm::Imm(v) => Ok(v),
+            LoadImm::MapFd(fd) => Ok(get(fd)?.prog_addr()),
+            LoadImm::MapValue { fd, off } => {
+                let m = get(fd)?;
+                let base = m.storage().lookup_ptr(&0u32.to_le_bytes(), 0);
+                if base.is_null() || off as usize >= m.spec().value_size as usize {
+                    return Err(format!(
+                        "insn {pc}: offset {off} is outside the value of map '{}'",
+                        m.name()
+                    )
+                    .into());
+                }
+                Ok(base.expose_provenance() as u64 + off as u64)
+            }
+            other => Err(format!("insn {pc}: lddw form {other:?} is not supported").into()),
+        }
+    }
+}
+
+impl Runtime {
+    /// Opens and loads the object file at `path`.
+    pub fn load_file(&self, path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Object> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = object::object_name(&path.to_string_lossy());
+        self.load_bytes(&bytes, &name, opts).map_err(|e| match e {
+            Error::Io { .. } | Error::Object(_) => e,
+            other => Error::InFile {
+                path: path.to_path_buf(),
+                source: Box::new(other),
+            },
+        })
+    }
+
+    /// Loads an object from its bytes; `name` is the object name (libbpf's:
+    /// the file's base name up to its first dot).
+    pub fn load_bytes(&self, bytes: &[u8], name: &str, opts: &LoadOptions) -> Result<Object> {
+        let user_btf = match &opts.core_btf {
+            Some(p) => {
+                let b = std::fs::read(p).map_err(|source| Error::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                Some(btf::Btf::parse(&b).map_err(|e| Error::Unsupported {
+                    program: p.display().to_string(),
+                    reason: format!("target BTF: {e}"),
+                })?)
+            }
+            None => None,
+        };
+        let core_btf = match &user_btf {
+            Some(b) => Some(b),
+            None => object::vmlinux_btf()?,
+        };
+        let mut popts = object::ParseOptions::default();
+        if let Some(b) = core_btf {
+            popts.core = object::CoreTarget::Btf(b);
+        }
+        if let Some(k) = &opts.kconfig {
+            popts.kconfig = k.clone();
+        }
+        let spec = object::ObjectSpec::parse_with(bytes, name, &popts)?;
+        self.load_spec(&spec, opts)
+    }
+
+    /// Loads a parsed object.
+    pub fn load_spec(&self, spec: &object::ObjectSpec, opts: &LoadOptions) -> Result<Object> {
+        let btf = spec.btf.clone().map(Arc::new);
+        // Maps, in the object's order; index in the spec -> map.
+        let mut maps = Vec::with_capacity(spec.maps.len());
+        for m in &spec.maps {
+            let mut sspec = storage_spec(m, btf.as_deref());
+            // libbpf's adjustments: a perf event array of unspecified size
+            // gets one slot per CPU, a ring buffer a whole number of pages.
+            if sspec.map_type == uapi::MapType::PerfEventArray && sspec.max_entries == 0 {
+                sspec.max_entries = self.reg.opts.workers;
+            }
+            if sspec.map_type == uapi::MapType::Ringbuf {
+                sspec.max_entries = sspec.max_entries.max(4096).next_multiple_of(4096);
+            }
+            let map = self.create_map_with_btf(sspec, btf.clone())?;
+            if let Some(data) = &m.data {
+                if data.iter().any(|&b| b != 0) {
+                    map.update(&0u32.to_le_bytes(), data, 0)
+                        .map_err(|e| Error::Unsupported {
+                            program: m.name.clone(),
+                            reason: format!("initialising global data: {e}"),
+                        })?;
+                }
+            }
+            if m.freeze {
+                map.freeze()?;
+            }
+            maps.push(map);
+        }
+        let by_id: BTreeMap<i32, Map> = maps.iter().map(|m| (m.id() as i32, m.clone())).collect();
+
+        let mut programs: Vec<(usize, Program)> = Vec::new();
+        for (pi, p) in spec.programs.iter().enumerate() {
+            let wanted = match &opts.programs {
+                Some(names) => names.iter().any(|n| n == &p.name),
+                None => p.autoload,
+            };
+            if !wanted {
+                continue;
+            }
+            let mut insns = p.insns.clone();
+            for r in &p.map_refs {
+                insns[r.insn].imm = maps[r.map].id() as i32;
+                if let object::MapRefKind::Value { offset } = r.kind {
+                    insns[r.insn + 1].imm = offset as i32;
+                }
+            }
+            let prog_type = match opts.prog_type {
+                Some(t) => t,
+                // Old numbered `socketN` sections are socket filters.
+                None if p.prog_type == ProgType::Unspec && p.section.starts_with("socket") => {
+                    ProgType::SocketFilter
+                }
+                None if p.prog_type == ProgType::Unspec => {
+                    return Err(Error::Unsupported {
+                        program: p.name.clone(),
+                        reason: format!(
+                        "section '{}' names no program type (give one, as bpftool's `type` does)",
+                        p.section
+                    ),
+                    })
+                }
+                None => p.prog_type,
+            };
+            let (line_info, func_info) = debug_info(p, btf.as_deref());
+            let prog = self.load_verified(
+                ProgramDef {
+                    name: &p.name,
+                    prog_type,
+                    expected_attach_type: p.expected_attach_type,
+                    insns: &insns,
+                    maps: &maps,
+                    license: &spec.license,
+                },
+                &by_id,
+                line_info,
+                func_info,
+                btf.clone(),
+                opts,
+            )?;
+            programs.push((pi, prog));
+        }
+
+        // Initial slots of program arrays and maps of maps.
+        for (m, map) in spec.maps.iter().zip(&maps) {
+            for (index, slot) in &m.init_slots {
+                let id = match slot {
+                    object::InitSlot::Program(pi) => match programs.iter().find(|(i, _)| i == pi) {
+                        Some((_, p)) => p.id(),
+                        None => continue,
+                    },
+                    object::InitSlot::Map(mi) => maps[*mi].id(),
+                };
+                map.update(&index.to_le_bytes(), &id.to_le_bytes(), 0)?;
+            }
+        }
+        Ok(Object {
+            name: spec.name.clone(),
+            programs: programs.into_iter().map(|(_, p)| p).collect(),
+            maps,
+            btf,
+        })
+    }
+
+    /// Verifies and loads one program given as instructions.
+    pub fn load_program(&self, def: ProgramDef<'_>, opts: &LoadOptions) -> Result<Program> {
+        let by_id: BTreeMap<i32, Map> = def
+            .maps
+            .iter()
+            .map(|m| (m.id() as i32, m.clone()))
+            .collect();
+        self.load_verified(def, &by_id, Vec::new(), Vec::new(), None, opts)
+    }
+
+    fn load_verified(
+        &self,
+        def: ProgramDef<'_>,
+        by_id: &BTreeMap<i32, Map>,
+        line_info: Vec<verifier::LineInfo>,
+        func_info: Vec<verifier::FuncInfo>,
+        btf: Option<Arc<btf::Btf>>,
+        opts: &LoadOptions,
+    ) -> Result<Program> {
+        let name = truncate(def.name).to_string();
+        let mut req = verifier::Request::new(def.insns, def.prog_type);
+        req.expected_attach_type = def.expected_attach_type;
+        req.maps = by_id
+            .iter()
+            .map(|(&id, m)| (id, verifier_meta(m)))
+            .collect();
+        req.line_info = line_info.clone();
+        req.func_info = func_info.clone();
+        req.log_level = opts.log_level;
+        req.options.allow_uninit_stack = !opts.strict_uninit_stack;
+        let verified = verifier::verify(&req).map_err(|r| Error::Verify {
+            program: name.clone(),
+            source_line: r.pc.and_then(|pc| source_line(&line_info, pc)),
+            message: r.error_line().to_string(),
+            pc: r.pc,
+            errno: r.errno,
+            log: r.log.clone(),
+        })?;
+        let helpers = self
+            .reg
+            .helpers
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_default();
+        let resolver = MapResolver { maps: by_id };
+        let prep = vm::PrepareOptions {
+            helpers: &helpers,
+            resolver: Some(&resolver),
+            callx_helper_ids: false,
+        };
+        let exec =
+            vm::Program::from_raw(verified.insns(), &prep).map_err(|source| Error::Prepare {
+                program: name.clone(),
+                source,
+            })?;
+        // SAFETY: `verified` is the verifier's acceptance of exactly these
+        // instructions with these maps: every memory access stays within
+        // memory valid for it, atomics are aligned and helper arguments
+        // meet their prototypes — the contract of `assume_verified`.
+        let exec = unsafe { exec.assume_verified() };
+        let used: Vec<Map> = verified
+            .used_maps()
+            .iter()
+            .filter_map(|fd| by_id.get(fd).cloned())
+            .collect();
+        let prog = self.register_prog(|id| ProgInner {
+            id,
+            name,
+            prog_type: def.prog_type,
+            attach_type: def.expected_attach_type,
+            license: def.license.to_string(),
+            insns: def.insns.to_vec(),
+            xlated: verified.insns().to_vec(),
+            verifier_log: verified.log().to_string(),
+            insns_processed: verified.insns_processed(),
+            maps: if used.is_empty() {
+                def.maps.to_vec()
+            } else {
+                used
+            },
+            exec: Arc::new(exec),
+            line_info,
+            func_info,
+            btf,
+            loaded_at: SystemTime::now(),
+            registry: Arc::downgrade(&self.reg),
+        });
+        Ok(prog)
+    }
+}
+
+/// `file:line` of the source line covering instruction `pc`.
+fn source_line(lines: &[verifier::LineInfo], pc: usize) -> Option<String> {
+    lines
+        .iter()
+        .filter(|l| l.insn_off as usize <= pc)
+        .max_by_key(|l| l.insn_off)
+        .map(|l| format!("{}:{}", l.file, l.line))
+}
+
+/// The program's BTF line and func info in the verifier's terms.
+fn debug_info(
+    p: &object::ProgramSpec,
+    btf: Option<&btf::Btf>,
+) -> (Vec<verifier::LineInfo>, Vec<verifier::FuncInfo>) {
+    let Some(btf) = btf else {
+        return (Vec::new(), Vec::new());
+    };
+    let lines = p
+        .line_info
+        .iter()
+        .map(|l| verifier::LineInfo {
+            insn_off: l.insn_off,
+            file: l.file_name(btf).to_string(),
+            line: l.line,
+            col: l.column,
+            text: l.line_text(btf).to_string(),
+        })
+        .collect();
+    let funcs = p
+        .func_info
+        .iter()
+        .map(|f| verifier::FuncInfo {
+            insn_off: f.insn_off,
+            name: btf.type_name(f.type_id).unwrap_or("").to_string(),
+        })
+        .collect();
+    (lines, funcs)
+}

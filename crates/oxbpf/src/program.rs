@@ -1,0 +1,197 @@
+//! [`Program`]: a verified program of a [`Runtime`](crate::Runtime), ready to
+//! run any number of times on any number of threads.
+
+use crate::error::{Error, Result};
+use crate::map::Map;
+use crate::runtime::Registry;
+use isa::RawInsn;
+use std::sync::{Arc, Weak};
+use std::time::SystemTime;
+use uapi::{AttachType, ProgType};
+
+/// A loaded, verified program. Cloning gives another handle to it.
+#[derive(Clone)]
+pub struct Program(pub(crate) Arc<ProgInner>);
+
+pub(crate) struct ProgInner {
+    pub(crate) id: u32,
+    pub(crate) name: String,
+    pub(crate) prog_type: ProgType,
+    pub(crate) attach_type: Option<AttachType>,
+    pub(crate) license: String,
+    /// As given to the verifier: relocated, map references by map id.
+    pub(crate) insns: Vec<RawInsn>,
+    /// After the verifier's rewrites (what runs; `prog dump xlated`).
+    pub(crate) xlated: Vec<RawInsn>,
+    pub(crate) verifier_log: String,
+    pub(crate) insns_processed: u64,
+    pub(crate) maps: Vec<Map>,
+    pub(crate) exec: Arc<vm::Program>,
+    pub(crate) line_info: Vec<verifier::LineInfo>,
+    pub(crate) func_info: Vec<verifier::FuncInfo>,
+    pub(crate) btf: Option<Arc<btf::Btf>>,
+    pub(crate) loaded_at: SystemTime,
+    pub(crate) registry: Weak<Registry>,
+}
+
+impl Drop for ProgInner {
+    fn drop(&mut self) {
+        if let Some(r) = self.registry.upgrade() {
+            r.forget_prog(self.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .field("type", &self.0.prog_type)
+            .finish()
+    }
+}
+
+impl Program {
+    /// The runtime-wide id (`bpftool prog show id N`).
+    pub fn id(&self) -> u32 {
+        self.0.id
+    }
+
+    /// The name (the function's name, cut to 15 bytes as the kernel keeps
+    /// it).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub fn prog_type(&self) -> ProgType {
+        self.0.prog_type
+    }
+
+    pub fn expected_attach_type(&self) -> Option<AttachType> {
+        self.0.attach_type
+    }
+
+    /// The license string the object declared.
+    pub fn license(&self) -> &str {
+        &self.0.license
+    }
+
+    /// The instructions as loaded (relocated; `lddw` of maps name them by
+    /// map id), which is what the kernel hashes into the tag.
+    pub fn insns(&self) -> &[RawInsn] {
+        &self.0.insns
+    }
+
+    /// The instructions after the verifier's rewrites: what runs, and what
+    /// `prog dump xlated` shows.
+    pub fn xlated(&self) -> &[RawInsn] {
+        &self.0.xlated
+    }
+
+    /// The verifier's log at the level the program was loaded with.
+    pub fn verifier_log(&self) -> &str {
+        &self.0.verifier_log
+    }
+
+    /// Instructions the verifier processed.
+    pub fn insns_processed(&self) -> u64 {
+        self.0.insns_processed
+    }
+
+    /// The maps the program uses (in the order of the object's maps).
+    pub fn maps(&self) -> &[Map] {
+        &self.0.maps
+    }
+
+    /// BTF line info (instruction offsets into [`Program::xlated`]).
+    pub fn line_info(&self) -> &[verifier::LineInfo] {
+        &self.0.line_info
+    }
+
+    /// BTF func info: where each subprogram starts and its name.
+    pub fn func_info(&self) -> &[verifier::FuncInfo] {
+        &self.0.func_info
+    }
+
+    /// The object's BTF, if it had any.
+    pub fn btf(&self) -> Option<&Arc<btf::Btf>> {
+        self.0.btf.as_ref()
+    }
+
+    /// When the program was loaded.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.0.loaded_at
+    }
+
+    /// The prepared program the engines run.
+    pub fn executable(&self) -> &Arc<vm::Program> {
+        &self.0.exec
+    }
+
+    /// A helper host for runs of this program: its maps, the runtime's
+    /// trace sink, the program's name.
+    pub fn helper_host(&self) -> vm::HelperHost {
+        let mut host = vm::HelperHost::new(
+            self.0
+                .maps
+                .iter()
+                .map(|m| Arc::clone(m.storage()))
+                .collect(),
+        );
+        host.prog_name = self.0.name.clone();
+        if let Some(r) = self.0.registry.upgrade() {
+            host.trace = Arc::clone(&r.opts.trace);
+        }
+        host
+    }
+
+    /// Runs the program once on a raw context (the memory `ctx`, whose
+    /// address is r1 and length r2), on worker 0, and returns r0. For
+    /// program types whose context is plain memory (tracing types,
+    /// `syscall`, embedders' own types); packet programs go through
+    /// [`Program::test_run`].
+    pub fn run_raw(&self, ctx: &mut [u8]) -> Result<u64> {
+        self.run_raw_on(ctx, 0)
+    }
+
+    /// [`Program::run_raw`] on worker `worker` (per-CPU map slot,
+    /// `bpf_get_smp_processor_id`).
+    pub fn run_raw_on(&self, ctx: &mut [u8], worker: u32) -> Result<u64> {
+        let mut host = self.helper_host();
+        let tail = TailCalls {
+            registry: self.0.registry.clone(),
+        };
+        let len = ctx.len() as u64;
+        let mut env = vm::RunEnv::new();
+        let addr = env.add_region(ctx, vm::RegionKind::Context);
+        host.add_map_regions(&mut env);
+        env.set_worker(worker);
+        env.set_tail_calls(&tail);
+        env.set_host(&mut host);
+        let mut machine = vm::Machine::new();
+        machine
+            .run(&self.0.exec, &mut env, &[addr, len])
+            .map_err(|e| Error::Run {
+                program: self.0.name.clone(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// Resolves `bpf_tail_call` targets through the runtime's registry: the
+/// prog array at the address the program passed, the program id stored at
+/// the index.
+pub(crate) struct TailCalls {
+    pub(crate) registry: Weak<Registry>,
+}
+
+impl vm::TailCallHook for TailCalls {
+    fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<vm::Program>> {
+        let reg = self.registry.upgrade()?;
+        let map = reg.map_by_addr(prog_array)?;
+        let id = map.storage().fd_array_get(index)?;
+        let prog = reg.prog_by_id(id)?;
+        Some(Arc::clone(&prog.0.exec))
+    }
+}

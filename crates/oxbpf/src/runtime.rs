@@ -1,0 +1,230 @@
+//! [`Runtime`]: what the kernel is to `bpf(2)` users — the registry of maps
+//! and programs with their ids, the helpers programs may call, where
+//! `bpf_trace_printk` output goes, and how many workers ("CPUs") per-CPU
+//! maps have.
+
+use crate::error::{Error, Result};
+use crate::map::{Map, MapInner};
+use crate::program::{ProgInner, Program};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use vm::{HelperRegistry, TraceSink};
+
+/// How a runtime runs programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The interpreter, unchecked (programs are verified first).
+    #[default]
+    Interpreter,
+}
+
+/// Choices made once per runtime.
+#[derive(Clone)]
+pub struct RuntimeOptions {
+    /// Workers: per-CPU maps hold this many slots and
+    /// `bpf_get_smp_processor_id` answers below it. Default: the machine's
+    /// CPU count.
+    pub workers: u32,
+    /// Where trace_printk lines go. Default: standard error.
+    pub trace: Arc<dyn TraceSink>,
+    /// The engine programs run on.
+    pub engine: Engine,
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("workers", &self.workers)
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            trace: Arc::new(vm::host::StderrTrace),
+            engine: Engine::default(),
+        }
+    }
+}
+
+/// The registry behind a [`Runtime`] (shared with every map and program,
+/// which hold a weak reference to unregister themselves when dropped).
+pub(crate) struct Registry {
+    pub(crate) opts: RuntimeOptions,
+    next_map_id: AtomicU32,
+    next_prog_id: AtomicU32,
+    maps: RwLock<BTreeMap<u32, Weak<MapInner>>>,
+    progs: RwLock<BTreeMap<u32, Weak<ProgInner>>>,
+    pub(crate) helpers: RwLock<HelperRegistry>,
+}
+
+impl Registry {
+    pub(crate) fn forget_map(&self, id: u32) {
+        if let Ok(mut m) = self.maps.write() {
+            m.remove(&id);
+        }
+    }
+
+    pub(crate) fn forget_prog(&self, id: u32) {
+        if let Ok(mut m) = self.progs.write() {
+            m.remove(&id);
+        }
+    }
+
+    pub(crate) fn map_by_id(&self, id: u32) -> Option<Map> {
+        let m = self.maps.read().ok()?;
+        m.get(&id)?.upgrade().map(Map)
+    }
+
+    pub(crate) fn prog_by_id(&self, id: u32) -> Option<Program> {
+        let m = self.progs.read().ok()?;
+        m.get(&id)?.upgrade().map(Program)
+    }
+
+    /// The map whose storage programs see at `addr`.
+    pub(crate) fn map_by_addr(&self, addr: u64) -> Option<Map> {
+        let m = self.maps.read().ok()?;
+        m.values()
+            .filter_map(Weak::upgrade)
+            .map(Map)
+            .find(|m| m.prog_addr() == addr)
+    }
+}
+
+/// A runtime: creates maps, loads programs, and keeps them by id.
+///
+/// Cloning a `Runtime` gives another handle to the same registry.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) reg: Arc<Registry>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("opts", &self.reg.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Runtime {
+    /// A runtime with default options and the standard helpers.
+    pub fn new() -> Runtime {
+        Self::with_options(RuntimeOptions::default())
+    }
+
+    /// A runtime with the given options and the standard helpers.
+    pub fn with_options(opts: RuntimeOptions) -> Runtime {
+        Runtime {
+            reg: Arc::new(Registry {
+                opts,
+                next_map_id: AtomicU32::new(1),
+                next_prog_id: AtomicU32::new(1),
+                maps: RwLock::new(BTreeMap::new()),
+                progs: RwLock::new(BTreeMap::new()),
+                helpers: RwLock::new(crate::helpers::standard()),
+            }),
+        }
+    }
+
+    /// The options this runtime was made with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.reg.opts
+    }
+
+    /// Registers (or replaces) helper `id` for programs loaded from now on.
+    /// The verifier checks calls to it against the kernel's prototype of
+    /// that number.
+    pub fn register_helper(&self, id: u32, f: vm::HelperFn) {
+        if let Ok(mut h) = self.reg.helpers.write() {
+            h.register(uapi::HelperId(id), f);
+        }
+    }
+
+    /// `BPF_MAP_CREATE`: a new anonymous map.
+    pub fn create_map(&self, spec: maps::MapSpec) -> Result<Map> {
+        self.create_map_with_btf(spec, None)
+    }
+
+    /// `BPF_MAP_CREATE` with BTF describing key and value.
+    pub fn create_map_with_btf(
+        &self,
+        spec: maps::MapSpec,
+        btf: Option<Arc<btf::Btf>>,
+    ) -> Result<Map> {
+        let name = spec.name.clone();
+        let storage = maps::Map::create(spec, &maps::MapOptions::new(self.reg.opts.workers))
+            .map_err(|source| Error::Map {
+                map: name.clone(),
+                source,
+            })?;
+        Ok(self.adopt_map(name, storage, btf))
+    }
+
+    /// Registers storage made elsewhere (a pinned map opened from a file).
+    pub fn adopt_map(&self, name: String, storage: maps::Map, btf: Option<Arc<btf::Btf>>) -> Map {
+        let id = self.reg.next_map_id.fetch_add(1, Ordering::Relaxed);
+        let inner = Arc::new(MapInner {
+            id,
+            name,
+            map: Arc::new(storage),
+            btf,
+            registry: Arc::downgrade(&self.reg),
+        });
+        if let Ok(mut m) = self.reg.maps.write() {
+            m.insert(id, Arc::downgrade(&inner));
+        }
+        Map(inner)
+    }
+
+    pub(crate) fn register_prog(&self, make: impl FnOnce(u32) -> ProgInner) -> Program {
+        let id = self.reg.next_prog_id.fetch_add(1, Ordering::Relaxed);
+        let inner = Arc::new(make(id));
+        if let Ok(mut m) = self.reg.progs.write() {
+            m.insert(id, Arc::downgrade(&inner));
+        }
+        Program(inner)
+    }
+
+    /// The live map with this id.
+    pub fn map(&self, id: u32) -> Option<Map> {
+        self.reg.map_by_id(id)
+    }
+
+    /// The live program with this id.
+    pub fn program(&self, id: u32) -> Option<Program> {
+        self.reg.prog_by_id(id)
+    }
+
+    /// Every live map, by id.
+    pub fn maps(&self) -> Vec<Map> {
+        let ids: Vec<u32> = self
+            .reg
+            .maps
+            .read()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        ids.into_iter().filter_map(|id| self.map(id)).collect()
+    }
+
+    /// Every live program, by id.
+    pub fn programs(&self) -> Vec<Program> {
+        let ids: Vec<u32> = self
+            .reg
+            .progs
+            .read()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        ids.into_iter().filter_map(|id| self.program(id)).collect()
+    }
+}

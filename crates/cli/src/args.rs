@@ -52,6 +52,11 @@ impl Args {
         self.words.pop_front()
     }
 
+    /// Looks at the next word without consuming it.
+    pub fn peek(&self) -> Option<&str> {
+        self.words.front().map(|s| s.as_str())
+    }
+
     /// Fails if words are left over, naming the first.
     pub fn finish(&self) -> CliResult<()> {
         match self.words.front() {

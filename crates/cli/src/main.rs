@@ -41,6 +41,8 @@ enum Command {
     Btf(Rest),
     /// Show what an eBPF object file holds: `object show OBJ`.
     Object(Rest),
+    /// Programs: `prog verify|run|load|show|dump …` (see `prog help`).
+    Prog(Rest),
     /// Run raw or assembled bytecode over a memory file: `run FILE [mem FILE] [engine interp|jit]`.
     Run(Rest),
     /// Classic BPF translated to eBPF: `cbpf FILE [dump | run INPUT [out FILE]]`.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Asm(r) => cmd::asm::run(&out, r.args),
         Command::Disasm(r) => cmd::disasm::run(&out, r.args),
         Command::Run(r) => cmd::run::run(&out, r.args),
+        Command::Prog(r) => cmd::prog::run(&out, r.args),
         Command::Btf(r) => cmd::btf::run(&out, r.args),
         Command::Object(r) => cmd::object::run(&out, r.args),
         Command::Cbpf(r) => cmd::cbpf::run(&out, r.args),

@@ -6,4 +6,5 @@ pub mod conformance;
 pub mod disasm;
 pub mod object;
 pub mod pcap;
+pub mod prog;
 pub mod run;

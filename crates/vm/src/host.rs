@@ -136,16 +136,25 @@ impl HelperHost {
     pub fn add_map_regions(&self, env: &mut RunEnv<'_>) {
         for m in &self.maps {
             let r = m.region();
+            // A ring buffer's data pages are mapped a second time right
+            // after the region (`max_entries` bytes), so that records that
+            // wrap are contiguous: its records may extend into that mirror.
+            let mirror = if m.map_type() == uapi::MapType::Ringbuf {
+                u64::from(m.spec().max_entries)
+            } else {
+                0
+            };
             let region = crate::memory::Region {
                 start: r.base().expose_provenance() as u64,
-                len: r.len() as u64,
+                len: r.len() as u64 + mirror,
                 writable: true,
                 kind: crate::memory::RegionKind::MapValue,
             };
-            // SAFETY: the map's mapping stays valid while `self.maps` holds
-            // the `Arc`, which outlives the run by the host contract; its
-            // address was exposed just above; other workers touch it only
-            // through programs and the maps crate's atomics.
+            // SAFETY: the map's mapping (with a ring buffer's mirror) stays
+            // valid while `self.maps` holds the `Arc`, which outlives the
+            // run by the host contract; its address was exposed just above;
+            // other workers touch it only through programs and the maps
+            // crate's atomics.
             unsafe { env.add_raw_region(region) };
         }
     }

@@ -19,6 +19,12 @@
 //! the run is checked. A helper that finds its arguments unusable calls
 //! [`RunEnv::fault`], and the program stops after the helper returns.
 
+pub mod maps;
+pub mod misc;
+pub mod trace;
+
+pub use misc::standard_registry;
+
 use crate::env::RunEnv;
 use std::sync::atomic::{AtomicU64, Ordering};
 use uapi::helpers::id;

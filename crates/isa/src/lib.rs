@@ -16,6 +16,8 @@ pub mod disasm;
 mod encode;
 mod insn;
 mod raw;
+pub mod tag;
+pub mod xlated;
 
 pub use decode::{decode_bytes, decode_program, DecodeError, DecodeErrorKind};
 pub use encode::encode_program;

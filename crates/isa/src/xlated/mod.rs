@@ -1,0 +1,401 @@
+//! `prog dump xlated` as bpftool prints it: plain text (with `opcodes` and
+//! `linum`), JSON (`-j`) and the DOT control-flow graph (`visual`).
+//!
+//! The input is an *xlated* instruction stream: what the kernel hands back
+//! in `xlated_prog_insns` (or what our runtime keeps after its rewrites),
+//! plus the program's function and line info already resolved to strings.
+//! Everything here is a pure function of that input, so the CLI prints
+//! through it and the golden tests (`tests/xlated_golden.rs`, captured from
+//! bpftool 7.1 on Linux 6.18) check it without a kernel.
+//!
+//! Two facts about xlated streams shape the code:
+//!
+//! * They hold forms the decoder refuses in user input: a bpf-to-bpf call
+//!   of a loaded program carries its relative offset in `off` and the
+//!   subprogram index in `imm` (the kernel's `jit_subprogs` leaves it so),
+//!   and helper calls carry the helper's address relative to
+//!   `__bpf_call_base` in `imm`. So the text of each slot is built here from
+//!   the raw fields where needed, and from [`kernel_text`] otherwise.
+//! * bpftool names what instructions refer to through callbacks; the
+//!   [`XlatedNames`] resolver reproduces its rules (map ids, kallsyms names
+//!   of helpers, `bpf_prog_<tag>_<name>` of jited subprograms) and any other
+//!   [`KernelNames`] can be passed instead.
+//!
+//! Layout details follow bpftool 7.1 (`tools/bpf/bpftool/xlated_dumper.c`,
+//! `cfg.c`, `btf_dumper.c` of Linux 6.1), the version the goldens come from.
+
+use crate::disasm::{default_helper_name, kernel_text, KernelNames};
+use crate::{Insn, LoadImm, RawInsn};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use uapi::opcode::{
+    BPF_PSEUDO_BTF_ID, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX,
+    BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, CALL, LDDW,
+};
+
+/// One `struct bpf_line_info` with its strings resolved from BTF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLine {
+    /// Instruction (slot) index in the xlated stream.
+    pub insn_off: u32,
+    /// Source file name (`file_name_off`).
+    pub file: String,
+    /// The source line's text (`line_off`), as stored (bpftool trims its
+    /// leading white space when printing).
+    pub src: String,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// One `struct bpf_func_info`: a function starts at `insn_off`; `proto` is
+/// its prototype as bpftool's `btf_dumper_type_only` prints it
+/// (`int xdp_prog(struct xdp_md * ctx)`), empty when unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncProto {
+    pub insn_off: u32,
+    pub proto: String,
+}
+
+/// A program to dump: the xlated instructions, its function and line info
+/// (each sorted by `insn_off`; either may be empty) and the names resolver.
+#[derive(Clone, Copy)]
+pub struct XlatedProgram<'a> {
+    pub insns: &'a [RawInsn],
+    pub funcs: &'a [FuncProto],
+    pub lines: &'a [SourceLine],
+    pub names: &'a dyn KernelNames,
+}
+
+/// The `opcodes` and `linum` keywords of `prog dump xlated`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XlatedOptions {
+    /// Print each instruction's bytes.
+    pub opcodes: bool,
+    /// Add file, line and column to source lines.
+    pub linum: bool,
+}
+
+/// bpftool's names for an xlated program.
+///
+/// * `lddw` of a map (`src_reg` 1 or 2, `imm` = map id, as the kernel
+///   returns them): `map[id:5]`, `map[id:5][0]+16`; any other `lddw`: the
+///   raw 64-bit value.
+/// * helper calls: the kernel's name when `imm` is a helper id (the form
+///   our runtime keeps), else the symbol at `call_base + imm` from
+///   [`XlatedNames::call_syms`], else that address in hex; kfuncs likewise.
+/// * bpf-to-bpf calls: `+3` for interpreted programs; for jited ones
+///   `+3#bpf_prog_<tag>_<name>`, the symbol of the callee.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XlatedNames {
+    /// Symbols of call targets, by the call instruction's `imm`.
+    pub call_syms: BTreeMap<i32, String>,
+    /// `__bpf_call_base` (0 when unknown), for unnamed targets.
+    pub call_base: u64,
+    /// Whether the program is jited (bpftool names subprograms only then).
+    pub jited: bool,
+    /// Symbols of subprograms by the slot index where each starts.
+    pub subprog_syms: BTreeMap<usize, String>,
+}
+
+impl XlatedNames {
+    fn call_sym(&self, imm: i32) -> String {
+        match self.call_syms.get(&imm) {
+            Some(s) => s.clone(),
+            None => format!("{:#x}", self.call_base.wrapping_add(imm as i64 as u64)),
+        }
+    }
+}
+
+impl KernelNames for XlatedNames {
+    fn helper(&self, id: i32) -> Option<String> {
+        // disasm.c tries its own table first, then bpftool's callback.
+        default_helper_name(id).or_else(|| Some(self.call_sym(id)))
+    }
+    fn kfunc(&self, btf_id: i32, _module: i16) -> Option<String> {
+        Some(self.call_sym(btf_id))
+    }
+    fn local_call(&self, pc: usize, rel: i32) -> Option<String> {
+        if !self.jited {
+            return Some(format!("{rel:+}"));
+        }
+        let target = (pc as i64).checked_add(1 + rel as i64)?;
+        match usize::try_from(target)
+            .ok()
+            .and_then(|t| self.subprog_syms.get(&t))
+        {
+            Some(sym) => Some(format!("{rel:+}#{sym}")),
+            None => Some(format!("{rel:+}")),
+        }
+    }
+    fn imm64(&self, _pc: usize, imm: &LoadImm) -> Option<String> {
+        match *imm {
+            LoadImm::MapFd(id) => Some(format!("map[id:{}]", id as u32)),
+            LoadImm::MapValue { fd, off } => Some(format!("map[id:{}][0]+{off}", fd as u32)),
+            _ => None,
+        }
+    }
+}
+
+/// Whether slot `pc` starts an `lddw` (and so the next slot is its tail).
+fn is_lddw(insns: &[RawInsn], pc: usize) -> bool {
+    insns.get(pc).is_some_and(|r| r.code == LDDW)
+}
+
+/// The `lddw` operand as the kernel's `src_reg` says, without the
+/// decoder's checks (xlated streams put addresses in both halves).
+fn lenient_imm64(insns: &[RawInsn], pc: usize) -> LoadImm {
+    let lo = insns[pc];
+    let hi = insns.get(pc + 1).map_or(0, |h| h.imm);
+    let full = (lo.imm as u32 as u64) | ((hi as u32 as u64) << 32);
+    match lo.src {
+        BPF_PSEUDO_MAP_FD => LoadImm::MapFd(lo.imm),
+        BPF_PSEUDO_MAP_VALUE => LoadImm::MapValue {
+            fd: lo.imm,
+            off: hi as u32,
+        },
+        BPF_PSEUDO_BTF_ID => LoadImm::BtfId {
+            id: lo.imm,
+            module: hi,
+        },
+        BPF_PSEUDO_FUNC if hi == 0 => LoadImm::Func { rel: lo.imm },
+        BPF_PSEUDO_MAP_IDX if hi == 0 => LoadImm::MapIdx(lo.imm),
+        BPF_PSEUDO_MAP_IDX_VALUE => LoadImm::MapIdxValue {
+            idx: lo.imm,
+            off: hi as u32,
+        },
+        _ => LoadImm::Imm(full),
+    }
+}
+
+/// The kernel's text of xlated slot `pc`, `(85) call pc+3#…` style, without
+/// the `pc: ` prefix. Slots the decoder refuses that are not one of the
+/// kernel's own forms print as the kernel prints unknown opcodes.
+pub fn xlated_insn_text(insns: &[RawInsn], pc: usize, names: &dyn KernelNames) -> String {
+    let Some(&raw) = insns.get(pc) else {
+        return String::new();
+    };
+    if raw.code == CALL && raw.src == BPF_PSEUDO_CALL {
+        // Loaded programs keep the relative offset in `off`.
+        let rel = if raw.off != 0 {
+            raw.off as i32
+        } else {
+            raw.imm
+        };
+        let t = names
+            .local_call(pc, rel)
+            .unwrap_or_else(|| format!("{rel:+}"));
+        return format!("({:02x}) call pc{t}", raw.code);
+    }
+    if raw.code == LDDW {
+        let imm = lenient_imm64(insns, pc);
+        let text = names.imm64(pc, &imm).unwrap_or_else(|| {
+            let hi = insns.get(pc + 1).map_or(0, |h| h.imm);
+            format!(
+                "{:#x}",
+                (raw.imm as u32 as u64) | ((hi as u32 as u64) << 32)
+            )
+        });
+        return format!("({:02x}) r{} = {text}", raw.code, raw.dst);
+    }
+    match Insn::decode(insns, pc) {
+        Ok(insn) => kernel_text(&insn, pc, names),
+        Err(_) => internal_text(raw),
+    }
+}
+
+/// Kernel-internal instructions the decoder does not accept from users.
+fn internal_text(raw: RawInsn) -> String {
+    const ALU64_MOV_X: u8 = 0xbf;
+    match raw.code {
+        // BPF_MOV64_PERCPU_REG (`off` = BPF_ADDR_PERCPU).
+        ALU64_MOV_X if raw.off == -1 => format!(
+            "({:02x}) r{} = &(void __percpu *)(r{})",
+            raw.code, raw.dst, raw.src
+        ),
+        ALU64_MOV_X if raw.off == 1 => format!(
+            "({:02x}) r{} = addr_space_cast(r{}, {}, {})",
+            raw.code,
+            raw.dst,
+            raw.src,
+            (raw.imm as u32) >> 16,
+            raw.imm as u16
+        ),
+        // BPF_JMP | BPF_JCOND with src BPF_MAY_GOTO.
+        0xe5 => format!("({:02x}) may_goto pc{:+}", raw.code, raw.off),
+        c => format!("({c:02x}) BUG_{c:02x}"),
+    }
+}
+
+/// The slots that start an instruction: every slot except `lddw` tails.
+fn insn_starts(insns: &[RawInsn]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(insns.len());
+    let mut pc = 0;
+    while pc < insns.len() {
+        out.push(pc);
+        pc += if is_lddw(insns, pc) { 2 } else { 1 };
+    }
+    out
+}
+
+fn find_line(lines: &[SourceLine], pc: usize) -> Option<&SourceLine> {
+    lines.iter().find(|l| l.insn_off as usize == pc)
+}
+
+fn find_func(funcs: &[FuncProto], pc: usize) -> Option<&FuncProto> {
+    funcs
+        .iter()
+        .find(|f| f.insn_off as usize == pc && !f.proto.is_empty())
+}
+
+/// C's `isspace` trim, as bpftool's `ltrim`.
+fn ltrim(s: &str) -> &str {
+    s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
+}
+
+/// bpftool's `fprint_hex` of one or two slots: bytes as `%02x` separated
+/// by single spaces, the two slots of an `lddw` joined by a space.
+fn slot_bytes(insns: &[RawInsn], pc: usize) -> String {
+    let n = if is_lddw(insns, pc) && pc + 1 < insns.len() {
+        2
+    } else {
+        1
+    };
+    crate::disasm::hex_bytes(&insns[pc..pc + n])
+}
+
+/// `bpftool prog dump xlated [opcodes] [linum]`: for each instruction the
+/// function prototype where a function starts (`int f(int a):`), the source
+/// line where line info starts (`; a = b + 1;`, with
+/// ` [file:F line_num:N line_col:C]` under `linum`), `% 4d: (op) text`, and
+/// under `opcodes` its bytes on the next line.
+pub fn dump_plain(p: &XlatedProgram<'_>, opts: XlatedOptions) -> String {
+    let mut out = String::new();
+    for pc in insn_starts(p.insns) {
+        if let Some(f) = find_func(p.funcs, pc) {
+            let _ = writeln!(out, "{}:", f.proto);
+        }
+        if let Some(l) = find_line(p.lines, pc) {
+            out.push_str("; ");
+            out.push_str(ltrim(&l.src));
+            if opts.linum {
+                let _ = write!(
+                    out,
+                    " [file:{} line_num:{} line_col:{}]",
+                    l.file, l.line, l.col
+                );
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{pc:4}: {}", xlated_insn_text(p.insns, pc, p.names));
+        if opts.opcodes {
+            let _ = writeln!(out, "       {}", slot_bytes(p.insns, pc));
+        }
+    }
+    out
+}
+
+/// bpftool's `jsonw_string`: JSON string escapes of its json_writer.
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x0c' => out.push_str("\\f"),
+            '\x08' => out.push_str("\\b"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `"0x%02hhx"` array of bytes, bpftool's `print_hex_data_json`.
+fn json_hex_bytes(out: &mut String, bytes: &[u8]) {
+    out.push('[');
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"0x{b:02x}\"");
+    }
+    out.push(']');
+}
+
+/// `bpftool -j prog dump xlated [opcodes] [linum]`, byte for byte (compact,
+/// keys in bpftool's order, no trailing newline): an array with one object
+/// per instruction: `proto` (function start), `src` (source line), under
+/// `linum` `file`, `line_num` and `line_col` (only when not 0), `disasm`,
+/// and under `opcodes` `{code, src_reg, dst_reg, off, imm}` as hex strings
+/// (`imm` of an `lddw` is 12 bytes: its own `imm` and the whole next slot).
+pub fn dump_json_string(p: &XlatedProgram<'_>, opts: XlatedOptions) -> String {
+    let mut out = String::from("[");
+    for (n, pc) in insn_starts(p.insns).into_iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let mut fields: Vec<String> = Vec::new();
+        let mut field = |k: &str, v: String| fields.push(format!("\"{k}\":{v}"));
+        if let Some(f) = find_func(p.funcs, pc) {
+            let mut v = String::new();
+            json_str(&mut v, &f.proto);
+            field("proto", v);
+        }
+        if let Some(l) = find_line(p.lines, pc) {
+            let mut v = String::new();
+            json_str(&mut v, ltrim(&l.src));
+            field("src", v);
+            if opts.linum {
+                let mut v = String::new();
+                json_str(&mut v, &l.file);
+                field("file", v);
+                field("line_num", l.line.to_string());
+                if l.col != 0 {
+                    field("line_col", l.col.to_string());
+                }
+            }
+        }
+        // The disasm text is printed unescaped, as bpftool does.
+        field(
+            "disasm",
+            format!("\"{}\"", xlated_insn_text(p.insns, pc, p.names)),
+        );
+        if opts.opcodes {
+            let raw = p.insns[pc];
+            let bytes = raw.to_bytes();
+            let mut v = format!(
+                "{{\"code\":\"0x{:02x}\",\"src_reg\":\"0x{:x}\",\"dst_reg\":\"0x{:x}\",\"off\":",
+                raw.code, raw.src, raw.dst
+            );
+            json_hex_bytes(&mut v, &bytes[2..4]);
+            v.push_str(",\"imm\":");
+            if is_lddw(p.insns, pc) && pc + 1 < p.insns.len() {
+                let mut imm = bytes[4..8].to_vec();
+                imm.extend_from_slice(&p.insns[pc + 1].to_bytes());
+                json_hex_bytes(&mut v, &imm);
+            } else {
+                json_hex_bytes(&mut v, &bytes[4..8]);
+            }
+            v.push('}');
+            field("opcodes", v);
+        }
+        out.push('{');
+        out.push_str(&fields.join(","));
+        out.push('}');
+    }
+    out.push(']');
+    out
+}
+
+/// [`dump_json_string`] as a JSON value, for callers that pretty-print
+/// (`-p`) or embed it. (`serde_json` sorts object keys unless built with
+/// `preserve_order`; the string form keeps bpftool's order.)
+pub fn dump_json(p: &XlatedProgram<'_>, opts: XlatedOptions) -> serde_json::Value {
+    // The string is built from escaped parts, so it always parses.
+    serde_json::from_str(&dump_json_string(p, opts)).unwrap_or(serde_json::Value::Null)
+}
+
+mod cfg;
+pub use cfg::dump_visual;

@@ -16,6 +16,7 @@
 mod btf;
 mod map;
 mod prog;
+mod prog_records;
 pub(crate) mod sys;
 mod verifier_log;
 
@@ -27,6 +28,7 @@ use std::sync::OnceLock;
 pub use btf::Btf;
 pub use map::{Map, MapCreate, MapInfo};
 pub use prog::{LogLevel, Prog, ProgBtf, ProgInfo, ProgLoad, TestRun, TestRunOutput};
+pub use prog_records::{KFuncInfo, KLineInfo, ProgRecords};
 pub use sys::Cmd;
 pub use verifier_log::VerifierLog;
 

@@ -65,6 +65,7 @@ mod lower;
 pub mod memory;
 mod op;
 mod program;
+pub mod test_run;
 #[cfg(test)]
 mod tests;
 

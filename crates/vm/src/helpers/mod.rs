@@ -19,11 +19,16 @@
 //! the run is checked. A helper that finds its arguments unusable calls
 //! [`RunEnv::fault`], and the program stops after the helper returns.
 
+pub mod csum;
 pub mod maps;
 pub mod misc;
+pub mod packet;
+pub mod skb;
 pub mod trace;
+pub mod xdp;
 
 pub use misc::standard_registry;
+pub use packet::register_packet_helpers;
 
 use crate::env::RunEnv;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,480 @@
+//! `BPF_PROG_TEST_RUN` with the kernel's semantics, for any engine.
+//!
+//! [`TestRun::new`] validates a request as `net/bpf/test_run.c` does (the
+//! same errno for the same mistake) and builds the packet and context;
+//! [`TestRun::run`] registers them (and the maps' memory) in a
+//! [`RunEnv`], calls an engine closure — the interpreter's
+//! [`crate::Machine::run`] or JIT-compiled code — `repeat` times on the
+//! *same* context, as the kernel does (changes accumulate), and returns the
+//! kernel's outputs: `retval` (the low 32 bits of `r0`), `data_out`
+//! (XDP: metadata and data; skb: from the MAC header, with a zeroed
+//! Ethernet header in front for types that start at the network header),
+//! `ctx_out` and the average duration.
+//!
+//! For pcap runs, [`TestRun::reset_packet`] puts the next packet in the
+//! same buffers and [`TestRun::run_once`] runs it without building
+//! outputs; [`verdict`] tells what the return value means for the type.
+
+mod verdict;
+
+pub use verdict::{verdict, Verdict};
+
+use crate::ctx::{netdev, skb, xdp, KernCtx, PacketBuf, PacketKind};
+use crate::env::{PacketView, RunEnv};
+use crate::error::VmError;
+use crate::host::HelperHost;
+use crate::memory::{Region, RegionKind};
+use uapi::errno::{E2BIG, EINVAL, ENOSPC, ENOTSUPP};
+
+/// `ENXIO` (not in `uapi::errno`).
+const ENXIO: i32 = 6;
+use uapi::{AttachType, ProgType};
+
+/// `BPF_F_TEST_RUN_ON_CPU`.
+pub const BPF_F_TEST_RUN_ON_CPU: u32 = 1;
+/// `BPF_F_TEST_XDP_LIVE_FRAMES`.
+pub const BPF_F_TEST_XDP_LIVE_FRAMES: u32 = 2;
+/// `MAX_BPF_FUNC_ARGS * sizeof(u64)`: the largest raw tracepoint context.
+pub const RAW_TP_CTX_MAX: usize = 12 * 8;
+
+/// A test-run request: the fields of `union bpf_attr`'s `test` member.
+/// A `None` buffer is a null pointer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestRunInput<'a> {
+    /// The packet (empty: no `data_in`).
+    pub data_in: &'a [u8],
+    /// Capacity of `data_out`; `None`: no buffer; `Some(0)`: a buffer with
+    /// no size hint (the kernel then copies everything).
+    pub data_size_out: Option<u32>,
+    /// The context the caller supplies.
+    pub ctx_in: Option<&'a [u8]>,
+    /// Capacity of `ctx_out`; `None`: no buffer.
+    pub ctx_size_out: Option<u32>,
+    pub repeat: u32,
+    pub flags: u32,
+    pub cpu: u32,
+    pub batch_size: u32,
+}
+
+/// What a test run returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRunOutput {
+    /// The low 32 bits of `r0` (the kernel's `retval`).
+    pub retval: u32,
+    /// The whole `r0`.
+    pub r0: u64,
+    /// The bytes copied to `data_out` (at most its capacity).
+    pub data_out: Vec<u8>,
+    /// The full output size the kernel reports in `data_size_out`.
+    pub data_size_out: u32,
+    /// The bytes copied to `ctx_out` (for syscall programs: the context as
+    /// the program left it, written back to `ctx_in`).
+    pub ctx_out: Vec<u8>,
+    /// Average nanoseconds per run.
+    pub duration_ns: u32,
+    /// `ENOSPC` when an output was cut to its buffer (the kernel returns
+    /// that error with the outputs filled), else 0.
+    pub errno: i32,
+    /// The redirect target the program set (`bpf_redirect*`).
+    pub redirect: Option<(u32, u64)>,
+}
+
+/// Why a test run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TestRunError {
+    /// The kernel refuses the request with `errno`.
+    #[error("test run: {} (errno {errno}): {why}", uapi::errno::describe(*errno))]
+    Errno { errno: i32, why: &'static str },
+    /// The engine stopped with an error (only unverified programs do).
+    #[error(transparent)]
+    Vm(#[from] VmError),
+}
+
+impl TestRunError {
+    /// The errno the kernel would return (`EFAULT` for engine errors, which
+    /// the kernel never has).
+    pub fn errno(&self) -> i32 {
+        match self {
+            TestRunError::Errno { errno, .. } => *errno,
+            TestRunError::Vm(_) => uapi::errno::EFAULT,
+        }
+    }
+}
+
+fn fail<T>(errno: i32, why: &'static str) -> Result<T, TestRunError> {
+    Err(TestRunError::Errno { errno, why })
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    Xdp { md: Option<xdp::XdpMd> },
+    Skb { user: Option<Vec<u8>> },
+    RawTp,
+    Syscall,
+    /// oxbpf's extension: any context the user supplies, run once.
+    Raw,
+}
+
+/// A prepared test run. See the module documentation.
+#[derive(Debug)]
+pub struct TestRun {
+    prog_type: ProgType,
+    mode: Mode,
+    packet: Option<PacketBuf>,
+    ctx: KernCtx,
+    repeat: u32,
+    data_size_out: Option<u32>,
+    ctx_size_out: Option<u32>,
+}
+
+/// `bpf_ctx_init`: the caller's context zero-extended to `max`, or `None`
+/// when neither `ctx_in` nor `ctx_out` was given.
+fn ctx_init(input: &TestRunInput<'_>, max: usize) -> Result<Option<Vec<u8>>, TestRunError> {
+    if input.ctx_in.is_none() && input.ctx_size_out.is_none() {
+        return Ok(None);
+    }
+    let mut out = vec![0u8; max];
+    if let Some(c) = input.ctx_in {
+        if c.len() > 4096 || c.iter().skip(max).any(|&b| b != 0) {
+            return fail(E2BIG, "ctx_in is longer than the context and not zero beyond it");
+        }
+        let n = c.len().min(max);
+        out[..n].copy_from_slice(&c[..n]);
+    }
+    Ok(Some(out))
+}
+
+impl TestRun {
+    /// Validates `input` for a program of `prog_type` and builds its packet
+    /// and context, as `BPF_PROG_TEST_RUN` does.
+    pub fn new(
+        prog_type: ProgType,
+        attach: Option<AttachType>,
+        input: &TestRunInput<'_>,
+    ) -> Result<TestRun, TestRunError> {
+        TestRun::with_max_ctx_offset(prog_type, attach, input, 0)
+    }
+
+    /// [`TestRun::new`] for a program whose context accesses reach
+    /// `max_ctx_offset` bytes (the verifier's `max_ctx_offset`), which raw
+    /// tracepoint and syscall contexts must cover.
+    pub fn with_max_ctx_offset(
+        prog_type: ProgType,
+        attach: Option<AttachType>,
+        input: &TestRunInput<'_>,
+        max_ctx_offset: u32,
+    ) -> Result<TestRun, TestRunError> {
+        use ProgType as P;
+        let mut run = TestRun {
+            prog_type,
+            mode: Mode::Raw,
+            packet: None,
+            ctx: KernCtx::zeroed(0),
+            repeat: input.repeat,
+            data_size_out: input.data_size_out,
+            ctx_size_out: input.ctx_size_out,
+        };
+        match prog_type {
+            P::Xdp => {
+                if matches!(attach, Some(AttachType::XdpDevmap | AttachType::XdpCpumap)) {
+                    return fail(EINVAL, "devmap and cpumap XDP programs cannot be test-run");
+                }
+                if input.flags & !BPF_F_TEST_XDP_LIVE_FRAMES != 0 {
+                    return fail(EINVAL, "unknown flags");
+                }
+                if input.flags & BPF_F_TEST_XDP_LIVE_FRAMES != 0 {
+                    return fail(ENOTSUPP, "live-frame XDP test runs are not supported");
+                }
+                if input.batch_size != 0 {
+                    return fail(EINVAL, "batch_size without live frames");
+                }
+                let md = ctx_init(input, xdp_md_size())?.map(|b| xdp::XdpMd::from_bytes(&b));
+                let pkt = xdp::build(input.data_in, md.as_ref(), None, &mut run.ctx)
+                    .or_else(|e| fail(e, "the XDP frame or xdp_md is invalid"))?;
+                run.packet = Some(pkt);
+                run.mode = Mode::Xdp { md };
+            }
+            P::SocketFilter
+            | P::SchedCls
+            | P::SchedAct
+            | P::CgroupSkb
+            | P::LwtIn
+            | P::LwtOut
+            | P::LwtXmit
+            | P::LwtSeg6local => {
+                if input.flags != 0 || input.cpu != 0 || input.batch_size != 0 {
+                    return fail(EINVAL, "flags, cpu and batch_size must be 0");
+                }
+                if input.data_in.len() < 14 || input.data_in.len() > skb::SKB_MAX_DATA {
+                    return fail(EINVAL, "data_in must hold 14 to 3712 bytes");
+                }
+                let user = ctx_init(input, uapi::ctx::sk_buff::SIZE as usize)?;
+                let kind = skb::kind_of(prog_type);
+                let pkt = skb::build(kind, input.data_in, user.as_deref(), None, &mut run.ctx)
+                    .or_else(|e| fail(e, "the __sk_buff in ctx_in is invalid"))?;
+                run.packet = Some(pkt);
+                run.mode = Mode::Skb { user };
+            }
+            P::RawTracepoint | P::RawTracepointWritable => {
+                let ctx = input.ctx_in.unwrap_or(&[]);
+                if !input.data_in.is_empty()
+                    || input.data_size_out.is_some()
+                    || input.ctx_size_out.is_some()
+                    || input.repeat != 0
+                    || input.batch_size != 0
+                {
+                    return fail(EINVAL, "raw tracepoints take only ctx_in");
+                }
+                if ctx.len() < max_ctx_offset as usize || ctx.len() > RAW_TP_CTX_MAX {
+                    return fail(EINVAL, "ctx_in must cover the program's accesses, at most 96 bytes");
+                }
+                if input.flags & BPF_F_TEST_RUN_ON_CPU == 0 && input.cpu != 0 {
+                    return fail(EINVAL, "cpu without BPF_F_TEST_RUN_ON_CPU");
+                }
+                if input.flags & BPF_F_TEST_RUN_ON_CPU != 0 && input.cpu as usize >= cpus() {
+                    return fail(ENXIO, "no such cpu");
+                }
+                run.ctx = KernCtx::from_bytes(ctx);
+                run.mode = Mode::RawTp;
+            }
+            P::Syscall => {
+                let ctx = input.ctx_in.unwrap_or(&[]);
+                if !input.data_in.is_empty()
+                    || input.data_size_out.is_some()
+                    || input.ctx_size_out.is_some()
+                    || input.repeat != 0
+                    || input.flags != 0
+                    || input.batch_size != 0
+                {
+                    return fail(EINVAL, "syscall programs take only ctx_in");
+                }
+                if ctx.len() < max_ctx_offset as usize || ctx.len() > u16::MAX as usize {
+                    return fail(EINVAL, "ctx_in must cover the program's accesses, at most 65535 bytes");
+                }
+                run.ctx = KernCtx::from_bytes(ctx);
+                run.mode = Mode::Syscall;
+            }
+            _ => return fail(ENOTSUPP, "the kernel cannot test-run this program type"),
+        }
+        Ok(run)
+    }
+
+    /// oxbpf's extension for program types whose context is plain memory
+    /// and which the kernel cannot test-run (kprobe `pt_regs`, tracepoint
+    /// records, perf events): `ctx` is the context, run once.
+    pub fn raw(prog_type: ProgType, ctx: &[u8]) -> TestRun {
+        TestRun {
+            prog_type,
+            mode: Mode::Raw,
+            packet: None,
+            ctx: KernCtx::from_bytes(ctx),
+            repeat: 1,
+            data_size_out: None,
+            ctx_size_out: Some(ctx.len() as u32),
+        }
+    }
+
+    /// The program type the run was built for.
+    pub fn prog_type(&self) -> ProgType {
+        self.prog_type
+    }
+
+    /// The packet, as the last run left it.
+    pub fn packet(&self) -> Option<&PacketBuf> {
+        self.packet.as_ref()
+    }
+
+    /// The runtime context, as the last run left it.
+    pub fn context(&self) -> &KernCtx {
+        &self.ctx
+    }
+
+    /// Puts `data` in place of the packet, with the context rebuilt as
+    /// [`TestRun::new`] built it (the same `ctx_in`), reusing the buffers:
+    /// the per-packet step of pcap runs.
+    pub fn reset_packet(&mut self, data: &[u8]) -> Result<(), TestRunError> {
+        let reuse = self.packet.take();
+        let pkt = match &self.mode {
+            Mode::Xdp { md } => {
+                let mut md = *md;
+                if let Some(m) = md.as_mut() {
+                    m.data_end = data.len() as u32;
+                }
+                xdp::build(data, md.as_ref(), reuse, &mut self.ctx)
+            }
+            Mode::Skb { user } => {
+                if data.len() < 14 || data.len() > skb::SKB_MAX_DATA {
+                    return fail(EINVAL, "data_in must hold 14 to 3712 bytes");
+                }
+                let kind = skb::kind_of(self.prog_type);
+                skb::build(kind, data, user.as_deref(), reuse, &mut self.ctx)
+            }
+            _ => return fail(EINVAL, "this program type has no packet"),
+        };
+        self.packet = Some(pkt.or_else(|e| fail(e, "the packet is invalid"))?);
+        Ok(())
+    }
+
+    /// Runs the program once on the current packet and context (no
+    /// output copies): `r0`. Changes stay in the packet and context.
+    pub fn run_once<F>(&mut self, host: &mut HelperHost, engine: F) -> Result<u64, VmError>
+    where
+        F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+    {
+        self.execute(host, 1, engine).map(|(r0, _)| r0)
+    }
+
+    /// Runs the program `repeat` times (at least once) on the same context
+    /// and returns the kernel's outputs. See the module documentation.
+    pub fn run<F>(&mut self, host: &mut HelperHost, engine: F) -> Result<TestRunOutput, TestRunError>
+    where
+        F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+    {
+        host.redirect = None;
+        let repeat = match self.mode {
+            Mode::Xdp { .. } | Mode::Skb { .. } => self.repeat.max(1),
+            _ => 1,
+        };
+        let (r0, duration_ns) = self.execute(host, repeat, engine)?;
+        let mut out = TestRunOutput {
+            retval: r0 as u32,
+            r0,
+            data_out: Vec::new(),
+            data_size_out: 0,
+            ctx_out: Vec::new(),
+            duration_ns,
+            errno: 0,
+            redirect: host.redirect,
+        };
+        let user_ctx: Option<Vec<u8>> = match (&self.mode, &self.packet) {
+            (Mode::Xdp { md }, Some(pkt)) => {
+                self.finish_data(&mut out, xdp::data_out(pkt).to_vec());
+                md.map(|mut m| {
+                    xdp::finish_md(pkt, &mut m);
+                    m.to_bytes().to_vec()
+                })
+            }
+            (Mode::Skb { user }, Some(pkt)) => {
+                self.finish_data(&mut out, skb::data_out(pkt));
+                user.clone().map(|mut u| {
+                    skb::finish_user(&self.ctx, &mut u);
+                    u
+                })
+            }
+            (Mode::Syscall, _) => {
+                out.ctx_out = self.ctx.bytes().to_vec();
+                None
+            }
+            (Mode::Raw, _) => {
+                out.ctx_out = self.ctx.bytes().to_vec();
+                None
+            }
+            _ => None,
+        };
+        // The kernel copies the context back only when the data fitted.
+        if let (Some(u), Some(cap), 0) = (user_ctx, self.ctx_size_out, out.errno) {
+            let n = u.len().min(cap as usize);
+            if n < u.len() {
+                out.errno = ENOSPC;
+            }
+            out.ctx_out = u[..n].to_vec();
+        }
+        Ok(out)
+    }
+
+    /// `bpf_test_finish`: clamps `data` to the caller's buffer.
+    fn finish_data(&self, out: &mut TestRunOutput, data: Vec<u8>) {
+        out.data_size_out = data.len() as u32;
+        let Some(cap) = self.data_size_out else {
+            return;
+        };
+        let mut data = data;
+        if cap != 0 && data.len() > cap as usize {
+            data.truncate(cap as usize);
+            out.errno = ENOSPC;
+        }
+        out.data_out = data;
+    }
+
+    /// Registers the context, the packet and the maps, and calls `engine`
+    /// `repeat` times: (last `r0`, average nanoseconds).
+    fn execute<F>(
+        &mut self,
+        host: &mut HelperHost,
+        repeat: u32,
+        mut engine: F,
+    ) -> Result<(u64, u32), VmError>
+    where
+        F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+    {
+        host.packet = self.packet.take();
+        let mut view = None;
+        let mut packet_region = None;
+        if let Some(p) = host.packet.as_ref() {
+            packet_region = Some(Region {
+                start: p.base_addr(),
+                len: p.buffer().len() as u64,
+                writable: true,
+                kind: RegionKind::Packet,
+            });
+            view = packet_view(p);
+        }
+        let result = {
+            let mut env = RunEnv::new();
+            let ctx_addr = if self.ctx.is_empty() {
+                0
+            } else {
+                env.add_region(self.ctx.bytes_mut(), RegionKind::Context)
+            };
+            if let Some(r) = packet_region {
+                // SAFETY: the region is the packet buffer, a boxed slice the
+                // host keeps in `host.packet` for the whole run (helpers move
+                // the data inside it, never reallocate it); its address was
+                // exposed by `base_addr`.
+                unsafe { env.add_raw_region(r) };
+            }
+            if let Some(v) = view {
+                env.set_packet(v);
+            }
+            host.add_map_regions(&mut env);
+            env.set_host(host);
+            let start = std::time::Instant::now();
+            let mut r0 = Ok(0);
+            for _ in 0..repeat {
+                r0 = engine(&mut env, ctx_addr);
+                if r0.is_err() {
+                    break;
+                }
+            }
+            let ns = start.elapsed().as_nanos() / repeat.max(1) as u128;
+            r0.map(|r| (r, ns.min(u32::MAX as u128) as u32))
+        };
+        self.packet = host.packet.take();
+        result
+    }
+}
+
+/// Where the legacy `BPF_ABS`/`BPF_IND` loads of an skb read: from `data`,
+/// with `SKF_NET_OFF` counting from the network header.
+pub fn packet_view(p: &PacketBuf) -> Option<PacketView> {
+    let PacketKind::Skb { .. } = p.kind() else {
+        return None;
+    };
+    let (_, head, end) = p.bounds();
+    Some(PacketView {
+        start: p.base_addr() + head as u64,
+        len: (end - head) as u64,
+        network_offset: p.skb.net.saturating_sub(head) as u32,
+    })
+}
+
+fn xdp_md_size() -> usize {
+    uapi::ctx::xdp_md::SIZE as usize
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The device test runs use when the caller names none.
+pub const DEFAULT_IFINDEX: u32 = netdev::LOOPBACK;

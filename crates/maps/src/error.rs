@@ -55,6 +55,20 @@ pub enum MapError {
     #[error("try again: {reason}")]
     #[doc(alias = "EAGAIN")]
     Again { reason: &'static str },
+    /// A value is past a kernel limit checked at update time (a cpumap
+    /// `qsize` above 16384).
+    #[error("value too large: {reason}")]
+    #[doc(alias = "EOVERFLOW")]
+    Overflow { reason: &'static str },
+    /// The target does not exist (a cpumap key naming no worker).
+    #[error("no such device: {reason}")]
+    #[doc(alias = "ENODEV")]
+    NoDevice { reason: &'static str },
+    /// A helper was asked for data it cannot have (`bpf_get_stackid` skipping
+    /// the whole trace).
+    #[error("bad address: {reason}")]
+    #[doc(alias = "EFAULT")]
+    Fault { reason: &'static str },
     /// The memory for the map could not be had.
     #[error("cannot allocate map memory ({bytes} bytes)")]
     #[doc(alias = "ENOMEM")]
@@ -91,6 +105,9 @@ impl MapError {
             MapError::OpNotSupported { .. } => errno::EOPNOTSUPP,
             MapError::Again { .. } => errno::EAGAIN,
             MapError::NoMemory { .. } => errno::ENOMEM,
+            MapError::Overflow { .. } => libc::EOVERFLOW,
+            MapError::NoDevice { .. } => errno::ENODEV,
+            MapError::Fault { .. } => errno::EFAULT,
             MapError::Io { source, .. } => source.raw_os_error().unwrap_or(errno::EIO),
         }
     }

@@ -1,10 +1,17 @@
-//! `prog_array` and `array_of_maps`: arrays whose slots name other objects.
+//! `prog_array`, `array_of_maps` and `cgroup_array`: arrays whose slots name
+//! other objects.
 //!
 //! The kernel takes an fd on update and answers an id on lookup; the registry
 //! that owns programs and maps is another crate's job, so here a slot simply
 //! stores the `u32` id it is given. Each slot is one `AtomicU64`:
 //! `0` = empty, `(1 << 32) | id` = occupied, so that id 0 stays storable and
 //! a tail call reads a slot with one atomic load.
+//!
+//! `cgroup_array` stores what it is given for a cgroup fd (the syscall
+//! layer's choice: typically the cgroup id); the kernel has no syscall
+//! lookup for it (`ENOTSUPP`), and programs read it only through
+//! `bpf_skb_under_cgroup`/`bpf_current_task_under_cgroup`, for which
+//! [`crate::Map::redirect_target`] gives the stored number.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +36,7 @@ pub(crate) struct FdArray {
     region: Region,
     max: u32,
     of_maps: bool,
+    cgroup: bool,
 }
 
 impl FdArray {
@@ -37,6 +45,7 @@ impl FdArray {
             region,
             max: spec.max_entries,
             of_maps: spec.map_type == MapType::ArrayOfMaps,
+            cgroup: spec.map_type == MapType::CgroupArray,
         }
     }
 
@@ -64,6 +73,10 @@ impl MapOps for FdArray {
     }
 
     fn lookup(&self, key: &[u8], out: &mut [u8], _lock: bool) -> Result<()> {
+        if self.cgroup {
+            // No `map_fd_sys_lookup_elem` for cgroup arrays.
+            return Err(MapError::NotSupported);
+        }
         let id = self.get(index_of(key)).ok_or(MapError::NotFound)?;
         out.copy_from_slice(&id.to_ne_bytes());
         Ok(())
@@ -120,6 +133,14 @@ impl MapOps for FdArray {
             return std::ptr::null_mut();
         }
         self.region.ptr(HEADER_SIZE + idx as usize * 8)
+    }
+
+    fn redirect_target(&self, key: &[u8]) -> Option<crate::RedirectTarget> {
+        let idx = u32::from_ne_bytes(key.try_into().ok()?);
+        self.get(idx).map(|id| crate::RedirectTarget {
+            target: u64::from(id),
+            prog_id: 0,
+        })
     }
 
     fn batch_ops(&self) -> BatchOps {

@@ -37,7 +37,10 @@ mod queue;
 mod region;
 mod ringbuf;
 mod spec;
+mod stack;
 mod sync;
+mod target;
+mod target_hash;
 
 use std::any::Any;
 use std::path::Path;
@@ -52,8 +55,10 @@ pub use error::{MapError, Result};
 pub use perf::{PerfConsumer, PerfEventArray, PerfRecord};
 pub use region::Region;
 pub use ringbuf::{RingBuf, RingConsumer};
-pub use spec::{Backing, MapOptions, MapSpec, PAGE_SIZE};
+pub use spec::{Backing, MapOptions, MapSpec, CPUMAP_MAX_ENTRIES, PAGE_SIZE, PERF_EVENT_MAX_STACK};
+pub use stack::stackid_flags;
 pub use sync::{bpf_spin_lock, bpf_spin_unlock};
+pub use target::CPUMAP_MAX_QSIZE;
 
 use error::inval;
 use header::{HeaderEnv, HEADER_SIZE};
@@ -68,6 +73,20 @@ pub struct CheckReport {
     /// Elements neither live nor free: what a process killed mid-update
     /// leaves behind. Harmless; [`Map::repair`] gives them back.
     pub leaked: u64,
+}
+
+/// Where a redirect or socket map entry points, for the helpers that use it
+/// (`bpf_redirect_map`, `bpf_sk_redirect_map`, `bpf_msg_redirect_map`,
+/// `bpf_skb_under_cgroup`, ...): see [`Map::redirect_target`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedirectTarget {
+    /// devmap/devmap_hash: the ifindex; cpumap: the CPU (worker) index,
+    /// i.e. the key; xskmap: the stored socket number; sockmap/sockhash:
+    /// the socket cookie; cgroup_array: the stored cgroup number.
+    pub target: u64,
+    /// devmap/devmap_hash/cpumap: the id of the program to run on the
+    /// target (what was stored in `bpf_prog.fd`), 0 for none.
+    pub prog_id: u32,
 }
 
 /// Which batch operations a map type has, as its kernel `map_ops` do.
@@ -127,6 +146,15 @@ pub(crate) trait MapOps: Send + Sync + Any {
     fn batch_ops(&self) -> BatchOps {
         BatchOps::default()
     }
+    fn redirect_target(&self, _key: &[u8]) -> Option<RedirectTarget> {
+        None
+    }
+    fn sock_store(&self, _key: &[u8], _cookie: u64, _flags: u64) -> Result<()> {
+        Err(MapError::NotSupported)
+    }
+    fn stack_store(&self, _ips: &[u64], _flags: u64) -> Result<u32> {
+        Err(MapError::NotSupported)
+    }
     /// Copy out (and delete, if asked) the elements of one hash bucket;
     /// `None` when `bucket` is past the last. Hash families only.
     fn bucket_batch(
@@ -167,7 +195,10 @@ fn region_shape(spec: &MapSpec, env: &HeaderEnv) -> Result<(usize, usize)> {
     use MapType as T;
     let body = match spec.map_type {
         T::Array | T::PercpuArray => array::body_len(spec, env.ncpus)?,
-        T::ProgArray | T::ArrayOfMaps => fd_array::body_len(spec),
+        T::ProgArray | T::ArrayOfMaps | T::CgroupArray => fd_array::body_len(spec),
+        T::Devmap | T::Cpumap | T::Xskmap | T::Sockmap => target::body_len(spec),
+        T::DevmapHash | T::Sockhash => hash::body_len(&target_hash::storage_spec(spec), env.ncpus)?,
+        T::StackTrace => stack::body_len(spec)?,
         T::Hash | T::PercpuHash | T::LruHash | T::LruPercpuHash | T::HashOfMaps => {
             hash::body_len(spec, env.ncpus)?
         }
@@ -194,6 +225,8 @@ fn init(spec: &MapSpec, env: &HeaderEnv, r: &Region) {
             hash::init(spec, env, r)
         }
         T::LpmTrie => lpm::init(spec, r),
+        T::DevmapHash | T::Sockhash => hash::init(&target_hash::storage_spec(spec), env, r),
+        T::StackTrace => stack::init(spec, r),
         _ => {}
     }
 }
@@ -203,7 +236,14 @@ fn build(spec: &MapSpec, env: HeaderEnv, region: Region) -> Box<dyn MapOps> {
     use MapType as T;
     match spec.map_type {
         T::Array | T::PercpuArray => Box::new(array::ArrayMap::new(spec, env, region)),
-        T::ProgArray | T::ArrayOfMaps => Box::new(fd_array::FdArray::new(spec, region)),
+        T::ProgArray | T::ArrayOfMaps | T::CgroupArray => {
+            Box::new(fd_array::FdArray::new(spec, region))
+        }
+        T::Devmap | T::Cpumap | T::Xskmap | T::Sockmap => {
+            Box::new(target::TargetArray::new(spec, env.ncpus, region))
+        }
+        T::DevmapHash | T::Sockhash => Box::new(target_hash::TargetHash::new(spec, env, region)),
+        T::StackTrace => Box::new(stack::StackMap::new(spec, region)),
         T::Hash | T::PercpuHash | T::LruHash | T::LruPercpuHash | T::HashOfMaps => {
             Box::new(hash::HashMap::new(spec, env, region))
         }
@@ -553,6 +593,58 @@ impl Map {
             .as_any()
             .downcast_ref::<fd_array::FdArray>()
             .and_then(|a| a.get(index))
+    }
+
+    /// For the maps programs redirect through — devmap, devmap_hash, cpumap,
+    /// xskmap, sockmap, sockhash — and cgroup_array: what `key` points at,
+    /// `None` when the entry is empty (the helper then fails or takes its
+    /// default action, as `bpf_redirect_map`'s low flag bits say). Lock-free
+    /// for the array types; for the hashed ones, a short bucket lock.
+    pub fn redirect_target(&self, key: &[u8]) -> Option<RedirectTarget> {
+        if key.len() != self.spec.key_size as usize {
+            return None;
+        }
+        self.ops.redirect_target(key)
+    }
+
+    /// Every non-empty entry of a redirect map, in `get_next_key` order:
+    /// the targets of `bpf_redirect_map(..., BPF_F_BROADCAST)`.
+    pub fn redirect_targets(&self) -> Vec<(Vec<u8>, RedirectTarget)> {
+        self.keys()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|k| self.ops.redirect_target(&k).map(|t| (k, t)))
+            .collect()
+    }
+
+    /// Syscall-side update of a sockmap/sockhash with a socket cookie the
+    /// caller resolved (e.g. with `getsockopt(SO_COOKIE)` on the fd it was
+    /// given), so that lookups return what the kernel's would. The checks
+    /// and errno are `BPF_MAP_UPDATE_ELEM`'s. [`Map::update`] instead takes
+    /// the kernel ABI value (a socket fd) and stores that number.
+    pub fn sock_update(&self, key: &[u8], cookie: u64, flags: u64) -> Result<()> {
+        self.can_write()?;
+        self.check_key(key)?;
+        self.ops.sock_store(key, cookie, flags)
+    }
+
+    /// `bpf_sock_map_update`/`bpf_sock_hash_update` (and
+    /// `bpf_map_update_elem` with a socket) from a program: store the
+    /// socket's cookie. Frozen maps stay writable.
+    pub fn sock_update_from_prog(&self, key: &[u8], cookie: u64, flags: u64) -> Result<()> {
+        self.check_key(key)?;
+        self.ops.sock_store(key, cookie, flags)
+    }
+
+    /// `bpf_get_stackid` on a `stack_trace` map: `ips` is the call chain the
+    /// helper captured (innermost frame first, *before* skipping); `flags`
+    /// are the helper's (skip count in the low 8 bits, `BPF_F_USER_STACK`,
+    /// `BPF_F_FAST_STACK_CMP`, `BPF_F_REUSE_STACKID`). Returns the stack id,
+    /// or the helper's errno: `EINVAL` (flags), `EFAULT` (nothing left
+    /// after skipping), `EEXIST` (another stack holds the id), `ENOMEM`
+    /// (no free element).
+    pub fn stack_store(&self, ips: &[u64], flags: u64) -> Result<u32> {
+        self.ops.stack_store(ips, flags)
     }
 
     /// For `array_of_maps` and `hash_of_maps`: the inner map id under `key`.

@@ -35,6 +35,24 @@ const QUEUE_FLAGS: u32 = BPF_F_NUMA_NODE | ACCESS_MASK;
 const BLOOM_FLAGS: u32 = BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK;
 const LPM_FLAGS: u32 = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
 const RINGBUF_FLAGS: u32 = BPF_F_NUMA_NODE;
+/// devmap, devmap_hash, xskmap, sockmap, sockhash (`DEV_CREATE_FLAG_MASK`,
+/// `SOCK_CREATE_FLAG_MASK`).
+const TARGET_FLAGS: u32 = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
+const STACK_FLAGS: u32 = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_STACK_BUILD_ID;
+
+/// The largest cpumap (`max_entries > NR_CPUS` is `E2BIG`). The kernel's
+/// bound is its `CONFIG_NR_CPUS` (256 on the reference kernel, 8192 on many
+/// distributions); ours is the largest number of workers
+/// ([`MapOptions::ncpus`]), so that every worker can be a target.
+pub const CPUMAP_MAX_ENTRIES: u32 = 4096;
+/// `sysctl_perf_event_max_stack`'s default: the deepest stack a
+/// `stack_trace` value may hold.
+pub const PERF_EVENT_MAX_STACK: u32 = 127;
+/// `sizeof(struct bpf_stack_build_id)`: one frame of a
+/// `BPF_F_STACK_BUILD_ID` stack.
+pub const STACK_BUILD_ID_SIZE: u32 = 32;
+/// `MAX_BPF_STACK`: the longest sockhash key.
+pub const MAX_BPF_STACK: u32 = 512;
 
 /// What `BPF_MAP_CREATE` is told: type, sizes, flags, name, and the BTF facts
 /// the loader found (ids, and where the value's `struct bpf_spin_lock` is).
@@ -176,6 +194,11 @@ impl MapSpec {
             T::BloomFilter => self.check_bloom(),
             T::LpmTrie => self.check_lpm(),
             T::Ringbuf => self.check_ringbuf(),
+            T::CgroupArray => self.check_fd_array(),
+            T::Devmap | T::DevmapHash | T::Cpumap => self.check_redirect(),
+            T::Xskmap => self.check_xsk(),
+            T::Sockmap | T::Sockhash => self.check_sock(),
+            T::StackTrace => self.check_stack_trace(),
             _ => Err(inval("map type not supported by oxbpf")),
         }
     }
@@ -317,6 +340,113 @@ impl MapSpec {
             ));
         }
         Ok(())
+    }
+
+    /// devmap, devmap_hash (`dev_map_alloc_check`) and cpumap
+    /// (`cpu_map_alloc`): an `u32` key, a value of 4 bytes (ifindex / qsize)
+    /// or 8 (plus a program).
+    fn check_redirect(&self) -> Result<()> {
+        let cpumap = self.map_type == MapType::Cpumap;
+        let allowed = if cpumap {
+            BPF_F_NUMA_NODE
+        } else {
+            TARGET_FLAGS
+        };
+        if self.max_entries == 0
+            || self.key_size != 4
+            || !matches!(self.value_size, 4 | 8)
+            || self.flags & !allowed != 0
+        {
+            return Err(inval(
+                "devmap/cpumap needs key_size 4, value_size 4 or 8, max_entries > 0",
+            ));
+        }
+        if self.map_type == MapType::DevmapHash && self.max_entries > 1 << 31 {
+            return Err(inval("devmap_hash max_entries above 2^31"));
+        }
+        if cpumap && self.max_entries > CPUMAP_MAX_ENTRIES {
+            return Err(MapError::TooBig {
+                reason: "cpumap max_entries above NR_CPUS",
+            });
+        }
+        Ok(())
+    }
+
+    fn check_xsk(&self) -> Result<()> {
+        if self.max_entries == 0
+            || self.key_size != 4
+            || self.value_size != 4
+            || self.flags & !TARGET_FLAGS != 0
+        {
+            return Err(inval("xskmap needs key_size 4, value_size 4"));
+        }
+        Ok(())
+    }
+
+    /// sockmap and sockhash (`sock_map_alloc`, `sock_hash_alloc`).
+    fn check_sock(&self) -> Result<()> {
+        let hash = self.map_type == MapType::Sockhash;
+        let key_ok = if hash {
+            self.key_size != 0
+        } else {
+            self.key_size == 4
+        };
+        if self.max_entries == 0
+            || !key_ok
+            || !matches!(self.value_size, 4 | 8)
+            || self.flags & !TARGET_FLAGS != 0
+        {
+            return Err(inval("sockmap/sockhash needs value_size 4 or 8"));
+        }
+        if hash && self.key_size > MAX_BPF_STACK {
+            return Err(MapError::TooBig {
+                reason: "sockhash key_size above MAX_BPF_STACK",
+            });
+        }
+        // The kernel's bucket array (16-byte buckets) must stay below 4 GiB.
+        if hash && u64::from(self.max_entries).next_power_of_two() > u64::from(u32::MAX / 16) {
+            return Err(inval("sockhash max_entries too large"));
+        }
+        Ok(())
+    }
+
+    /// `stack_map_alloc`: values are whole frames (8-byte addresses, or
+    /// 32-byte `bpf_stack_build_id`s), at most `perf_event_max_stack`.
+    fn check_stack_trace(&self) -> Result<()> {
+        if self.flags & !STACK_FLAGS != 0 {
+            return Err(inval("flag not allowed for stack_trace"));
+        }
+        if self.max_entries == 0
+            || self.key_size != 4
+            || self.value_size < 8
+            || !self.value_size.is_multiple_of(8)
+        {
+            return Err(inval(
+                "stack_trace needs key_size 4 and value_size a multiple of 8",
+            ));
+        }
+        let frame = self.stack_frame_size();
+        if !self.value_size.is_multiple_of(frame) || self.value_size / frame > PERF_EVENT_MAX_STACK
+        {
+            return Err(inval(
+                "stack_trace value holds more frames than perf_event_max_stack",
+            ));
+        }
+        if self.max_entries > 1 << 31 {
+            return Err(MapError::TooBig {
+                reason: "stack_trace max_entries above 2^31",
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes of one stack frame in a `stack_trace` value.
+    pub(crate) fn stack_frame_size(&self) -> u32 {
+        if self.flags & BPF_F_STACK_BUILD_ID != 0 {
+            STACK_BUILD_ID_SIZE
+        } else {
+            8
+        }
     }
 
     fn check_ringbuf(&self) -> Result<()> {

@@ -10,12 +10,16 @@
 //!   harness ([`xdp_program`], [`mem_program`]) that loads the registers from
 //!   and stores them back to memory, so the whole register file is compared.
 //!
+//! - [`safety`]: mostly valid programs with maps, packet accesses, spills
+//!   and loops (and deliberate slips), for soundness fuzzing of the verifier.
+//!
 //! Bodies are trees ([`Stmt`]) laid out into instructions afterwards, so
 //! every shrink proptest makes is still a valid program.
 
 mod harness;
 mod minimize;
 mod program;
+pub mod safety;
 mod strategy;
 mod values;
 

@@ -166,8 +166,8 @@ impl HelperHost {
 }
 
 impl Current {
-    /// The calling process: pid and tgid of the thread and process, real
-    /// uid and gid, and the process name from `/proc/self/comm`.
+    /// The calling thread: pid and tgid of the thread and process, real
+    /// uid and gid, and the thread's name from `/proc/thread-self/comm`.
     pub fn of_process() -> Current {
         let tgid = std::process::id();
         let pid = std::fs::read_link("/proc/thread-self")
@@ -187,7 +187,8 @@ impl Current {
             })
             .unwrap_or((0, 0));
         let mut comm = [0u8; 16];
-        if let Ok(name) = std::fs::read_to_string("/proc/self/comm") {
+        // The thread's name, as the kernel's `current->comm` is.
+        if let Ok(name) = std::fs::read_to_string("/proc/thread-self/comm") {
             let name = name.trim_end().as_bytes();
             let n = name.len().min(15);
             comm[..n].copy_from_slice(&name[..n]);

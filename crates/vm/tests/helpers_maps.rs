@@ -1,0 +1,913 @@
+//! The map helpers: direct calls with every errno path, ring buffer and
+//! perf output read back by their consumers, spin locks, checked-mode
+//! faults, programs compared with the kernel (return codes and final map
+//! contents), and workers sharing maps.
+
+mod helpers_support;
+
+use helpers_support::*;
+use maps::{MapSpec, PerfRecord};
+use oxbpf_vm::helpers::maps as h;
+use oxbpf_vm::{HelperHost, RegionKind, RunEnv};
+use std::sync::Arc;
+use uapi::map::update_flags::{BPF_ANY, BPF_EXIST, BPF_NOEXIST};
+use uapi::MapType;
+
+const ENOENT: i64 = -2;
+const E2BIG: i64 = -7;
+const EAGAIN: i64 = -11;
+const EEXIST: i64 = -17;
+const EINVAL: i64 = -22;
+const EOPNOTSUPP: i64 = -95;
+
+/// Calls helper `f` with the maps in the host of a checked (or unchecked)
+/// run, with `mem` as a region; returns r0 and whether it faulted.
+fn call(
+    f: oxbpf_vm::HelperFn,
+    maps: &[Arc<maps::Map>],
+    checked: bool,
+    worker: u32,
+    args: impl FnOnce(u64) -> [u64; 5],
+    mem: &mut [u8],
+) -> (i64, bool) {
+    let mut host = HelperHost::new(maps.to_vec());
+    let mut env = RunEnv::new();
+    let base = env.add_region(mem, RegionKind::Other);
+    host.add_map_regions(&mut env);
+    env.set_worker(worker);
+    env.set_host(&mut host);
+    if !checked {
+        // SAFETY: the tests pass valid pointers; this only turns the mode.
+        let _ = unsafe { env.begin_compiled_run() };
+    }
+    let a = args(base);
+    // SAFETY: arguments point into `mem` or at live maps.
+    let r = unsafe { f(a[0], a[1], a[2], a[3], a[4], &mut env) };
+    let mark = env.regions().len();
+    let faulted = env.end_compiled_run(mark).is_some();
+    (r as i64, faulted)
+}
+
+fn addr(m: &Arc<maps::Map>) -> u64 {
+    HelperHost::map_addr(m)
+}
+
+#[test]
+fn hash_update_lookup_delete_errnos() {
+    let m = our_map(MapSpec::new(MapType::Hash, 4, 8, 2), 1);
+    let ms = [m.clone()];
+    let a = addr(&m);
+    // mem: key at 0, value at 8.
+    let mut mem = [0u8; 16];
+    mem[0] = 1;
+    mem[8..].copy_from_slice(&77u64.to_ne_bytes());
+    for checked in [true, false] {
+        let _ = m.delete(&[1, 0, 0, 0]);
+        let up = |flags: u64, mem: &mut [u8]| {
+            call(
+                h::map_update_elem,
+                &ms,
+                checked,
+                0,
+                |b| [a, b, b + 8, flags, 0],
+                mem,
+            )
+            .0
+        };
+        assert_eq!(up(BPF_EXIST, &mut mem), ENOENT);
+        assert_eq!(up(BPF_NOEXIST, &mut mem), 0);
+        assert_eq!(up(BPF_NOEXIST, &mut mem), EEXIST);
+        assert_eq!(up(BPF_ANY, &mut mem), 0);
+        assert_eq!(up(8, &mut mem), EINVAL, "unknown flag");
+        let (p, _) = call(
+            h::map_lookup_elem,
+            &ms,
+            checked,
+            0,
+            |b| [a, b, 0, 0, 0],
+            &mut mem,
+        );
+        assert_ne!(p, 0);
+        // SAFETY: a value pointer of a live map.
+        assert_eq!(unsafe { *(p as *const u64) }, 77);
+        let del = |mem: &mut [u8]| {
+            call(
+                h::map_delete_elem,
+                &ms,
+                checked,
+                0,
+                |b| [a, b, 0, 0, 0],
+                mem,
+            )
+            .0
+        };
+        assert_eq!(del(&mut mem), 0);
+        assert_eq!(del(&mut mem), ENOENT);
+        let (p, _) = call(
+            h::map_lookup_elem,
+            &ms,
+            checked,
+            0,
+            |b| [a, b, 0, 0, 0],
+            &mut mem,
+        );
+        assert_eq!(p, 0);
+    }
+    // Full: a third key.
+    for k in 0..2u8 {
+        m.update(&[k + 10, 0, 0, 0], &[0; 8], BPF_ANY).unwrap();
+    }
+    assert_eq!(
+        call(
+            h::map_update_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, b + 8, BPF_ANY, 0],
+            &mut mem
+        )
+        .0,
+        E2BIG
+    );
+}
+
+#[test]
+fn array_and_percpu() {
+    let arr = our_map(MapSpec::new(MapType::Array, 4, 8, 4), 1);
+    let pc = our_map(MapSpec::new(MapType::PercpuArray, 4, 8, 4), 3);
+    let ms = [arr.clone(), pc.clone()];
+    let mut mem = [0u8; 16];
+    mem[0] = 2;
+    mem[8] = 9;
+    let (a, p) = (addr(&arr), addr(&pc));
+    assert_eq!(
+        call(
+            h::map_update_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, b + 8, BPF_NOEXIST, 0],
+            &mut mem
+        )
+        .0,
+        EEXIST
+    );
+    assert_eq!(
+        call(
+            h::map_delete_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 0, 0, 0],
+            &mut mem
+        )
+        .0,
+        EINVAL
+    );
+    mem[0] = 4;
+    assert_eq!(
+        call(
+            h::map_update_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, b + 8, BPF_ANY, 0],
+            &mut mem
+        )
+        .0,
+        E2BIG
+    );
+    mem[0] = 2;
+    // Per-CPU: worker 2 writes its slot; percpu lookup reads any worker's.
+    assert_eq!(
+        call(
+            h::map_update_elem,
+            &ms,
+            true,
+            2,
+            |b| [p, b, b + 8, BPF_ANY, 0],
+            &mut mem
+        )
+        .0,
+        0
+    );
+    let v = pc.lookup(&[2, 0, 0, 0]).unwrap();
+    assert_eq!((v[0], v[8], v[16]), (0, 0, 9));
+    let (w2, _) = call(
+        h::map_lookup_percpu_elem,
+        &ms,
+        true,
+        0,
+        |b| [p, b, 2, 0, 0],
+        &mut mem,
+    );
+    let (own, _) = call(
+        h::map_lookup_elem,
+        &ms,
+        true,
+        2,
+        |b| [p, b, 0, 0, 0],
+        &mut mem,
+    );
+    assert_eq!(w2, own);
+    assert_ne!(w2, 0);
+    assert_eq!(
+        call(
+            h::map_lookup_percpu_elem,
+            &ms,
+            true,
+            0,
+            |b| [p, b, 3, 0, 0],
+            &mut mem
+        )
+        .0,
+        0
+    );
+    // Not a per-CPU map: no per-CPU lookup.
+    assert_eq!(
+        call(
+            h::map_lookup_percpu_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 0, 0, 0],
+            &mut mem
+        )
+        .0,
+        0
+    );
+}
+
+#[test]
+fn queue_stack_bloom() {
+    let q = our_map(MapSpec::new(MapType::Queue, 0, 8, 2), 1);
+    let s = our_map(MapSpec::new(MapType::Stack, 0, 8, 2), 1);
+    let bl = our_map(MapSpec::new(MapType::BloomFilter, 0, 8, 16), 1);
+    let ms = [q.clone(), s.clone(), bl.clone()];
+    let mut mem = [0u8; 8];
+    for (m, order) in [(&q, [1u8, 2]), (&s, [2, 1])] {
+        let a = addr(m);
+        assert_eq!(
+            call(h::map_pop_elem, &ms, true, 0, |b| [a, b, 0, 0, 0], &mut mem).0,
+            ENOENT
+        );
+        for v in [1u8, 2] {
+            mem[0] = v;
+            assert_eq!(
+                call(
+                    h::map_push_elem,
+                    &ms,
+                    true,
+                    0,
+                    |b| [a, b, BPF_ANY, 0, 0],
+                    &mut mem
+                )
+                .0,
+                0
+            );
+        }
+        mem[0] = 3;
+        assert_eq!(
+            call(
+                h::map_push_elem,
+                &ms,
+                true,
+                0,
+                |b| [a, b, BPF_ANY, 0, 0],
+                &mut mem
+            )
+            .0,
+            E2BIG
+        );
+        assert_eq!(
+            call(
+                h::map_push_elem,
+                &ms,
+                true,
+                0,
+                |b| [a, b, BPF_NOEXIST, 0, 0],
+                &mut mem
+            )
+            .0,
+            EINVAL
+        );
+        assert_eq!(
+            call(
+                h::map_peek_elem,
+                &ms,
+                true,
+                0,
+                |b| [a, b, 0, 0, 0],
+                &mut mem
+            )
+            .0,
+            0
+        );
+        assert_eq!(mem[0], order[0]);
+        for want in order {
+            assert_eq!(
+                call(
+                    h::map_pop_elem,
+                    &ms,
+                    false,
+                    0,
+                    |b| [a, b, 0, 0, 0],
+                    &mut mem
+                )
+                .0,
+                0
+            );
+            assert_eq!(mem[0], want);
+        }
+    }
+    let a = addr(&bl);
+    mem[0] = 42;
+    assert_eq!(
+        call(
+            h::map_peek_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 0, 0, 0],
+            &mut mem
+        )
+        .0,
+        ENOENT
+    );
+    assert_eq!(
+        call(
+            h::map_push_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, BPF_ANY, 0, 0],
+            &mut mem
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        call(
+            h::map_peek_elem,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 0, 0, 0],
+            &mut mem
+        )
+        .0,
+        0
+    );
+}
+
+#[test]
+fn checked_mode_faults_on_bad_pointers() {
+    let m = our_map(MapSpec::new(MapType::Hash, 4, 8, 2), 1);
+    let ms = [m.clone()];
+    let a = addr(&m);
+    let mut mem = [0u8; 16];
+    // Not a map of the run.
+    let (_, f) = call(
+        h::map_lookup_elem,
+        &ms,
+        true,
+        0,
+        |b| [a + 8, b, 0, 0, 0],
+        &mut mem,
+    );
+    assert!(f);
+    // Key outside every region.
+    let (_, f) = call(
+        h::map_lookup_elem,
+        &ms,
+        true,
+        0,
+        |b| [a, b + 13, 0, 0, 0],
+        &mut mem,
+    );
+    assert!(f);
+    // Value too short in the region.
+    let (_, f) = call(
+        h::map_update_elem,
+        &ms,
+        true,
+        0,
+        |b| [a, b, b + 9, 0, 0],
+        &mut mem,
+    );
+    assert!(f);
+    // Misaligned spin lock.
+    let (_, f) = call(
+        h::spin_lock,
+        &ms,
+        true,
+        0,
+        |b| [b + 2, 0, 0, 0, 0],
+        &mut mem,
+    );
+    assert!(f);
+    // A sample that is no ring buffer's record.
+    let (_, f) = call(
+        h::ringbuf_submit,
+        &ms,
+        true,
+        0,
+        |b| [b, 0, 0, 0, 0],
+        &mut mem,
+    );
+    assert!(f);
+}
+
+#[test]
+fn ringbuf_reserve_submit_discard_output_query() {
+    let rb = our_map(MapSpec::new(MapType::Ringbuf, 0, 0, 4096), 1);
+    let ms = [rb.clone()];
+    let a = addr(&rb);
+    let mut mem = *b"0123456789abcdef";
+    assert_eq!(
+        call(
+            h::ringbuf_output,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 5, 0, 0],
+            &mut mem
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        call(
+            h::ringbuf_output,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 5, 4, 0],
+            &mut mem
+        )
+        .0,
+        EINVAL
+    );
+    let mut host = HelperHost::new(ms.to_vec());
+    let mut env = RunEnv::new();
+    env.set_host(&mut host);
+    // Checked run without the map regions: reserve grants the record.
+    // SAFETY: valid map pointer; the helpers validate the rest.
+    unsafe {
+        let p = h::ringbuf_reserve(a, 3, 0, 0, 0, &mut env);
+        assert_ne!(p, 0);
+        env.write_bytes(p, b"abc").expect("record granted");
+        assert_eq!(h::ringbuf_submit(p, 0, 0, 0, 0, &mut env), 0);
+        let p = h::ringbuf_reserve(a, 4, 0, 0, 0, &mut env);
+        assert_ne!(p, 0);
+        h::ringbuf_discard(p, 0, 0, 0, 0, &mut env);
+        assert_eq!(h::ringbuf_reserve(a, 3, 1, 0, 0, &mut env), 0, "flags");
+        assert_eq!(h::ringbuf_reserve(a, 5000, 0, 0, 0, &mut env), 0, "too big");
+        assert_eq!(h::ringbuf_query(a, 1, 0, 0, 0, &mut env), 4096);
+        assert_eq!(h::ringbuf_query(a, 0, 0, 0, 0, &mut env), 16 + 16 + 16);
+    }
+    drop(env);
+    let mut got = Vec::new();
+    rb.ringbuf()
+        .unwrap()
+        .consumer()
+        .poll(|s| got.push(s.to_vec()));
+    assert_eq!(got, vec![b"01234".to_vec(), b"abc".to_vec()]);
+    // Full ring: output gives -EAGAIN.
+    let mut big = vec![0u8; 3000];
+    assert_eq!(
+        call(
+            h::ringbuf_output,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 3000, 0, 0],
+            &mut big
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        call(
+            h::ringbuf_output,
+            &ms,
+            true,
+            0,
+            |b| [a, b, 3000, 0, 0],
+            &mut big
+        )
+        .0,
+        EAGAIN
+    );
+}
+
+#[test]
+fn ringbuf_record_across_the_end_is_writable_in_checked_runs() {
+    // Records that wrap lie partly in the mirror; the map regions cover it.
+    let rb = our_map(MapSpec::new(MapType::Ringbuf, 0, 0, 4096), 1);
+    let src = r#"
+        r6 = 0
+    loop:
+        ld_pseudo r1, 1, 7
+        r2 = 1000
+        r3 = 0
+        call 131
+        if r0 == 0 goto out
+        *(u64 *)(r0 + 992) = r6
+        r1 = r0
+        r2 = 0
+        call 132
+        r6 += 1
+        if r6 < 20 goto loop
+    out:
+        r0 = r6
+        exit
+    "#;
+    let maps = Maps(vec![(7, rb.clone())]);
+    let prog = prepare(&asm(src), &maps, false);
+    let mut total = 0;
+    for _ in 0..5 {
+        let out = run(&prog, &maps, 0);
+        assert!(out.r0.is_ok(), "{:?}", out.r0);
+        total += out.r0.unwrap();
+        let mut n = 0;
+        rb.ringbuf().unwrap().consumer().poll(|s| {
+            assert_eq!(s.len(), 1000);
+            n += 1;
+        });
+        assert!(n >= 3);
+    }
+    assert!(total >= 15);
+}
+
+#[test]
+fn perf_event_output_current_cpu_and_errors() {
+    let pa = our_map(MapSpec::new(MapType::PerfEventArray, 4, 4, 2), 2);
+    pa.update(&1u32.to_ne_bytes(), &9u32.to_ne_bytes(), 0)
+        .unwrap();
+    let ms = [pa.clone()];
+    let a = addr(&pa);
+    let mut mem = *b"perfdata";
+    let cur = uapi::map::BPF_F_CURRENT_CPU;
+    assert_eq!(
+        call(
+            h::perf_event_output,
+            &ms,
+            true,
+            1,
+            |b| [0, a, cur, b, 8],
+            &mut mem
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        call(
+            h::perf_event_output,
+            &ms,
+            true,
+            0,
+            |b| [0, a, cur, b, 8],
+            &mut mem
+        )
+        .0,
+        ENOENT
+    );
+    assert_eq!(
+        call(
+            h::perf_event_output,
+            &ms,
+            true,
+            0,
+            |b| [0, a, 1, b, 8],
+            &mut mem
+        )
+        .0,
+        EOPNOTSUPP
+    );
+    assert_eq!(
+        call(
+            h::perf_event_output,
+            &ms,
+            true,
+            0,
+            |b| [0, a, 5, b, 8],
+            &mut mem
+        )
+        .0,
+        E2BIG
+    );
+    assert_eq!(
+        call(
+            h::perf_event_output,
+            &ms,
+            true,
+            1,
+            |b| [0, a, 1 << 60, b, 8],
+            &mut mem
+        )
+        .0,
+        EINVAL
+    );
+    let mut got = Vec::new();
+    pa.perf().unwrap().consumer().poll(|cpu, r| {
+        if let PerfRecord::Sample(s) = r {
+            got.push((cpu, s[..8].to_vec()));
+        }
+    });
+    assert_eq!(got, vec![(1, b"perfdata".to_vec())]);
+}
+
+#[test]
+fn spin_lock_excludes() {
+    let m = our_map(MapSpec::new(MapType::Array, 4, 16, 1).with_spin_lock(0), 1);
+    let v = m.lookup_ptr(&0u32.to_ne_bytes(), 0) as u64;
+    let ms = [m.clone()];
+    let mut host = HelperHost::new(ms.to_vec());
+    let mut env = RunEnv::new();
+    host.add_map_regions(&mut env);
+    env.set_host(&mut host);
+    // SAFETY: `v` is the lock word of a live map value.
+    unsafe {
+        h::spin_lock(v, 0, 0, 0, 0, &mut env);
+        assert_ne!(*(v as *const u32), 0, "held");
+        h::spin_unlock(v, 0, 0, 0, 0, &mut env);
+        assert_eq!(*(v as *const u32), 0, "released");
+    }
+}
+
+// ---- programs, against the kernel -------------------------------------------
+
+/// A program exercising hash, array and queue maps and recording every
+/// helper's return value in the result array (slot i = i-th call).
+fn map_program(hash: i32, array: i32, queue: i32, res: i32) -> String {
+    // r6 = results index; each `rec` stores r0 into res[r6] then r6++.
+    let rec = format!(
+        "*(u64 *)(r10 - 32) = r0\n*(u32 *)(r10 - 36) = r6\nr2 = r10\nr2 += -36\n\
+         r3 = r10\nr3 += -32\nld_pseudo r1, 1, {res}\nr4 = 0\ncall 2\nr6 += 1\n"
+    );
+    let mut s = String::from("r6 = 0\n");
+    // key (u32) at r10-4, value (u64) at r10-16
+    let upd = |m: i32, key: u32, val: u64, flags: u64| {
+        format!(
+            "*(u32 *)(r10 - 4) = {key}\nr1 = {val:#x} ll\n*(u64 *)(r10 - 16) = r1\n\
+             ld_pseudo r1, 1, {m}\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -16\nr4 = {flags}\ncall 2\n"
+        )
+    };
+    let del = |m: i32, key: u32| {
+        format!("*(u32 *)(r10 - 4) = {key}\nld_pseudo r1, 1, {m}\nr2 = r10\nr2 += -4\ncall 3\n")
+    };
+    // lookup: r0 = value or 0 → record the value (or -1)
+    let look = |m: i32, key: u32, n: usize| {
+        format!(
+            "*(u32 *)(r10 - 4) = {key}\nld_pseudo r1, 1, {m}\nr2 = r10\nr2 += -4\ncall 1\n\
+             if r0 == 0 goto miss{n}\nr0 = *(u64 *)(r0 + 0)\ngoto got{n}\nmiss{n}:\nr0 = -1\ngot{n}:\n"
+        )
+    };
+    let push = |val: u64, flags: u64| {
+        format!(
+            "r1 = {val:#x} ll\n*(u64 *)(r10 - 16) = r1\nld_pseudo r1, 1, {queue}\n\
+             r2 = r10\nr2 += -16\nr3 = {flags}\ncall 87\n"
+        )
+    };
+    let pop = |helper: u32| {
+        format!(
+            "*(u64 *)(r10 - 16) = 0\nld_pseudo r1, 1, {queue}\nr2 = r10\nr2 += -16\ncall {helper}\n\
+             r0 <<= 32\nr1 = *(u64 *)(r10 - 16)\nr0 |= r1\n"
+        )
+    };
+    let steps = [
+        upd(hash, 1, 100, 1),
+        upd(hash, 1, 101, 1),
+        upd(hash, 2, 200, 2),
+        upd(hash, 3, 300, 0),
+        upd(hash, 4, 400, 0),
+        upd(hash, 5, 500, 0),
+        upd(hash, 6, 600, 0),
+        upd(hash, 1, 111, 2),
+        look(hash, 1, 0),
+        look(hash, 9, 1),
+        del(hash, 3),
+        del(hash, 3),
+        upd(hash, 6, 600, 0),
+        upd(array, 0, 7, 0),
+        upd(array, 3, 8, 2),
+        upd(array, 4, 9, 0),
+        upd(array, 1, 9, 1),
+        del(array, 1),
+        look(array, 3, 2),
+        push(0x11, 0),
+        push(0x22, 0),
+        push(0x33, 0),
+        push(0x44, 2),
+        pop(89),
+        pop(88),
+        pop(88),
+        pop(88),
+        pop(88),
+        upd(hash, 7, 700, 5),
+    ];
+    for st in &steps {
+        s += st;
+        s += &rec;
+    }
+    s += "r0 = r6\nexit\n";
+    s
+}
+
+#[test]
+fn map_program_agrees_with_the_kernel() {
+    let kernel = testkit::require_kernel();
+    let k = kernel.as_ref();
+    let hash = pair(k, MapType::Hash, 4, 8, 4, 0);
+    let array = pair(k, MapType::Array, 4, 8, 4, 0);
+    let queue = pair(k, MapType::Queue, 0, 8, 3, 0);
+    let res = pair(k, MapType::Array, 4, 8, 32, 0);
+    let raw = asm(&map_program(hash.fd, array.fd, queue.fd, res.fd));
+    let maps = Maps(
+        [&hash, &array, &queue, &res]
+            .iter()
+            .map(|p| (p.fd, p.ours.clone()))
+            .collect(),
+    );
+    let prog = prepare(&raw, &maps, false);
+    let r0 = run(&prog, &maps, 0).r0.expect("run");
+    assert_eq!(r0, 29);
+    let results: Vec<i64> = (0..29u32)
+        .map(|i| {
+            let v = res.ours.lookup(&i.to_ne_bytes()).unwrap();
+            i64::from_ne_bytes(v.try_into().unwrap())
+        })
+        .collect();
+    // What the kernel's semantics say, written out (checked below against
+    // the kernel itself when permitted).
+    let want: Vec<i64> = vec![
+        0,
+        EEXIST,
+        ENOENT,
+        0,
+        0,
+        0,
+        E2BIG,
+        0,
+        111,
+        -1,
+        0,
+        ENOENT,
+        0, // hash
+        0,
+        0,
+        E2BIG,
+        EEXIST,
+        EINVAL,
+        8, // array
+        0,
+        0,
+        0,
+        0,
+        0x22,
+        0x22,
+        0x33,
+        0x44,
+        ENOENT << 32, // queue
+        EINVAL,
+    ];
+    assert_eq!(results, want);
+    if let Some(kern) = k {
+        let kr = kernel_run(kern, &raw);
+        assert_eq!(u64::from(kr), r0);
+        for p in [&hash, &array, &res] {
+            assert_eq!(
+                our_contents(&p.ours),
+                kernel_contents(p.kernel.as_ref().unwrap()),
+                "map fd {}",
+                p.fd
+            );
+        }
+        // The queue: what is left, in order.
+        let kq = queue.kernel.as_ref().unwrap();
+        let mut left_k = Vec::new();
+        while let Ok(Some(v)) = kq.lookup_and_delete(&[]) {
+            left_k.push(v);
+        }
+        let mut left_o = Vec::new();
+        while let Ok(v) = queue.ours.pop() {
+            left_o.push(v);
+        }
+        assert_eq!(left_o, left_k);
+    }
+    // The same bytes unchecked (the kernel verified them) give the same.
+    let again = Maps(
+        [&hash, &array, &queue, &res]
+            .iter()
+            .map(|p| {
+                let s = p.ours.spec().clone();
+                (p.fd, our_map(s, 1))
+            })
+            .collect(),
+    );
+    let r = run(&prepare(&raw, &again, true), &again, 0).r0.unwrap();
+    assert_eq!(r, 29);
+    for fd in [hash.fd, array.fd, res.fd] {
+        assert_eq!(our_contents(again.get(fd)), our_contents(maps.get(fd)));
+    }
+}
+
+#[test]
+fn workers_share_maps_without_losing_updates() {
+    // Each run: atomically add 1 to array[0], insert key = (worker, i) into
+    // the hash, then delete the previous run's key; count successes.
+    let counter = our_map(MapSpec::new(MapType::Array, 4, 8, 1), 4);
+    let hash = our_map(MapSpec::new(MapType::Hash, 8, 8, 64), 4);
+    let src = r#"
+        r6 = r1
+        *(u32 *)(r10 - 4) = 0
+        r2 = r10
+        r2 += -4
+        ld_pseudo r1, 1, 1
+        call 1
+        if r0 == 0 goto fail
+        r1 = 1
+        lock *(u64 *)(r0 + 0) += r1
+        r7 = *(u64 *)(r6 + 0)
+        *(u64 *)(r10 - 16) = r7
+        *(u64 *)(r10 - 24) = r7
+        ld_pseudo r1, 1, 2
+        r2 = r10
+        r2 += -16
+        r3 = r10
+        r3 += -24
+        r4 = 1
+        call 2
+        if r0 != 0 goto fail
+        r7 -= 1
+        *(u64 *)(r10 - 16) = r7
+        r1 = *(u64 *)(r6 + 8)
+        if r1 == 0 goto ok
+        ld_pseudo r1, 1, 2
+        r2 = r10
+        r2 += -16
+        call 3
+        if r0 != 0 goto fail
+    ok:
+        r0 = 0
+        exit
+    fail:
+        r0 = 1
+        exit
+    "#;
+    let maps = Maps(vec![(1, counter.clone()), (2, hash.clone())]);
+    let raw = asm(src);
+    const RUNS: u64 = 20_000;
+    for unchecked in [false, true] {
+        counter.update(&0u32.to_ne_bytes(), &[0; 8], 0).unwrap();
+        let prog = Arc::new(prepare(&raw, &maps, unchecked));
+        let threads: Vec<_> = (0..4u32)
+            .map(|w| {
+                let prog = prog.clone();
+                let maps = maps.clone();
+                std::thread::spawn(move || {
+                    let mut host = HelperHost::new(maps.0.iter().map(|(_, m)| m.clone()).collect());
+                    let mut vm = oxbpf_vm::Machine::new();
+                    let mut fails = 0;
+                    for i in 0..RUNS {
+                        // ctx: the key of this run, and whether a previous exists.
+                        let key = (u64::from(w) << 32) | (i + 1);
+                        let mut ctx = [0u8; 16];
+                        ctx[..8].copy_from_slice(&key.to_ne_bytes());
+                        ctx[8..].copy_from_slice(&u64::from(i > 0).to_ne_bytes());
+                        let mut env = RunEnv::new();
+                        let c = env.add_region(&mut ctx, RegionKind::Context);
+                        host.add_map_regions(&mut env);
+                        env.set_worker(w);
+                        env.set_host(&mut host);
+                        match vm.run(&prog, &mut env, &[c]) {
+                            Ok(0) => {}
+                            Ok(_) => fails += 1,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                    fails
+                })
+            })
+            .collect();
+        let fails: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(fails, 0);
+        // The array is not per-CPU: one slot, every increment counted.
+        let v = counter.lookup(&0u32.to_ne_bytes()).unwrap();
+        assert_eq!(u64::from_ne_bytes(v.try_into().unwrap()), 4 * RUNS);
+        // Each worker's last key is left; nothing else.
+        let mut keys: Vec<u64> = hash
+            .keys()
+            .unwrap()
+            .iter()
+            .map(|k| u64::from_ne_bytes(k.as_slice().try_into().unwrap()))
+            .collect();
+        keys.sort();
+        let want: Vec<u64> = (0..4u64).map(|w| (w << 32) | RUNS).collect();
+        assert_eq!(keys, want);
+        for k in keys {
+            hash.delete(&k.to_ne_bytes()).unwrap();
+        }
+    }
+}

@@ -282,6 +282,34 @@ impl StackMap {
         Ok(id)
     }
 
+    /// `bpf_stackmap_extract`: take the stack out of its bucket while
+    /// copying it (so no concurrent store recycles it under us), then put
+    /// it back unless deleting; if a store filled the bucket meanwhile, that
+    /// newer stack is dropped, as in the kernel. The tail past the stack
+    /// reads as zeros.
+    fn extract(&self, key: &[u8], out: &mut [u8], delete: bool) -> Result<()> {
+        let id = index_of(key);
+        if id >= self.n_buckets {
+            return Err(MapError::NotFound);
+        }
+        let b = self.bucket(id).swap(0, Ordering::AcqRel);
+        let Some(i) = b.checked_sub(1).filter(|&i| i < self.max) else {
+            return Err(MapError::NotFound);
+        };
+        let len = (self.nr_of(i).load(Ordering::Acquire) as usize * self.frame).min(out.len());
+        self.region.read(self.data(i), &mut out[..len]);
+        out[len..].fill(0);
+        let old = if delete {
+            b
+        } else {
+            self.bucket(id).swap(b, Ordering::AcqRel)
+        };
+        if old != 0 && old - 1 < self.max {
+            self.push_free(old - 1);
+        }
+        Ok(())
+    }
+
     fn live(&self) -> Vec<u32> {
         (0..self.n_buckets)
             .filter_map(|b| {
@@ -311,27 +339,18 @@ impl MapOps for StackMap {
         self
     }
 
-    /// `bpf_stackmap_copy`: take the stack out of its bucket while copying
-    /// it (so no concurrent store recycles it under us), then put it back;
-    /// if a store filled the bucket meanwhile, that newer stack is dropped,
-    /// as in the kernel. The tail past the stack reads as zeros.
+    /// `bpf_stackmap_copy` (see [`StackMap::extract`]).
     fn lookup(&self, key: &[u8], out: &mut [u8], _lock: bool) -> Result<()> {
-        let id = index_of(key);
-        if id >= self.n_buckets {
-            return Err(MapError::NotFound);
+        self.extract(key, out, false)
+    }
+
+    /// Linux 6.18 has lookup-and-delete for stack maps: the same copy,
+    /// without putting the stack back.
+    fn lookup_and_delete(&self, key: &[u8], out: &mut [u8], flags: u64) -> Result<()> {
+        if flags != 0 {
+            return Err(inval("stack_trace lookup-and-delete takes no flags"));
         }
-        let b = self.bucket(id).swap(0, Ordering::AcqRel);
-        let Some(i) = b.checked_sub(1).filter(|&i| i < self.max) else {
-            return Err(MapError::NotFound);
-        };
-        let len = (self.nr_of(i).load(Ordering::Acquire) as usize * self.frame).min(out.len());
-        self.region.read(self.data(i), &mut out[..len]);
-        out[len..].fill(0);
-        let old = self.bucket(id).swap(b, Ordering::AcqRel);
-        if old != 0 && old - 1 < self.max {
-            self.push_free(old - 1);
-        }
-        Ok(())
+        self.extract(key, out, true)
     }
 
     fn update(&self, _key: &[u8], _value: &[u8], _flags: u64) -> Result<()> {

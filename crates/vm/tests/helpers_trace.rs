@@ -172,22 +172,6 @@ fn trace_line_format() {
 
 // ---- against the kernel ---------------------------------------------------
 
-/// Assembly that stores `bytes` (padded with NULs to 8) on the stack at
-/// `r10 - off` upwards.
-fn stack_bytes(bytes: &[u8], off: i32) -> String {
-    let mut s = String::new();
-    let mut b = bytes.to_vec();
-    b.resize(bytes.len().next_multiple_of(8), 0);
-    for (k, c) in b.chunks(8).enumerate() {
-        let v = u64::from_le_bytes(c.try_into().unwrap());
-        s += &format!(
-            "r1 = {v:#x} ll\n*(u64 *)(r10 - {}) = r1\n",
-            off - 8 * k as i32
-        );
-    }
-    s
-}
-
 /// One snprintf case: the format (and extra bytes at offset 128 of the
 /// format map, which `%s`/`%pI4` args can point to with `Arg::Fm(off)`),
 /// the arguments, the output size.

@@ -7,7 +7,10 @@
 //! checked mode they read only the run's regions and stack; in unchecked
 //! mode a source outside them is read with `process_vm_readv(2)` on this
 //! process, which reports an unmapped address as `EFAULT` instead of
-//! crashing — the user-space counterpart of `copy_from_kernel_nofault`.
+//! crashing — the user-space counterpart of `copy_from_kernel_nofault`. A
+//! failed probe zeroes its destination and returns the kernel's errno:
+//! `-ERANGE` from the `_kernel` probes for an address below the kernel half
+//! (as the kernel answers for `NULL + off`), `-EFAULT` otherwise.
 
 use crate::env::RunEnv;
 use crate::error::AccessKind;
@@ -84,23 +87,27 @@ fn process_read(addr: u64, out: &mut [u8]) -> bool {
 }
 
 /// The kernel's `strncpy_from_*_nofault`: copies the NUL-terminated string
-/// at `addr` into `out` (at most `out.len() - 1` characters and a NUL) and
-/// returns the bytes written including the NUL, or `None` on a fault.
+/// at `addr` into `out` (at most `out.len() - 1` characters and a NUL;
+/// bytes of `out` after the NUL are left alone) and returns the bytes
+/// written including the NUL, or `None` on a fault.
 pub(crate) fn read_str_nofault(env: &RunEnv<'_>, addr: u64, out: &mut [u8]) -> Option<usize> {
     if out.is_empty() {
         return Some(0);
     }
+    let mut scratch = [0u8; 256];
     let mut done = 0usize;
     while done < out.len() {
         // Read up to the end of the page, so that a string near an unmapped
         // page is found with the page-granular process read.
         let a = addr.wrapping_add(done as u64);
         let to_page = (4096 - (a % 4096)) as usize;
-        let n = to_page.min(out.len() - done);
-        let chunk = &mut out[done..done + n];
-        if !read_nofault(env, a, chunk) {
-            // Retry byte by byte: the string may end inside a region that
-            // stops before the page does.
+        let n = to_page.min(out.len() - done).min(scratch.len());
+        let chunk = &mut scratch[..n];
+        let got = if read_nofault(env, a, chunk) {
+            n
+        } else {
+            // Byte by byte: the string may end inside a region that stops
+            // before the page does.
             let mut ok = 0;
             for (i, b) in chunk.iter_mut().enumerate() {
                 let mut one = [0u8];
@@ -113,14 +120,16 @@ pub(crate) fn read_str_nofault(env: &RunEnv<'_>, addr: u64, out: &mut [u8]) -> O
                     break;
                 }
             }
-            if let Some(z) = chunk[..ok].iter().position(|&b| b == 0) {
-                return Some(done + z + 1);
-            }
+            ok
+        };
+        if let Some(z) = chunk[..got].iter().position(|&b| b == 0) {
+            out[done..=done + z].copy_from_slice(&chunk[..=z]);
+            return Some(done + z + 1);
+        }
+        out[done..done + got].copy_from_slice(&chunk[..got]);
+        if got < n {
             out[done] = 0;
             return None;
-        }
-        if let Some(z) = chunk.iter().position(|&b| b == 0) {
-            return Some(done + z + 1);
         }
         done += n;
     }
@@ -151,9 +160,33 @@ unsafe fn dst_arg<'m>(env: &mut RunEnv<'_>, dst: u64, size: usize) -> Option<&'m
 
 // ---- probes ---------------------------------------------------------------
 
-/// Common body of `bpf_probe_read{,_kernel,_user}`: 0, or `-EFAULT` with
+/// Which address space a probe reads, for its errno: the kernel refuses a
+/// user-space (or non-canonical) address in the `_kernel` probes with
+/// `-ERANGE` before trying, and reports any other unreadable address with
+/// `-EFAULT`. Here every address is a user-space one, so an unreadable
+/// address below the kernel half gives `-ERANGE` from the `_kernel`
+/// probes, as an address such as `NULL + 16` does in the kernel, and
+/// `-EFAULT` from the others (the compat probe reads such an address as
+/// user memory).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Space {
+    Kernel,
+    Any,
+}
+
+/// The errno of a failed probe of `src`.
+fn probe_errno(space: Space, src: u64) -> u64 {
+    const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
+    if space == Space::Kernel && src < KERNEL_HALF {
+        neg(ERANGE)
+    } else {
+        neg(EFAULT)
+    }
+}
+
+/// Common body of `bpf_probe_read{,_kernel,_user}`: 0, or the errno with
 /// the destination zeroed.
-fn probe_read_common(dst: u64, size: u64, src: u64, env: &mut RunEnv<'_>) -> u64 {
+fn probe_read_common(dst: u64, size: u64, src: u64, space: Space, env: &mut RunEnv<'_>) -> u64 {
     let size = size as u32 as usize;
     // SAFETY: the helper contract (destination of `size` bytes).
     let Some(out) = (unsafe { dst_arg(env, dst, size) }) else {
@@ -163,13 +196,13 @@ fn probe_read_common(dst: u64, size: u64, src: u64, env: &mut RunEnv<'_>) -> u64
         0
     } else {
         out.fill(0);
-        neg(EFAULT)
+        probe_errno(space, src)
     }
 }
 
 /// Common body of the `_str` probes: the length copied including the NUL,
-/// or `-EFAULT` with the destination zeroed.
-fn probe_read_str_common(dst: u64, size: u64, src: u64, env: &mut RunEnv<'_>) -> u64 {
+/// or the errno with the destination zeroed.
+fn probe_read_str_common(dst: u64, size: u64, src: u64, space: Space, env: &mut RunEnv<'_>) -> u64 {
     let size = size as u32 as usize;
     // SAFETY: the helper contract (destination of `size` bytes).
     let Some(out) = (unsafe { dst_arg(env, dst, size) }) else {
@@ -179,7 +212,7 @@ fn probe_read_str_common(dst: u64, size: u64, src: u64, env: &mut RunEnv<'_>) ->
         Some(n) => n as u64,
         None => {
             out.fill(0);
-            neg(EFAULT)
+            probe_errno(space, src)
         }
     }
 }
@@ -206,30 +239,34 @@ macro_rules! helper {
 helper!(
     /// `long bpf_probe_read(dst, size, src)` (the compat form, which reads
     /// user or kernel memory by address: one address space here).
-    probe_read(dst, size, src, _d, _e, env) { probe_read_common(dst, size, src, env) }
+    probe_read(dst, size, src, _d, _e, env) { probe_read_common(dst, size, src, Space::Any, env) }
 );
 helper!(
     /// `long bpf_probe_read_kernel(dst, size, src)`.
-    probe_read_kernel(dst, size, src, _d, _e, env) { probe_read_common(dst, size, src, env) }
+    probe_read_kernel(dst, size, src, _d, _e, env) {
+        probe_read_common(dst, size, src, Space::Kernel, env)
+    }
 );
 helper!(
     /// `long bpf_probe_read_user(dst, size, src)`.
-    probe_read_user(dst, size, src, _d, _e, env) { probe_read_common(dst, size, src, env) }
+    probe_read_user(dst, size, src, _d, _e, env) { probe_read_common(dst, size, src, Space::Any, env) }
 );
 helper!(
     /// `long bpf_probe_read_str(dst, size, src)`.
-    probe_read_str(dst, size, src, _d, _e, env) { probe_read_str_common(dst, size, src, env) }
+    probe_read_str(dst, size, src, _d, _e, env) {
+        probe_read_str_common(dst, size, src, Space::Any, env)
+    }
 );
 helper!(
     /// `long bpf_probe_read_kernel_str(dst, size, src)`.
     probe_read_kernel_str(dst, size, src, _d, _e, env) {
-        probe_read_str_common(dst, size, src, env)
+        probe_read_str_common(dst, size, src, Space::Kernel, env)
     }
 );
 helper!(
     /// `long bpf_probe_read_user_str(dst, size, src)`.
     probe_read_user_str(dst, size, src, _d, _e, env) {
-        probe_read_str_common(dst, size, src, env)
+        probe_read_str_common(dst, size, src, Space::Any, env)
     }
 );
 
@@ -249,12 +286,34 @@ helper!(
 );
 helper!(
     /// `u64 bpf_jiffies64()`: ticks of [`HZ`] since boot, from the kernel's
-    /// `INITIAL_JIFFIES` (derived from `CLOCK_MONOTONIC`).
+    /// `INITIAL_JIFFIES`, derived from `CLOCK_MONOTONIC` and calibrated
+    /// once against the kernel's own count (see `jiffies_offset`).
     jiffies64(_a, _b, _c, _d, _e, env) {
-        let ns = clock_ns(libc::CLOCK_MONOTONIC);
-        INITIAL_JIFFIES.wrapping_add((ns as u128 * HZ as u128 / 1_000_000_000) as u64)
+        jiffies_at(clock_ns(libc::CLOCK_MONOTONIC)).wrapping_add(jiffies_offset() as u64)
     }
 );
+
+/// Jiffies at monotonic time `ns` if they had started with the clock.
+fn jiffies_at(ns: u64) -> u64 {
+    INITIAL_JIFFIES.wrapping_add((ns as u128 * HZ as u128 / 1_000_000_000) as u64)
+}
+
+/// How far the kernel's jiffies are from [`jiffies_at`] (they start a
+/// little after the monotonic clock): measured once from the `jiffies:`
+/// line of `/proc/timer_list` when it is readable (root), else 0.
+fn jiffies_offset() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let Ok(text) = std::fs::read_to_string("/proc/timer_list") else {
+            return 0;
+        };
+        let now = jiffies_at(clock_ns(libc::CLOCK_MONOTONIC));
+        text.lines()
+            .find_map(|l| l.strip_prefix("jiffies:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(0, |k| k.wrapping_sub(now) as i64)
+    })
+}
 
 // ---- the current task -------------------------------------------------------
 

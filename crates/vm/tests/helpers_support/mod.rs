@@ -176,3 +176,53 @@ pub fn kernel_contents(m: &testkit::kernel::Map) -> Vec<(Vec<u8>, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// A program that runs `steps` (each leaves a value in r0; r6 and r7 are
+/// reserved) and records each r0 in `res[i]` (an array of u64), then
+/// returns the number of steps.
+pub fn results_program(res: i32, steps: &[String]) -> String {
+    let rec = format!(
+        "*(u64 *)(r10 - 32) = r0\n*(u32 *)(r10 - 36) = r6\nr2 = r10\nr2 += -36\n\
+         r3 = r10\nr3 += -32\nld_pseudo r1, 1, {res}\nr4 = 0\ncall 2\nr6 += 1\n"
+    );
+    let mut s = String::from("r6 = 0\n");
+    for st in steps {
+        s += st;
+        s += &rec;
+    }
+    s += "r0 = r6\nexit\n";
+    s
+}
+
+/// The first `n` u64 values of a results array of ours.
+pub fn results(m: &maps::Map, n: u32) -> Vec<i64> {
+    (0..n)
+        .map(|i| i64::from_ne_bytes(m.lookup(&i.to_ne_bytes()).unwrap().try_into().unwrap()))
+        .collect()
+}
+
+/// The kernel's.
+pub fn kernel_results(m: &testkit::kernel::Map, n: u32) -> Vec<i64> {
+    (0..n)
+        .map(|i| {
+            let v = m.lookup(&i.to_ne_bytes()).unwrap().unwrap();
+            i64::from_ne_bytes(v.try_into().unwrap())
+        })
+        .collect()
+}
+
+/// Assembly that stores `bytes` (padded with NULs to 8) on the stack from
+/// `r10 - off` upwards (clobbers r1).
+pub fn stack_bytes(bytes: &[u8], off: i32) -> String {
+    let mut s = String::new();
+    let mut b = bytes.to_vec();
+    b.resize(bytes.len().next_multiple_of(8).max(8), 0);
+    for (k, c) in b.chunks(8).enumerate() {
+        let v = u64::from_le_bytes(c.try_into().unwrap());
+        s += &format!(
+            "r1 = {v:#x} ll\n*(u64 *)(r10 - {}) = r1\n",
+            off - 8 * k as i32
+        );
+    }
+    s
+}

@@ -156,11 +156,14 @@ fn ops(keys: u32) -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(op, 1..50)
 }
 
+/// Writes one update on our side: (map, key, value seed, flags).
+type OursUpdate<'a> = &'a dyn Fn(&Map, &[u8], u64, u64) -> Result<(), MapError>;
+
 /// How the two sides are written: the kernel takes `kernel_value(seed)`;
 /// ours takes the same through `Map::update`, or (sockets) a cookie.
 struct Sides<'a> {
     kernel_value: &'a dyn Fn(u64) -> Vec<u8>,
-    ours_update: &'a dyn Fn(&Map, &[u8], u64, u64) -> Result<(), MapError>,
+    ours_update: OursUpdate<'a>,
     /// Hashed maps: compare key sets, skip `get_next_key` (order differs).
     hashed: bool,
 }

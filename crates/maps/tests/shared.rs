@@ -236,3 +236,48 @@ fn a_process_killed_mid_update_leaves_a_consistent_map() {
     eprintln!("leaked elements reclaimed over all rounds: {leaked_total}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Redirect, socket and stack maps are file-backed like the others: a
+/// second handle opened by path sees the entries, and writes through it are
+/// seen by the first.
+#[test]
+fn redirect_and_stack_maps_open_from_files() {
+    let d = dir("targets");
+    let k = |i: u32| i.to_ne_bytes();
+    let specs = [
+        MapSpec::new(T::Devmap, 4, 8, 4),
+        MapSpec::new(T::DevmapHash, 4, 4, 4),
+        MapSpec::new(T::Cpumap, 4, 4, 2),
+        MapSpec::new(T::Xskmap, 4, 4, 4),
+        MapSpec::new(T::Sockmap, 4, 8, 4),
+        MapSpec::new(T::Sockhash, 4, 8, 4),
+        MapSpec::new(T::CgroupArray, 4, 4, 4),
+    ];
+    for spec in specs {
+        let path = d.join(spec.map_type.to_string());
+        let a = Map::create(spec.clone(), &file_opts(&path, 2)).unwrap();
+        // First word 1: ifindex, qsize, socket or cgroup number 1.
+        let mut value = vec![0u8; spec.value_size as usize];
+        value[0] = 1;
+        a.update(&k(1), &value, BPF_ANY).unwrap();
+        let b = Map::open(&path).unwrap();
+        assert_eq!(b.spec(), a.spec());
+        let t = b
+            .redirect_target(&k(1))
+            .expect("entry seen by the second handle");
+        assert_eq!(t, a.redirect_target(&k(1)).unwrap(), "{spec:?}");
+        b.delete(&k(1)).unwrap();
+        assert!(a.redirect_target(&k(1)).is_none(), "{spec:?}");
+    }
+    let path = d.join("stack");
+    let a = Map::create(MapSpec::new(T::StackTrace, 4, 32, 8), &file_opts(&path, 1)).unwrap();
+    let id = a.stack_store(&[0x10, 0x20], 0).unwrap();
+    let b = Map::open(&path).unwrap();
+    assert_eq!(b.stack_store(&[0x10, 0x20], 0).unwrap(), id);
+    assert_eq!(
+        &b.lookup(&id.to_ne_bytes()).unwrap()[..8],
+        &0x10u64.to_ne_bytes()
+    );
+    assert_eq!(b.check().unwrap().live, 1);
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -74,6 +74,10 @@ pub struct PacketBuf {
     /// For XDP: the end of the room `bpf_xdp_adjust_tail` may grow into
     /// (`data_hard_start + frame_sz - tailroom`).
     hard_end: usize,
+    /// For multi-buffer XDP frames: the bytes after the linear part, which
+    /// the kernel keeps in page fragments (programs reach them only through
+    /// helpers).
+    pub frags: Vec<u8>,
 }
 
 impl PacketBuf {
@@ -91,6 +95,7 @@ impl PacketBuf {
             kind: PacketKind::Xdp,
             skb: SkbMeta::default(),
             hard_end: total,
+            frags: Vec::new(),
         }
     }
 
@@ -125,6 +130,7 @@ impl PacketBuf {
         self.head = headroom;
         self.len = data.len();
         self.skb = SkbMeta::default();
+        self.frags.clear();
         true
     }
 

@@ -96,6 +96,13 @@ pub fn build(
         }
     }
     let (pkt_type, protocol_raw) = super::eth_type_trans(data_in, dev_addr);
+    // The dummy socket takes its addresses from a whole IP header.
+    let l3_len = size - 14;
+    match u16::from_be_bytes(protocol_raw.to_ne_bytes()) {
+        0x0800 if l3_len < 20 => return Err(EINVAL),
+        0x86dd if l3_len < 40 => return Err(EINVAL),
+        _ => {}
+    }
 
     let mac = SKB_ROOM;
     let net = mac + 14;

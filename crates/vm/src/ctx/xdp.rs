@@ -6,7 +6,10 @@
 
 use super::{KernCtx, PacketBuf, PacketKind};
 use uapi::ctx::{kern, xdp_md};
-use uapi::errno::{EINVAL, ENODEV};
+use uapi::errno::{EINVAL, ENODEV, ENOMEM};
+
+/// `MAX_SKB_FRAGS`: the most page fragments a frame may have.
+pub const MAX_SKB_FRAGS: usize = 17;
 
 /// The frame size test-run gives an XDP buffer (`PAGE_SIZE`).
 pub const XDP_FRAME_SIZE: usize = 4096;
@@ -18,8 +21,8 @@ pub const SHINFO_SIZE: usize = 320;
 pub const XDP_FRAME_HDR: usize = 40;
 /// The longest metadata (`skb_shared_info::meta_len` is a `u8`).
 pub const XDP_META_MAX: usize = 255;
-/// The longest linear frame test-run builds: longer input would go to
-/// fragments (multi-buffer XDP, which oxbpf does not model).
+/// The longest linear frame test-run builds: longer input goes to page
+/// fragments (multi-buffer XDP).
 pub const XDP_MAX_LINEAR: usize = XDP_FRAME_SIZE - super::XDP_HEADROOM - SHINFO_SIZE;
 
 /// `struct xdp_md` as the user passes it in `ctx_in`.
@@ -82,12 +85,16 @@ pub fn build(
     reuse: Option<PacketBuf>,
     ctx: &mut KernCtx,
 ) -> Result<PacketBuf, i32> {
-    let size = data_in.len();
+    let total = data_in.len();
+    if total < 14 {
+        return Err(EINVAL);
+    }
+    let mut size = total;
     let mut metalen = 0usize;
     let (mut ifindex, mut rxq) = (super::netdev::LOOPBACK, 0u32);
     if let Some(md) = md {
         if md.data_meta != 0
-            || md.data_end as usize != size
+            || md.data_end as usize > total
             || md.data > md.data_end
             || md.data % 4 != 0
             || md.data as usize > XDP_META_MAX
@@ -95,6 +102,8 @@ pub fn build(
             return Err(EINVAL);
         }
         metalen = md.data as usize;
+        // The caller chooses how much goes to the linear part.
+        size = md.data_end as usize;
         if md.egress_ifindex != 0 {
             return Err(EINVAL);
         }
@@ -112,14 +121,16 @@ pub fn build(
     }
     let headroom = super::XDP_HEADROOM - metalen;
     let max_data = XDP_FRAME_SIZE - headroom - SHINFO_SIZE;
-    if size > max_data {
-        // Multi-buffer frames: the kernel puts the rest in page fragments.
-        return Err(uapi::errno::EOPNOTSUPP);
+    size = size.min(max_data);
+    let rest = &data_in[size..];
+    if rest.len().div_ceil(XDP_FRAME_SIZE) > MAX_SKB_FRAGS {
+        return Err(ENOMEM);
     }
-    let mut pkt = PacketBuf::renew(reuse, data_in, headroom, XDP_FRAME_SIZE - headroom);
+    let mut pkt = PacketBuf::renew(reuse, &data_in[..size], headroom, XDP_FRAME_SIZE - headroom);
     pkt.set_kind(PacketKind::Xdp);
     pkt.set_bounds(headroom, headroom + metalen, headroom + size);
     pkt.set_hard_end(XDP_FRAME_SIZE - SHINFO_SIZE);
+    pkt.frags.extend_from_slice(rest);
     ctx.reset_zeroed(kern::xdp::SIZE as usize);
     ctx.set_u32(kern::xdp::INGRESS_IFINDEX, ifindex);
     ctx.set_u32(kern::xdp::RX_QUEUE_INDEX, rxq);
@@ -136,8 +147,11 @@ pub fn finish_md(pkt: &PacketBuf, md: &mut XdpMd) {
     md.data_end = (end - meta) as u32;
 }
 
-/// The bytes test-run copies to `data_out`: metadata and data.
-pub fn data_out(pkt: &PacketBuf) -> &[u8] {
+/// The bytes test-run copies to `data_out`: metadata, data and the
+/// fragments.
+pub fn data_out(pkt: &PacketBuf) -> Vec<u8> {
     let (meta, _, end) = pkt.bounds();
-    &pkt.buffer()[meta..end]
+    let mut v = pkt.buffer()[meta..end].to_vec();
+    v.extend_from_slice(&pkt.frags);
+    v
 }

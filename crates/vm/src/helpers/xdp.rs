@@ -69,6 +69,9 @@ pub unsafe extern "C" fn xdp_adjust_tail(
     let r = unsafe {
         with_xdp(env, ctx, "bpf_xdp_adjust_tail", |pkt| {
             let (meta, head, end) = pkt.bounds();
+            if !pkt.frags.is_empty() {
+                return frags_adjust_tail(pkt, offset);
+            }
             let new_end = end as i64 + offset;
             if new_end > pkt.hard_end() as i64 || new_end < head as i64 + ETH_HLEN {
                 return errno_ret(EINVAL);
@@ -82,6 +85,33 @@ pub unsafe extern "C" fn xdp_adjust_tail(
         })
     };
     r.unwrap_or(0)
+}
+
+/// `bpf_xdp_adjust_tail` on a multi-buffer frame: growing fills the last
+/// fragment's page, shrinking drops bytes from the end (whole fragments
+/// first, then the linear part).
+fn frags_adjust_tail(pkt: &mut crate::ctx::PacketBuf, offset: i64) -> u64 {
+    let frag = crate::ctx::xdp::XDP_FRAME_SIZE as i64;
+    let flen = pkt.frags.len() as i64;
+    if offset > 0 {
+        let last = (flen - 1) % frag + 1;
+        if offset > frag - last {
+            return errno_ret(EINVAL);
+        }
+        pkt.frags.resize((flen + offset) as usize, 0);
+        return 0;
+    }
+    let cut = -offset;
+    if cut > pkt.len() as i64 + flen - ETH_HLEN {
+        return errno_ret(EINVAL);
+    }
+    let from_frags = cut.min(flen);
+    pkt.frags.truncate((flen - from_frags) as usize);
+    if pkt.frags.is_empty() {
+        let (meta, head, end) = pkt.bounds();
+        pkt.set_bounds(meta, head, end - (cut - from_frags) as usize);
+    }
+    0
 }
 
 /// `bpf_xdp_adjust_meta(xdp, offset)`.
@@ -116,9 +146,17 @@ pub unsafe extern "C" fn xdp_adjust_meta(
     r.unwrap_or(0)
 }
 
-/// The packet address of `len` bytes at `offset` from `data`, or the
-/// errno of `bpf_xdp_pointer`.
-fn xdp_span(env: &mut RunEnv<'_>, ctx: u64, offset: u64, len: u64, name: &'static str) -> Option<Result<u64, i32>> {
+/// Where `len` bytes at `offset` from `data` are: up to two spans (the
+/// linear part, then the fragments), or the errno of `bpf_xdp_pointer`.
+type Spans = [(u64, u64); 2];
+
+fn xdp_spans(
+    env: &mut RunEnv<'_>,
+    ctx: u64,
+    offset: u64,
+    len: u64,
+    name: &'static str,
+) -> Option<Result<Spans, i32>> {
     let (off, len) = (offset as u32 as u64, len as u32 as u64);
     // SAFETY: the helper contract, forwarded by the callers.
     unsafe {
@@ -126,12 +164,28 @@ fn xdp_span(env: &mut RunEnv<'_>, ctx: u64, offset: u64, len: u64, name: &'stati
             if off > 0xffff || len > 0xffff {
                 return Err(EFAULT);
             }
-            if off + len > pkt.len() as u64 {
+            let lin = pkt.len() as u64;
+            if off + len > lin + pkt.frags.len() as u64 {
                 return Err(EINVAL);
             }
             let (_, head, _) = pkt.bounds();
-            Ok(pkt.base_addr() + head as u64 + off)
+            let base = pkt.base_addr() + head as u64;
+            let fbase = pkt.frags.as_ptr().expose_provenance() as u64;
+            let in_lin = lin.saturating_sub(off).min(len);
+            let first = (base + off, in_lin);
+            let foff = off.saturating_sub(lin);
+            Ok([first, (fbase + foff, len - in_lin)])
         })
+    }
+}
+
+fn copy_spans(env: &mut RunEnv<'_>, spans: Spans, buf: u64, to_program: bool) {
+    let mut at = buf;
+    for (addr, n) in spans {
+        if n != 0 && !copy_packet(env, addr, at, n, to_program) {
+            return;
+        }
+        at += n;
     }
 }
 
@@ -148,10 +202,10 @@ pub unsafe extern "C" fn xdp_load_bytes(
     _: u64,
     env: &mut RunEnv<'_>,
 ) -> u64 {
-    match xdp_span(env, ctx, offset, len, "bpf_xdp_load_bytes") {
+    match xdp_spans(env, ctx, offset, len, "bpf_xdp_load_bytes") {
         None => 0,
-        Some(Ok(src)) => {
-            copy_packet(env, src, buf, len as u32 as u64, true);
+        Some(Ok(spans)) => {
+            copy_spans(env, spans, buf, true);
             0
         }
         Some(Err(e)) => errno_ret(e),
@@ -170,17 +224,17 @@ pub unsafe extern "C" fn xdp_store_bytes(
     _: u64,
     env: &mut RunEnv<'_>,
 ) -> u64 {
-    match xdp_span(env, ctx, offset, len, "bpf_xdp_store_bytes") {
+    match xdp_spans(env, ctx, offset, len, "bpf_xdp_store_bytes") {
         None => 0,
-        Some(Ok(dst)) => {
-            copy_packet(env, dst, buf, len as u32 as u64, false);
+        Some(Ok(spans)) => {
+            copy_spans(env, spans, buf, false);
             0
         }
         Some(Err(e)) => errno_ret(e),
     }
 }
 
-/// `bpf_xdp_get_buff_len(xdp)`: the frame's length (linear frames only).
+/// `bpf_xdp_get_buff_len(xdp)`: the frame's length, fragments included.
 ///
 /// # Safety
 /// The helper contract ([`crate::helpers`]): `r1` is the run's context.
@@ -193,7 +247,12 @@ pub unsafe extern "C" fn xdp_get_buff_len(
     env: &mut RunEnv<'_>,
 ) -> u64 {
     // SAFETY: forwarded helper contract.
-    unsafe { with_xdp(env, ctx, "bpf_xdp_get_buff_len", |pkt| pkt.len() as u64) }.unwrap_or(0)
+    unsafe {
+        with_xdp(env, ctx, "bpf_xdp_get_buff_len", |pkt| {
+            (pkt.len() + pkt.frags.len()) as u64
+        })
+    }
+    .unwrap_or(0)
 }
 
 /// `bpf_redirect_map(map, key, flags)` for XDP: the low two bits of

@@ -348,7 +348,7 @@ impl TestRun {
         };
         let user_ctx: Option<Vec<u8>> = match (&self.mode, &self.packet) {
             (Mode::Xdp { md }, Some(pkt)) => {
-                self.finish_data(&mut out, xdp::data_out(pkt).to_vec());
+                self.finish_data(&mut out, xdp::data_out(pkt));
                 md.map(|mut m| {
                     xdp::finish_md(pkt, &mut m);
                     m.to_bytes().to_vec()

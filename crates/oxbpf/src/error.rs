@@ -64,6 +64,15 @@ pub enum Error {
     #[error("program '{program}': {reason}")]
     Run { program: String, reason: String },
 
+    /// `BPF_PROG_TEST_RUN` refused the request (the kernel's `EINVAL`,
+    /// `E2BIG`, … cases) or the engine stopped.
+    #[error("program '{program}': {source}")]
+    TestRun {
+        program: String,
+        #[source]
+        source: vm::test_run::TestRunError,
+    },
+
     /// No program or map of that name in the object.
     #[error("no {what} named '{name}'")]
     NotFound { what: &'static str, name: String },
@@ -83,6 +92,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A pin file system operation was refused (`EEXIST` for a pin path
+    /// in use, `ENOENT` for a missing object, `EINVAL` for a file that is
+    /// not one of ours); `errno` is what `BPF_OBJ_PIN`/`BPF_OBJ_GET` give.
+    #[error("{}: {reason}", path.display())]
+    Pin {
+        path: PathBuf,
+        reason: String,
+        errno: i32,
+    },
 }
 
 impl Error {
@@ -100,7 +119,10 @@ impl Error {
         match self {
             Error::Map { source, .. } | Error::MapOp { source, .. } => Some(source.errno()),
             Error::Verify { errno, .. } => Some(*errno),
+            Error::Pin { errno, .. } => Some(*errno),
+            Error::Io { source, .. } => source.raw_os_error(),
             Error::InFile { source, .. } => source.errno(),
+            Error::TestRun { source, .. } => Some(source.errno()),
             _ => None,
         }
     }

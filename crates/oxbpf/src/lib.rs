@@ -37,4 +37,5 @@ pub use runtime::{Engine, Runtime, RuntimeOptions};
 pub use isa::RawInsn;
 pub use maps::MapSpec;
 pub use uapi::{AttachType, MapType, ProgType};
+pub use vm::test_run::{verdict, TestRun, TestRunInput, TestRunOutput, Verdict};
 pub use vm::{HelperFn, HelperHost, RunEnv, TraceSink};

@@ -160,8 +160,8 @@ fn verifier_meta(m: &Map) -> verifier::MapMeta {
 
 /// Resolves `lddw` of maps (by id) to what programs see: the map's
 /// address, or the address of its value for global data.
-struct MapResolver<'a> {
-    maps: &'a BTreeMap<i32, Map>,
+pub(crate) struct MapResolver<'a> {
+    pub(crate) maps: &'a BTreeMap<i32, Map>,
 }
 
 impl vm::Resolver for MapResolver<'_> {

@@ -146,6 +146,79 @@ impl Program {
         host
     }
 
+    fn tail_calls(&self) -> Option<&'static TailCalls> {
+        self.0.registry.upgrade().map(|r| r.tail_calls)
+    }
+
+    /// `BPF_PROG_TEST_RUN`: runs the program `input.repeat` times (at least
+    /// once) on the packet and context `input` describes, with the kernel's
+    /// validation, context construction and outputs (retval, data_out,
+    /// ctx_out, average duration).
+    pub fn test_run(
+        &self,
+        input: &vm::test_run::TestRunInput<'_>,
+    ) -> Result<vm::test_run::TestRunOutput> {
+        let mut run = vm::test_run::TestRun::new(self.0.prog_type, self.0.attach_type, input)
+            .map_err(|source| Error::TestRun {
+                program: self.0.name.clone(),
+                source,
+            })?;
+        let mut host = self.helper_host();
+        self.run_prepared(&mut run, &mut host, input.cpu)
+    }
+
+    /// Runs an already prepared test run (see [`vm::test_run::TestRun`]):
+    /// the per-packet step of pcap runs, which reset the packet and run
+    /// again without rebuilding anything.
+    pub fn run_prepared(
+        &self,
+        run: &mut vm::test_run::TestRun,
+        host: &mut vm::HelperHost,
+        worker: u32,
+    ) -> Result<vm::test_run::TestRunOutput> {
+        let tail = self.tail_calls();
+        let mut machine = vm::Machine::new();
+        let exec = &self.0.exec;
+        run.run(host, |env, ctx| {
+            env.set_worker(worker);
+            if let Some(t) = tail {
+                env.set_tail_calls(t);
+            }
+            machine.run(exec, env, &[ctx])
+        })
+        .map_err(|source| Error::TestRun {
+            program: self.0.name.clone(),
+            source,
+        })
+    }
+
+    /// Runs the program once on the prepared run's current packet: `r0`.
+    pub fn run_once(
+        &self,
+        run: &mut vm::test_run::TestRun,
+        host: &mut vm::HelperHost,
+        machine: &mut vm::Machine,
+        worker: u32,
+    ) -> Result<u64> {
+        let tail = self.tail_calls();
+        let exec = &self.0.exec;
+        run.run_once(host, |env, ctx| {
+            env.set_worker(worker);
+            if let Some(t) = tail {
+                env.set_tail_calls(t);
+            }
+            machine.run(exec, env, &[ctx])
+        })
+        .map_err(|e| self.run_error(e))
+    }
+
+    fn run_error(&self, e: impl std::fmt::Display) -> Error {
+        Error::Run {
+            program: self.0.name.clone(),
+            reason: e.to_string(),
+        }
+    }
+
     /// Runs the program once on a raw context (the memory `ctx`, whose
     /// address is r1 and length r2), on worker 0, and returns r0. For
     /// program types whose context is plain memory (tracing types,
@@ -159,15 +232,15 @@ impl Program {
     /// `bpf_get_smp_processor_id`).
     pub fn run_raw_on(&self, ctx: &mut [u8], worker: u32) -> Result<u64> {
         let mut host = self.helper_host();
-        let tail = TailCalls {
-            registry: self.0.registry.clone(),
-        };
+        let tail = self.tail_calls();
         let len = ctx.len() as u64;
         let mut env = vm::RunEnv::new();
         let addr = env.add_region(ctx, vm::RegionKind::Context);
         host.add_map_regions(&mut env);
         env.set_worker(worker);
-        env.set_tail_calls(&tail);
+        if let Some(t) = tail {
+            env.set_tail_calls(t);
+        }
         env.set_host(&mut host);
         let mut machine = vm::Machine::new();
         machine

@@ -60,6 +60,13 @@ pub(crate) struct Registry {
     maps: RwLock<BTreeMap<u32, Weak<MapInner>>>,
     progs: RwLock<BTreeMap<u32, Weak<ProgInner>>>,
     pub(crate) helpers: RwLock<HelperRegistry>,
+    /// The tail-call resolver runs hand to the engines. Engines take it by
+    /// `'static` reference (a run's environment cannot borrow from the
+    /// registry), so each runtime leaks this one small value.
+    pub(crate) tail_calls: &'static crate::program::TailCalls,
+    /// The pin file system whose ids and object store this runtime uses
+    /// (see [`crate::pin`]); `None` for a process-private runtime.
+    pub(crate) fs: Option<Arc<crate::pin::PinFs>>,
 }
 
 impl Registry {
@@ -67,11 +74,17 @@ impl Registry {
         if let Ok(mut m) = self.maps.write() {
             m.remove(&id);
         }
+        if let Some(fs) = &self.fs {
+            fs.release(crate::pin::ObjKind::Map, id);
+        }
     }
 
     pub(crate) fn forget_prog(&self, id: u32) {
         if let Ok(mut m) = self.progs.write() {
             m.remove(&id);
+        }
+        if let Some(fs) = &self.fs {
+            fs.release(crate::pin::ObjKind::Prog, id);
         }
     }
 
@@ -125,14 +138,52 @@ impl Runtime {
 
     /// A runtime with the given options and the standard helpers.
     pub fn with_options(opts: RuntimeOptions) -> Runtime {
+        Self::build(opts, None)
+    }
+
+    /// A runtime whose maps and programs live in the pin file system `fs`
+    /// (ids unique across processes, maps in shared memory, objects
+    /// visible to `oxbpf prog show`/`map show` of other processes, pinning
+    /// possible). See [`crate::pin`].
+    pub fn with_fs(opts: RuntimeOptions, fs: crate::pin::PinFs) -> Runtime {
+        Self::build(opts, Some(Arc::new(fs)))
+    }
+
+    /// The pin file system of this runtime, if it has one.
+    pub fn pin_fs(&self) -> Option<&crate::pin::PinFs> {
+        self.reg.fs.as_deref()
+    }
+
+    /// A fresh id: from the pin file system's counter when there is one
+    /// (unique across processes), else from this runtime's own. Should the
+    /// shared counter fail (I/O), the id comes from the private counter
+    /// offset into the top half so it cannot collide with shared ids.
+    fn alloc_id(&self, kind: crate::pin::ObjKind) -> u32 {
+        let local = match kind {
+            crate::pin::ObjKind::Prog => &self.reg.next_prog_id,
+            _ => &self.reg.next_map_id,
+        };
+        match &self.reg.fs {
+            Some(fs) => fs
+                .alloc_id(kind)
+                .unwrap_or_else(|_| 0x8000_0000 | local.fetch_add(1, Ordering::Relaxed)),
+            None => local.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    fn build(opts: RuntimeOptions, fs: Option<Arc<crate::pin::PinFs>>) -> Runtime {
         Runtime {
-            reg: Arc::new(Registry {
+            reg: Arc::new_cyclic(|weak| Registry {
+                tail_calls: Box::leak(Box::new(crate::program::TailCalls {
+                    registry: weak.clone(),
+                })),
                 opts,
                 next_map_id: AtomicU32::new(1),
                 next_prog_id: AtomicU32::new(1),
                 maps: RwLock::new(BTreeMap::new()),
                 progs: RwLock::new(BTreeMap::new()),
                 helpers: RwLock::new(crate::helpers::standard()),
+                fs,
             }),
         }
     }
@@ -162,6 +213,9 @@ impl Runtime {
         spec: maps::MapSpec,
         btf: Option<Arc<btf::Btf>>,
     ) -> Result<Map> {
+        if let Some(fs) = &self.reg.fs {
+            return fs.create_map(self, spec, btf);
+        }
         let name = spec.name.clone();
         let storage = maps::Map::create(spec, &maps::MapOptions::new(self.reg.opts.workers))
             .map_err(|source| Error::Map {
@@ -173,7 +227,19 @@ impl Runtime {
 
     /// Registers storage made elsewhere (a pinned map opened from a file).
     pub fn adopt_map(&self, name: String, storage: maps::Map, btf: Option<Arc<btf::Btf>>) -> Map {
-        let id = self.reg.next_map_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.alloc_id(crate::pin::ObjKind::Map);
+        self.adopt_map_with_id(id, name, storage, btf)
+    }
+
+    /// [`Runtime::adopt_map`] under a given id (a map of the pin file
+    /// system, whose id was given when it was created).
+    pub(crate) fn adopt_map_with_id(
+        &self,
+        id: u32,
+        name: String,
+        storage: maps::Map,
+        btf: Option<Arc<btf::Btf>>,
+    ) -> Map {
         let inner = Arc::new(MapInner {
             id,
             name,
@@ -188,7 +254,23 @@ impl Runtime {
     }
 
     pub(crate) fn register_prog(&self, make: impl FnOnce(u32) -> ProgInner) -> Program {
-        let id = self.reg.next_prog_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.alloc_id(crate::pin::ObjKind::Prog);
+        let prog = self.register_prog_with_id(id, make);
+        if let Some(fs) = &self.reg.fs {
+            // Best effort: a program that could not be stored is still
+            // usable here; pinning it retries and reports the error.
+            let _ = fs.store_program(&prog);
+        }
+        prog
+    }
+
+    /// Registers a program under a given id (one restored from the pin
+    /// file system).
+    pub(crate) fn register_prog_with_id(
+        &self,
+        id: u32,
+        make: impl FnOnce(u32) -> ProgInner,
+    ) -> Program {
         let inner = Arc::new(make(id));
         if let Ok(mut m) = self.reg.progs.write() {
             m.insert(id, Arc::downgrade(&inner));

@@ -209,7 +209,7 @@ impl JitProgram {
     #[cold]
     fn error(status: u32, pc: usize, aux: u64, fault: Option<HelperFault>) -> Result<u64, VmError> {
         match Status::from_u32(status) {
-            Some(Status::Ok) => Ok(0),
+            Some(Status::Ok | Status::End) => Ok(0),
             Some(Status::HelperFault) => Err(VmError::Helper {
                 pc,
                 helper: HelperId(aux as u32),

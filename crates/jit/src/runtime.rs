@@ -39,6 +39,9 @@ pub(crate) enum Status {
     CallDepth = 3,
     /// `bpf_tail_call` from a bpf-to-bpf callee.
     TailCallInSubprogram = 4,
+    /// A legacy packet load out of bounds: the run ends with r0 = 0 (from
+    /// any depth, callbacks included).
+    End = 5,
 }
 
 impl Status {
@@ -49,6 +52,7 @@ impl Status {
             2 => Status::BadCallTarget,
             3 => Status::CallDepth,
             4 => Status::TailCallInSubprogram,
+            5 => Status::End,
             _ => return None,
         })
     }
@@ -62,8 +66,18 @@ pub(crate) struct RunCtx<'h> {
     /// The environment's fault flag (`RunEnv::FAULT_PENDING_OFFSET`).
     pub fault_flag: *const u8,
     /// `rsp` in the entry trampoline after it saved the callee-saved
-    /// registers: where errors unwind to.
+    /// registers, just before it calls function 0: what tail calls check
+    /// that they come from depth 0 against.
     pub exit_rsp: u64,
+    /// Where errors unwind to: the `rsp` that points at the return address
+    /// of the innermost machine-code call from Rust (the trampoline's call
+    /// of function 0, or a callback stub's call of the callback), so that
+    /// unwinding is `mov rsp, [unwind_rsp]; ret`.
+    pub unwind_rsp: u64,
+    /// Set just before a callback helper's shim is called: `rsp` of the
+    /// calling body minus `call_limit`, i.e. how much deeper calls may go
+    /// (negative: the callback would exceed `MAX_CALL_FRAMES`).
+    pub cb_headroom: i64,
     /// A bpf-to-bpf call from a frame whose `rsp` is below this would exceed
     /// `MAX_CALL_FRAMES`.
     pub call_limit: u64,
@@ -95,6 +109,8 @@ macro_rules! off {
 pub(crate) const OFF_ENV: i32 = off!(env);
 pub(crate) const OFF_FAULT_FLAG: i32 = off!(fault_flag);
 pub(crate) const OFF_EXIT_RSP: i32 = off!(exit_rsp);
+pub(crate) const OFF_UNWIND_RSP: i32 = off!(unwind_rsp);
+pub(crate) const OFF_CB_HEADROOM: i32 = off!(cb_headroom);
 pub(crate) const OFF_CALL_LIMIT: i32 = off!(call_limit);
 pub(crate) const OFF_PKT_START: i32 = off!(pkt_start);
 pub(crate) const OFF_PKT_LEN: i32 = off!(pkt_len);
@@ -116,6 +132,8 @@ impl<'h> RunCtx<'h> {
                 .wrapping_add(RunEnv::FAULT_PENDING_OFFSET)
                 .cast_const(),
             exit_rsp: 0,
+            unwind_rsp: 0,
+            cb_headroom: 0,
             call_limit: 0,
             pkt_start,
             pkt_len,
@@ -225,4 +243,124 @@ pub(crate) unsafe extern "C" fn refresh_packet(ctx: *mut RunCtx<'_>, r0: u64) ->
     let env = unsafe { &*ctx.env };
     (ctx.pkt_start, ctx.pkt_len) = env.packet().map_or((0, 0), |p| (p.start, p.len));
     r0
+}
+
+/// What a callback shim hands the program's callback stub (in `r9`, the
+/// sixth argument): the run context, the callback's machine address and
+/// the call-depth headroom of the helper's caller. It lives in the shim's
+/// Rust frame, so nested callback helpers each have their own.
+#[repr(C)]
+pub(crate) struct CbFrame {
+    pub ctx: *mut RunCtx<'static>,
+    pub target: u64,
+    pub headroom: i64,
+}
+
+pub(crate) const OFF_CB_CTX: i32 = std::mem::offset_of!(CbFrame, ctx) as i32;
+pub(crate) const OFF_CB_TARGET: i32 = std::mem::offset_of!(CbFrame, target) as i32;
+pub(crate) const OFF_CB_HEADROOM_ARG: i32 = std::mem::offset_of!(CbFrame, headroom) as i32;
+
+/// The callback stub of a program (see `codegen::call`): runs the callback
+/// at `frame.target` with r1–r5 in a new frame and returns its r0, or
+/// returns early (with the run context's status set) when the run stops
+/// inside it.
+type CbEntry = unsafe extern "sysv64" fn(u64, u64, u64, u64, u64, *const CbFrame) -> u64;
+
+/// Invokes the callback once: its r0, or `Err` when the run must stop
+/// (the status is already set).
+///
+/// # Safety
+/// `stub` is the callback stub of the program whose callback helper
+/// called the shim; `frame.ctx` its live run context.
+unsafe fn invoke(stub: CbEntry, frame: &CbFrame, args: vm::callbacks::Args) -> Result<u64, ()> {
+    let ctx = frame.ctx;
+    if frame.headroom < 0 {
+        // SAFETY: the run context is live; compiled code is not running.
+        unsafe { (*ctx).status = Status::CallDepth as u32 };
+        return Err(());
+    }
+    // SAFETY: the stub has exactly this signature; it saves every register
+    // the System V ABI wants preserved and returns here even when the run
+    // stops inside the callback (errors unwind to the stub).
+    let r0 = unsafe { stub(args[0], args[1], args[2], args[3], args[4], frame) };
+    // SAFETY: as above; read through the raw pointer, no reference is kept
+    // while compiled code runs.
+    if unsafe { (*ctx).status } != Status::Ok as u32 {
+        return Err(());
+    }
+    Ok(r0)
+}
+
+/// `bpf_loop(nr_loops, callback, callback_ctx, flags)`, called by compiled
+/// code with the callback already turned into its machine address, the
+/// program's callback stub in `r8` and the run context in `r9`.
+///
+/// # Safety
+/// Called only by compiled code, with its live run context and its stub.
+pub(crate) unsafe extern "C" fn loop_shim(
+    nr_loops: u64,
+    target: u64,
+    callback_ctx: u64,
+    flags: u64,
+    stub: u64,
+    ctx: *mut RunCtx<'static>,
+) -> u64 {
+    // SAFETY: the run context is live (the caller's contract).
+    let headroom = unsafe { (*ctx).cb_headroom };
+    let frame = CbFrame {
+        ctx,
+        target,
+        headroom,
+    };
+    // SAFETY: `stub` is the address of the program's callback stub.
+    let stub: CbEntry = unsafe { std::mem::transmute(stub as usize) };
+    // SAFETY: forwarded from the caller.
+    vm::callbacks::bpf_loop(nr_loops, callback_ctx, flags, |a| unsafe {
+        invoke(stub, &frame, a)
+    })
+    .unwrap_or(0)
+}
+
+/// `bpf_for_each_map_elem(map, callback, callback_ctx, flags)`, called as
+/// [`loop_shim`].
+///
+/// # Safety
+/// As [`loop_shim`].
+pub(crate) unsafe extern "C" fn for_each_shim(
+    map: u64,
+    target: u64,
+    callback_ctx: u64,
+    flags: u64,
+    stub: u64,
+    ctx: *mut RunCtx<'static>,
+) -> u64 {
+    // SAFETY: the run context is live; the environment is not borrowed
+    // elsewhere while compiled code calls into Rust, and this borrow ends
+    // before any callback runs.
+    let started = unsafe { vm::callbacks::MapWalk::start(&mut *(*ctx).env, map, flags) };
+    let mut walk = match started {
+        Ok(vm::callbacks::WalkStart::Walk(w)) => w,
+        Ok(vm::callbacks::WalkStart::Return(r0)) => return r0,
+        Err(fault) => {
+            // SAFETY: as above.
+            unsafe {
+                (*(*ctx).env).fault(fault);
+                (*ctx).status = Status::HelperFault as u32;
+                (*ctx).aux = uapi::helpers::id::FOR_EACH_MAP_ELEM as u64;
+            }
+            return 0;
+        }
+    };
+    // SAFETY: as in `loop_shim`.
+    let headroom = unsafe { (*ctx).cb_headroom };
+    let frame = CbFrame {
+        ctx,
+        target,
+        headroom,
+    };
+    // SAFETY: `stub` is the address of the program's callback stub.
+    let stub: CbEntry = unsafe { std::mem::transmute(stub as usize) };
+    // SAFETY: forwarded from the caller.
+    walk.run(callback_ctx, |a| unsafe { invoke(stub, &frame, a) })
+        .unwrap_or(0)
 }

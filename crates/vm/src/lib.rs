@@ -70,6 +70,7 @@ pub mod test_run;
 mod tests;
 
 pub use env::{PacketView, RunEnv, TailCallHook};
+pub use interp::callbacks;
 pub use error::{AccessKind, BoxError, HelperFault, PrepareError, VmError};
 pub use helpers::{HelperFn, HelperRegistry};
 pub use host::{HelperHost, TraceSink};

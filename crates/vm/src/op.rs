@@ -192,6 +192,11 @@ pub(crate) enum Op {
     Call { id: u32, f: HelperFn },
     /// `bpf_tail_call` (helper 12), executed by the interpreter itself.
     TailCall,
+    /// `bpf_loop` (helper 181) and `bpf_for_each_map_elem` (helper 164):
+    /// they call back into the program, so the interpreter runs them itself
+    /// (see [`crate::callbacks`]).
+    Loop,
+    ForEachMapElem,
     /// bpf-to-bpf call to the subprogram at `t`.
     CallLocal { t: u32 },
     /// Indirect call through register `r` (see [`crate::subprog_addr`]).

@@ -313,11 +313,16 @@ fn lddw_value(
     }
 }
 
-/// `call N`: the registry's function, or the interpreter's own tail call.
+/// `call N`: the registry's function, or one of the helpers the
+/// interpreter runs itself because they need its state (tail calls, the
+/// helpers that call back into the program).
 fn helper_call(pc: usize, n: i32, opts: &PrepareOptions<'_>) -> Result<Op, PrepareError> {
     let idn = n as u32;
-    if idn == id::TAIL_CALL {
-        return Ok(Op::TailCall);
+    match idn {
+        id::TAIL_CALL => return Ok(Op::TailCall),
+        id::LOOP => return Ok(Op::Loop),
+        id::FOR_EACH_MAP_ELEM => return Ok(Op::ForEachMapElem),
+        _ => {}
     }
     match opts.helpers.get(idn) {
         Some(f) => Ok(Op::Call { id: idn, f }),

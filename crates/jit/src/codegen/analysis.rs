@@ -20,6 +20,10 @@ pub(crate) enum Callee {
         f: HelperFn,
     },
     TailCall,
+    /// `bpf_loop` and `bpf_for_each_map_elem`, which call back into the
+    /// program (through a runtime shim and the program's callback stub).
+    Loop,
+    ForEachMapElem,
     /// A bpf-to-bpf call to the function starting at this slot.
     Local(usize),
 }
@@ -46,7 +50,12 @@ pub(crate) struct Analysis {
     /// BPF registers, zeroes): all of them when the program tail-calls
     /// (its targets may use any), else `r12` and those the program names.
     pub host_saved: Vec<Gpr>,
+    /// `callx`, or a callback helper: both decode subprogram addresses
+    /// through the table of function entries.
     pub has_callx: bool,
+    /// Some call is to `bpf_loop` or `bpf_for_each_map_elem`: the program
+    /// gets a callback stub.
+    pub has_callbacks: bool,
     pub has_packet: bool,
     /// One function, no helper or tail calls, no `callx`, no legacy packet
     /// loads: nothing can stop the run early or needs the run context, so
@@ -126,7 +135,10 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         return Err(PrepareError::FallsOffEnd { pc: last_pc });
     }
     let uses_fp = insns.iter().any(|(_, i)| mentions(i, Reg::R10));
-    let has_callx = insns.iter().any(|(_, i)| matches!(i, Insn::CallX { .. }));
+    let has_callbacks = callees
+        .iter()
+        .any(|c| matches!(c, Some(Callee::Loop | Callee::ForEachMapElem)));
+    let has_callx = has_callbacks || insns.iter().any(|(_, i)| matches!(i, Insn::CallX { .. }));
     let mut an = Analysis {
         slots,
         entries,
@@ -142,6 +154,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         host_saved: Vec::new(),
         uses_fp,
         has_callx,
+        has_callbacks,
         callx_helpers: None,
     };
     if has_callx && opts.callx_helper_ids {
@@ -250,6 +263,10 @@ fn callee(
 ) -> Result<Callee, PrepareError> {
     match (c, target) {
         (CallTarget::Helper(n), _) if n as u32 == id::TAIL_CALL => Ok(Callee::TailCall),
+        (CallTarget::Helper(n), _) if n as u32 == id::LOOP => Ok(Callee::Loop),
+        (CallTarget::Helper(n), _) if n as u32 == id::FOR_EACH_MAP_ELEM => {
+            Ok(Callee::ForEachMapElem)
+        }
         (CallTarget::Helper(n), _) => match opts.helpers.get(n as u32) {
             Some(f) => Ok(Callee::Helper { id: n as u32, f }),
             None => Err(PrepareError::UnknownHelper {

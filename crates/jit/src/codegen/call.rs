@@ -13,10 +13,14 @@ use super::stubs::{Aux, Stub};
 use super::{Gen, BODY0, CALL_LIMIT_DELTA};
 use crate::runtime::{self, Status, OFF_CALL_LIMIT, OFF_ENV, OFF_EXIT_RSP, OFF_FAULT_FLAG};
 use crate::runtime::{RunCtx, OFF_SAVED};
+use crate::runtime::{OFF_CB_HEADROOM, OFF_UNWIND_RSP};
 use crate::x86::{self, Alu, Cc, Gpr, Mem, Scale};
 use vm::{HelperFn, SUBPROG_ADDR_TAG};
 
 use Gpr::*;
+
+/// The runtime shims of the callback helpers (see `runtime::loop_shim`).
+type CbShim = unsafe extern "C" fn(u64, u64, u64, u64, u64, *mut RunCtx<'static>) -> u64;
 
 /// Registers of BPF r0–r5, in that order.
 const CALLER_SAVED: [Gpr; 6] = [Rax, Rdi, Rsi, Rdx, Rcx, R8];
@@ -37,6 +41,8 @@ impl Gen<'_, '_> {
             self.e(x86::alu_ri(Alu::Sub, true, Rsp, pad));
         }
         self.e(x86::store64(Mem::at(CTX, OFF_EXIT_RSP), Rsp));
+        self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, -8)));
+        self.e(x86::store64(Mem::at(CTX, OFF_UNWIND_RSP), SCRATCH_A));
         self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, -CALL_LIMIT_DELTA)));
         self.e(x86::store64(Mem::at(CTX, OFF_CALL_LIMIT), SCRATCH_A));
         // Registers start at zero, as in the interpreter (a verified
@@ -49,16 +55,21 @@ impl Gen<'_, '_> {
             }
         }
         let f0 = self.func_label(0).expect("slot 0 is an entry");
+        // Function 0 returns here, and so does `unwind` (with `rsp` back at
+        // the value it had before the call).
         self.buf.call_label(f0);
-        let unwind = self.unwind;
-        self.bind(unwind);
-        self.e(x86::load64(Rsp, Mem::at(CTX, OFF_EXIT_RSP)));
         if pad != 0 {
             self.e(x86::alu_ri(Alu::Add, true, Rsp, pad));
         }
         for &r in saved.iter().rev() {
             self.e(x86::pop(r));
         }
+        self.e(x86::ret());
+        // Errors jump here from any depth, in this program or one it
+        // tail-called: back to the innermost call from Rust.
+        let unwind = self.unwind;
+        self.bind(unwind);
+        self.e(x86::load64(Rsp, Mem::at(CTX, OFF_UNWIND_RSP)));
         self.e(x86::ret());
     }
 
@@ -134,6 +145,14 @@ impl Gen<'_, '_> {
         match callee {
             Some(Callee::Helper { id, f }) => self.call_helper(f, Aux::Imm(id)),
             Some(Callee::TailCall) => self.tail_call(),
+            Some(Callee::Loop) => {
+                let f: CbShim = runtime::loop_shim;
+                self.callback_helper(f);
+            }
+            Some(Callee::ForEachMapElem) => {
+                let f: CbShim = runtime::for_each_shim;
+                self.callback_helper(f);
+            }
             Some(Callee::Local(t)) => {
                 self.depth_check();
                 if let Some(l) = self.func_label(t) {
@@ -196,6 +215,36 @@ impl Gen<'_, '_> {
         let bad = self.label();
         let not_sub = self.label();
         let done = self.label();
+        self.subprog_address(x, not_sub, bad);
+        self.depth_check();
+        self.e(x86::call_r(SCRATCH_A));
+        self.buf.jmp(done);
+        self.bind(not_sub);
+        if self.an.callx_helpers.is_some() {
+            self.callx_helper(x, bad);
+        } else {
+            self.buf.jmp(bad);
+        }
+        self.stubs.push(Stub::Error {
+            label: bad,
+            pc: self.pc as u32,
+            status: Status::BadCallTarget,
+            aux: Aux::Reg(x),
+        });
+        self.bind(done);
+    }
+
+    /// The machine address of the subprogram whose address (the value an
+    /// `lddw` of a function loads, `SUBPROG_ADDR_TAG | slot`) is in `x`,
+    /// into [`SCRATCH_A`] through the table of function entries; jumps to
+    /// `not_sub` when the tag is wrong, to `bad` when the slot begins no
+    /// function. `x` is left as it was.
+    fn subprog_address(
+        &mut self,
+        x: Gpr,
+        not_sub: crate::buffer::Label,
+        bad: crate::buffer::Label,
+    ) {
         self.e(x86::mov_rr(true, SCRATCH_A, x));
         self.e(x86::shift_ri(
             x86::Shift::Shr,
@@ -220,22 +269,103 @@ impl Gen<'_, '_> {
         self.e(x86::test_rr(true, SCRATCH_A, SCRATCH_A));
         self.buf.jcc(Cc::E, bad);
         self.e(x86::alu_rr(Alu::Add, true, SCRATCH_A, SCRATCH_B));
-        self.depth_check();
-        self.e(x86::call_r(SCRATCH_A));
-        self.buf.jmp(done);
-        self.bind(not_sub);
-        if self.an.callx_helpers.is_some() {
-            self.callx_helper(x, bad);
-        } else {
-            self.buf.jmp(bad);
-        }
+    }
+
+    /// `bpf_loop` / `bpf_for_each_map_elem`: the callback (r2) becomes its
+    /// machine address, then the runtime shim `f` drives the iteration and
+    /// calls the callback through the program's callback stub
+    /// ([`Gen::callback_stub`]). The call-depth headroom and this
+    /// instruction's index go to the run context first (for a callback
+    /// that would be one frame too many). When the run stopped inside a
+    /// callback, unwind further.
+    fn callback_helper(&mut self, f: CbShim) {
+        let bad = self.label();
+        self.subprog_address(Rsi, bad, bad);
         self.stubs.push(Stub::Error {
             label: bad,
             pc: self.pc as u32,
             status: Status::BadCallTarget,
-            aux: Aux::Reg(x),
+            aux: Aux::Reg(Rsi),
         });
-        self.bind(done);
+        self.e(x86::mov_rr(true, Rsi, SCRATCH_A));
+        self.e(x86::mov_rr(true, SCRATCH_A, Rsp));
+        self.e(x86::alu_rm(
+            Alu::Sub,
+            true,
+            SCRATCH_A,
+            Mem::at(CTX, OFF_CALL_LIMIT),
+        ));
+        self.e(x86::store64(Mem::at(CTX, OFF_CB_HEADROOM), SCRATCH_A));
+        self.e(x86::store_i(
+            x86::OpSize::B32,
+            Mem::at(CTX, runtime::OFF_ERR_PC),
+            self.pc as i32,
+        ));
+        let stub = self.cb_stub;
+        self.buf.lea_label(R8, stub);
+        self.e(x86::mov_rr(true, SCRATCH_C, CTX));
+        self.buf.call_abs(f as usize as u64, Rax);
+        self.e(x86::alu_rmi(
+            Alu::Cmp,
+            false,
+            x86::Rm::Mem(Mem::at(CTX, runtime::OFF_STATUS)),
+            0,
+        ));
+        let unwind = self.unwind;
+        self.buf.jcc(Cc::Ne, unwind);
+        if self.an.has_packet {
+            self.e(x86::mov_rr(true, Rdi, CTX));
+            self.e(x86::mov_rr(true, Rsi, Rax));
+            let f: unsafe extern "C" fn(*mut RunCtx<'_>, u64) -> u64 = runtime::refresh_packet;
+            self.buf.call_abs(f as usize as u64, Rax);
+        }
+    }
+
+    /// The callback stub, `extern "sysv64" fn(r1, r2, r3, r4, r5, frame:
+    /// *const CbFrame) -> r0`, called by the shims once per callback: saves
+    /// the host's callee-saved registers (an error inside the callback
+    /// unwinds past the callback's epilogue), takes the run context into
+    /// `r12`, makes itself the unwind target and sets the call limit so
+    /// that the callback's frame counts one deeper than the helper's
+    /// caller, calls the callback, and restores all of it.
+    pub(super) fn callback_stub(&mut self) {
+        const HOST: [Gpr; 6] = [Rbx, Rbp, R12, R13, R14, R15];
+        let stub = self.cb_stub;
+        self.bind(stub);
+        for r in HOST {
+            self.e(x86::push(r));
+        }
+        self.e(x86::load64(CTX, Mem::at(SCRATCH_C, runtime::OFF_CB_CTX)));
+        self.e(x86::load64(SCRATCH_B, Mem::at(CTX, OFF_UNWIND_RSP)));
+        self.e(x86::push(SCRATCH_B));
+        self.e(x86::load64(SCRATCH_B, Mem::at(CTX, OFF_CALL_LIMIT)));
+        self.e(x86::push(SCRATCH_B));
+        // 8 pushes after the return address: one more word aligns the call.
+        self.e(x86::alu_ri(Alu::Sub, true, Rsp, 8));
+        self.e(x86::mov_rr(true, SCRATCH_A, Rsp));
+        self.e(x86::alu_rm(
+            Alu::Sub,
+            true,
+            SCRATCH_A,
+            Mem::at(SCRATCH_C, runtime::OFF_CB_HEADROOM_ARG),
+        ));
+        self.e(x86::store64(Mem::at(CTX, OFF_CALL_LIMIT), SCRATCH_A));
+        self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, -8)));
+        self.e(x86::store64(Mem::at(CTX, OFF_UNWIND_RSP), SCRATCH_A));
+        self.e(x86::load64(
+            SCRATCH_A,
+            Mem::at(SCRATCH_C, runtime::OFF_CB_TARGET),
+        ));
+        self.e(x86::call_r(SCRATCH_A));
+        self.e(x86::alu_ri(Alu::Add, true, Rsp, 8));
+        self.e(x86::pop(SCRATCH_B));
+        self.e(x86::store64(Mem::at(CTX, OFF_CALL_LIMIT), SCRATCH_B));
+        self.e(x86::pop(SCRATCH_B));
+        self.e(x86::store64(Mem::at(CTX, OFF_UNWIND_RSP), SCRATCH_B));
+        for r in HOST.into_iter().rev() {
+            self.e(x86::pop(r));
+        }
+        self.e(x86::ret());
     }
 
     /// The helper-number half of `callx`.

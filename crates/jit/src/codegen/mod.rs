@@ -99,6 +99,8 @@ pub(crate) struct Gen<'a, 'p> {
     pub helper_table: Label,
     /// Shared packet-miss exit (`r0 = 0`, unwind).
     pub packet_miss: Label,
+    /// The callback stub (programs with callback helpers).
+    pub cb_stub: Label,
     pub stubs: Vec<Stub>,
     /// Slot of the instruction being lowered.
     pub pc: usize,
@@ -201,6 +203,7 @@ pub(crate) fn pass(
     let callx_table = buf.new_label();
     let helper_table = buf.new_label();
     let packet_miss = buf.new_label();
+    let cb_stub = buf.new_label();
     let mut g = Gen {
         buf,
         an,
@@ -212,6 +215,7 @@ pub(crate) fn pass(
         callx_table,
         helper_table,
         packet_miss,
+        cb_stub,
         stubs: Vec::new(),
         pc: 0,
         blinder: opts.blind_seed.map(crate::blind::Blinder::new),
@@ -225,6 +229,9 @@ pub(crate) fn pass(
     g.bind(g.epilogue);
     g.epilogue_code();
     g.emit_stubs();
+    if an.has_callbacks {
+        g.callback_stub();
+    }
     g.tables();
     let slot_offsets_labels: Vec<Label> = g.slot_labels.clone();
     let func0 = g.func_labels[0].expect("slot 0 is an entry");

@@ -104,6 +104,12 @@ impl Gen<'_, '_> {
             let miss = self.packet_miss;
             self.bind(miss);
             self.e(x86::alu_rr(Alu::Xor, false, Gpr::Rax, Gpr::Rax));
+            // The run ends, from whatever depth (callbacks included).
+            self.e(x86::store_i(
+                OpSize::B32,
+                Mem::at(CTX, OFF_STATUS),
+                Status::End as i32,
+            ));
             let unwind = self.unwind;
             self.buf.jmp(unwind);
         }

@@ -16,7 +16,7 @@
 //! The arms are written as a table, one line each; `rustfmt` is told to
 //! leave the table alone.
 
-use super::{alu, mem, Cpu, Exit, Frame, RegFile};
+use super::{alu, callbacks, mem, Cpu, Exit, Frame, RegFile};
 use crate::env::RunEnv;
 use crate::error::VmError;
 use crate::helpers::HelperFn;
@@ -26,7 +26,9 @@ use crate::program::{ExecMode, Program, SUBPROG_ADDR_TAG};
 use mem::AtomicResult;
 use uapi::{HelperId, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT};
 
-/// Runs `prog` from slot 0 until it returns, tail-calls or fails.
+/// Runs `prog` from slot `entry` until the frame it starts in (the current
+/// depth: 0 for the program, deeper for a callback) returns, or the run
+/// tail-calls, ends or fails.
 #[rustfmt::skip]
 pub(super) fn exec<M: Mode>(
     prog: &Program,
@@ -34,10 +36,12 @@ pub(super) fn exec<M: Mode>(
     cpu: &mut Cpu,
     frames: &mut [Frame; MAX_CALL_FRAMES],
     env: &mut RunEnv<'_>,
+    entry: usize,
 ) -> Result<Exit, VmError> {
     let ops: &[Op] = &prog.ops;
-    let mut pc: usize = 0;
-    let mut start: usize = 0;
+    let base = cpu.depth;
+    let mut pc: usize = entry;
+    let mut start: usize = entry;
     let mut executed = cpu.executed;
     let budget = cpu.budget;
 
@@ -175,7 +179,7 @@ pub(super) fn exec<M: Mode>(
                         // Out of the packet: the program ends with r0 = 0.
                         reg!(0) = 0;
                         settle!();
-                        return Ok(Exit::Return(0));
+                        return Ok(Exit::End(0));
                     }
                 }
             }
@@ -251,8 +255,19 @@ pub(super) fn exec<M: Mode>(
                     return Ok(Exit::TailCall(next));
                 }
             }
+            Op::Loop | Op::ForEachMapElem => {
+                settle!();
+                let kind = if matches!(op, Op::Loop) { Cb::Loop } else { Cb::ForEach };
+                match callback_helper::<M>(kind, prog, r, cpu, frames, env, pc - 1) {
+                    Ok(v) => reg!(0) = v,
+                    Err(Stop::Err(e)) => return Err(e),
+                    Err(Stop::End(v)) => return Ok(Exit::End(v)),
+                }
+                executed = cpu.executed;
+                start = pc;
+            }
             Op::Exit => {
-                if cpu.depth == 0 {
+                if cpu.depth == base {
                     settle!();
                     return Ok(Exit::Return(r[0]));
                 }
@@ -347,6 +362,95 @@ fn pop_frame(
         cpu.stack_top,
     );
     f.ret
+}
+
+/// Which callback helper.
+#[derive(Clone, Copy)]
+enum Cb {
+    Loop,
+    ForEach,
+}
+
+/// Why a callback helper stops the run.
+enum Stop {
+    Err(VmError),
+    /// A legacy packet load missed inside the callback: the run ends.
+    End(u64),
+}
+
+/// `bpf_loop` / `bpf_for_each_map_elem` at slot `at`: the helper's `r0`,
+/// with each callback run as a nested bpf-to-bpf call (see
+/// [`crate::callbacks`]).
+#[inline(never)]
+fn callback_helper<M: Mode>(
+    kind: Cb,
+    prog: &Program,
+    r: &mut RegFile,
+    cpu: &mut Cpu,
+    frames: &mut [Frame; MAX_CALL_FRAMES],
+    env: &mut RunEnv<'_>,
+    at: usize,
+) -> Result<u64, Stop> {
+    let cb = r[2];
+    let entry = match callx_target(prog, cb) {
+        Callx::Subprog(t) => t as usize,
+        _ => return Err(Stop::Err(VmError::BadCallTarget { pc: at, value: cb })),
+    };
+    let (a1, a3, a4) = (r[1], r[3], r[4]);
+    match kind {
+        Cb::Loop => callbacks::bpf_loop(a1, a3, a4, |args| {
+            run_callback::<M>(prog, r, cpu, frames, env, entry, args, at)
+        }),
+        Cb::ForEach => {
+            let start = callbacks::MapWalk::start(env, a1, a4).map_err(|fault| {
+                Stop::Err(VmError::Helper {
+                    pc: at,
+                    helper: HelperId(uapi::helpers::id::FOR_EACH_MAP_ELEM),
+                    fault,
+                })
+            })?;
+            let mut walk = match start {
+                callbacks::WalkStart::Walk(w) => w,
+                callbacks::WalkStart::Return(v) => return Ok(v),
+            };
+            let key = walk.key_region();
+            env.mem.regions.push(key);
+            let res = walk.run(a3, |args| {
+                run_callback::<M>(prog, r, cpu, frames, env, entry, args, at)
+            });
+            if let Some(i) = env.mem.regions.iter().rposition(|x| *x == key) {
+                env.mem.regions.remove(i);
+            }
+            res
+        }
+    }
+}
+
+/// Runs the callback at `entry` with `args` in r1–r5 in a new frame, as a
+/// bpf-to-bpf call from slot `at` would; its `r0`.
+#[allow(clippy::too_many_arguments)]
+fn run_callback<M: Mode>(
+    prog: &Program,
+    r: &mut RegFile,
+    cpu: &mut Cpu,
+    frames: &mut [Frame; MAX_CALL_FRAMES],
+    env: &mut RunEnv<'_>,
+    entry: usize,
+    args: callbacks::Args,
+    at: usize,
+) -> Result<u64, Stop> {
+    push_frame(cpu, frames, env, r, at + 1).map_err(Stop::Err)?;
+    r[1..6].copy_from_slice(&args);
+    match exec::<M>(prog, r, cpu, frames, env, entry) {
+        Ok(Exit::Return(v)) => {
+            pop_frame(cpu, frames, env, r);
+            Ok(v)
+        }
+        Ok(Exit::End(v)) => Err(Stop::End(v)),
+        // `exec` refuses tail calls below the main frame.
+        Ok(Exit::TailCall(_)) => Err(Stop::Err(VmError::TailCallInSubprogram { pc: at })),
+        Err(e) => Err(Stop::Err(e)),
+    }
 }
 
 /// `bpf_tail_call(ctx, prog_array, index)`: the next program if the hook

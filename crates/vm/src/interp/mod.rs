@@ -13,6 +13,7 @@
 //! reads of stack slots the program did not write).
 
 mod alu;
+pub mod callbacks;
 mod exec;
 mod mem;
 
@@ -59,7 +60,11 @@ pub(crate) struct Cpu {
 
 /// How a program segment ended.
 pub(crate) enum Exit {
+    /// `exit` from the segment's base frame.
     Return(u64),
+    /// The whole run ends with this `r0` wherever it is (a legacy packet
+    /// load out of bounds), also from inside a callback.
+    End(u64),
     TailCall(Arc<Program>),
 }
 
@@ -160,14 +165,14 @@ impl Machine {
             let p = current.as_deref().unwrap_or(prog);
             let step = match prog.mode {
                 ExecMode::Checked => {
-                    exec::exec::<Checked>(p, regs, &mut cpu, &mut self.frames, env)
+                    exec::exec::<Checked>(p, regs, &mut cpu, &mut self.frames, env, 0)
                 }
                 ExecMode::Unchecked => {
-                    exec::exec::<Unchecked>(p, regs, &mut cpu, &mut self.frames, env)
+                    exec::exec::<Unchecked>(p, regs, &mut cpu, &mut self.frames, env, 0)
                 }
             };
             match step {
-                Ok(Exit::Return(r0)) => break Ok(r0),
+                Ok(Exit::Return(r0) | Exit::End(r0)) => break Ok(r0),
                 Ok(Exit::TailCall(next)) => current = Some(next),
                 Err(e) => break Err(e),
             }

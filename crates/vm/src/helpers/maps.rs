@@ -363,7 +363,7 @@ pub unsafe extern "C" fn ringbuf_reserve(
 }
 
 /// The ring buffer among the run's maps whose mapping holds `sample`.
-fn ring_of<'h>(host: &'h HelperHost, sample: u64) -> Option<&'h ::maps::RingBuf> {
+fn ring_of(host: &HelperHost, sample: u64) -> Option<&::maps::RingBuf> {
     host.maps.iter().find_map(|m| {
         let rb = m.ringbuf()?;
         let base = m.region().base().expose_provenance() as u64;

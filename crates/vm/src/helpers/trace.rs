@@ -486,7 +486,7 @@ fn const_str(env: &mut RunEnv<'_>, addr: u64) -> Option<Vec<u8>> {
 
 /// The `u64` arguments of `snprintf`/`trace_vprintk` (`data_len` bytes).
 fn var_args(env: &mut RunEnv<'_>, data: u64, data_len: u64) -> Result<Option<Vec<u64>>, i32> {
-    if data_len % 8 != 0
+    if !data_len.is_multiple_of(8)
         || data_len > (MAX_BPRINTF_VARARGS * 8) as u64
         || (data_len != 0 && data == 0)
     {

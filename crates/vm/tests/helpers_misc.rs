@@ -289,6 +289,9 @@ fn registry_has_every_helper() {
         id::GET_PRANDOM_U32,
         id::GET_SMP_PROCESSOR_ID,
         id::GET_CURRENT_TASK,
+        // From the packet helpers.
+        id::SKB_LOAD_BYTES,
+        id::XDP_ADJUST_HEAD,
     ] {
         assert!(r.get(n).is_some(), "{}", uapi::HelperId(n));
     }

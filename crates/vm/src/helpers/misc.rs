@@ -560,11 +560,15 @@ helper!(
 
 /// Every helper of this crate: the builtins of [`HelperRegistry::with_builtins`],
 /// the map, ring buffer, perf and spin lock helpers, tracing and
-/// `snprintf`, strings, probes, time and the current task.
+/// `snprintf`, strings, probes, time, the current task, and the skb/xdp
+/// packet helpers ([`super::register_packet_helpers`]). (`bpf_tail_call`,
+/// `bpf_loop` and `bpf_for_each_map_elem` are not in the registry: the
+/// interpreter executes them itself.)
 pub fn standard_registry() -> HelperRegistry {
     let mut r = HelperRegistry::with_builtins();
     super::maps::register(&mut r);
     super::trace::register(&mut r);
+    super::register_packet_helpers(&mut r);
     let all: [(u32, super::HelperFn); 19] = [
         (id::PROBE_READ, probe_read),
         (id::PROBE_READ_KERNEL, probe_read_kernel),

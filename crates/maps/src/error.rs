@@ -69,6 +69,10 @@ pub enum MapError {
     #[error("bad address: {reason}")]
     #[doc(alias = "EFAULT")]
     Fault { reason: &'static str },
+    /// A key names no open file (local storage keyed by a negative fd).
+    #[error("bad file descriptor: {reason}")]
+    #[doc(alias = "EBADF")]
+    BadFd { reason: &'static str },
     /// The memory for the map could not be had.
     #[error("cannot allocate map memory ({bytes} bytes)")]
     #[doc(alias = "ENOMEM")]
@@ -108,6 +112,7 @@ impl MapError {
             MapError::Overflow { .. } => libc::EOVERFLOW,
             MapError::NoDevice { .. } => errno::ENODEV,
             MapError::Fault { .. } => errno::EFAULT,
+            MapError::BadFd { .. } => errno::EBADF,
             MapError::Io { source, .. } => source.raw_os_error().unwrap_or(errno::EIO),
         }
     }

@@ -40,6 +40,8 @@ const OFF_LEN: usize = 80;
 const OFF_SEED: usize = 88;
 /// Inner template: type, key, value, max_entries, flags, present.
 const OFF_INNER: usize = 96;
+/// Local storage maps: how many owners the region has room for.
+const OFF_STORAGE_OWNERS: usize = 128;
 
 const NO_LOCK: u32 = u32::MAX;
 
@@ -49,6 +51,8 @@ pub(crate) struct HeaderEnv {
     pub ncpus: u32,
     pub perf_pages: u32,
     pub seed: u64,
+    /// Room for owners in a local storage map ([`crate::MapOptions::storage_owners`]).
+    pub storage_owners: u32,
 }
 
 /// Write the header of a fresh (zeroed) region; the magic is stored last.
@@ -67,6 +71,7 @@ pub(crate) fn write(r: &Region, spec: &MapSpec, env: HeaderEnv) {
     w32(OFF_BTF_VALUE, spec.btf_value_type_id);
     r.write(OFF_NAME, &spec.name_bytes());
     w32(OFF_PERF_PAGES, env.perf_pages);
+    w32(OFF_STORAGE_OWNERS, env.storage_owners);
     r.u64_at(OFF_LEN).store(r.len() as u64, Ordering::Relaxed);
     r.u64_at(OFF_SEED).store(env.seed, Ordering::Relaxed);
     if let Some(inner) = &spec.inner_map {
@@ -133,6 +138,9 @@ pub(crate) fn parse(bytes: &[u8; HEADER_SIZE], path: &str) -> Result<(MapSpec, H
     let env = HeaderEnv {
         ncpus: u32_at(OFF_NCPUS),
         perf_pages: u32_at(OFF_PERF_PAGES),
+        // Files written before the field existed hold 0 there; they are not
+        // local storage maps, so any valid value does.
+        storage_owners: u32_at(OFF_STORAGE_OWNERS).max(1),
         seed: u64_at(OFF_SEED),
     };
     Ok((spec, env, u64_at(OFF_LEN)))
@@ -265,6 +273,7 @@ mod tests {
                 ncpus: 3,
                 perf_pages: 8,
                 seed: 77,
+                storage_owners: 5,
             },
         );
         seal(&r);

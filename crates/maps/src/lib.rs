@@ -30,6 +30,7 @@ mod error;
 mod fd_array;
 mod hash;
 mod header;
+mod local_storage;
 mod lpm;
 mod lru;
 mod perf;
@@ -52,6 +53,7 @@ use uapi::MapType;
 
 pub use batch::{BatchLookup, BatchWritten};
 pub use error::{MapError, Result};
+pub use local_storage::{LocalStorage, BPF_LOCAL_STORAGE_GET_F_CREATE};
 pub use perf::{PerfConsumer, PerfEventArray, PerfRecord};
 pub use region::Region;
 pub use ringbuf::{RingBuf, RingConsumer};
@@ -199,6 +201,9 @@ fn region_shape(spec: &MapSpec, env: &HeaderEnv) -> Result<(usize, usize)> {
         T::Devmap | T::Cpumap | T::Xskmap | T::Sockmap => target::body_len(spec),
         T::DevmapHash | T::Sockhash => hash::body_len(&target_hash::storage_spec(spec), env.ncpus)?,
         T::StackTrace => stack::body_len(spec)?,
+        T::SkStorage | T::TaskStorage | T::InodeStorage | T::CgrpStorage => {
+            hash::body_len(&local_storage::storage_spec(spec, env), env.ncpus)?
+        }
         T::Hash | T::PercpuHash | T::LruHash | T::LruPercpuHash | T::HashOfMaps => {
             hash::body_len(spec, env.ncpus)?
         }
@@ -227,6 +232,9 @@ fn init(spec: &MapSpec, env: &HeaderEnv, r: &Region) {
         T::LpmTrie => lpm::init(spec, r),
         T::DevmapHash | T::Sockhash => hash::init(&target_hash::storage_spec(spec), env, r),
         T::StackTrace => stack::init(spec, r),
+        T::SkStorage | T::TaskStorage | T::InodeStorage | T::CgrpStorage => {
+            hash::init(&local_storage::storage_spec(spec, env), env, r)
+        }
         _ => {}
     }
 }
@@ -244,6 +252,9 @@ fn build(spec: &MapSpec, env: HeaderEnv, region: Region) -> Box<dyn MapOps> {
         }
         T::DevmapHash | T::Sockhash => Box::new(target_hash::TargetHash::new(spec, env, region)),
         T::StackTrace => Box::new(stack::StackMap::new(spec, region)),
+        T::SkStorage | T::TaskStorage | T::InodeStorage | T::CgrpStorage => {
+            Box::new(local_storage::LocalStorage::new(spec, env, region))
+        }
         T::Hash | T::PercpuHash | T::LruHash | T::LruPercpuHash | T::HashOfMaps => {
             Box::new(hash::HashMap::new(spec, env, region))
         }
@@ -266,6 +277,7 @@ impl Map {
         let env = HeaderEnv {
             ncpus: opts.ncpus,
             perf_pages: opts.perf_buffer_pages,
+            storage_owners: opts.storage_owners,
             seed: header::new_seed(spec.flags & uapi::map::create_flags::BPF_F_ZERO_SEED != 0),
         };
         let (len, mirror) = region_shape(&spec, &env)?;
@@ -300,6 +312,7 @@ impl Map {
         MapOptions {
             ncpus: env.ncpus,
             perf_buffer_pages: env.perf_pages,
+            storage_owners: env.storage_owners,
             backing: Backing::Anonymous,
         }
         .validate()
@@ -578,6 +591,13 @@ impl Map {
 
     /// The ring buffer, if this is a `ringbuf` map.
     pub fn ringbuf(&self) -> Option<&RingBuf> {
+        self.ops.as_any().downcast_ref()
+    }
+
+    /// The per-owner values, if this is a local storage map (`sk_storage`,
+    /// `task_storage`, `inode_storage`, `cgrp_storage`): what the
+    /// `bpf_*_storage_get`/`delete` helpers use.
+    pub fn local_storage(&self) -> Option<&LocalStorage> {
         self.ops.as_any().downcast_ref()
     }
 

@@ -39,6 +39,11 @@ const RINGBUF_FLAGS: u32 = BPF_F_NUMA_NODE;
 /// `SOCK_CREATE_FLAG_MASK`).
 const TARGET_FLAGS: u32 = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
 const STACK_FLAGS: u32 = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_STACK_BUILD_ID;
+/// `BPF_LOCAL_STORAGE_CREATE_FLAG_MASK`.
+const LOCAL_STORAGE_FLAGS: u32 = BPF_F_NO_PREALLOC | BPF_F_CLONE;
+/// `BPF_LOCAL_STORAGE_MAX_VALUE_SIZE`: `U16_MAX` less the kernel's
+/// 128-byte (cache-line aligned) `struct bpf_local_storage_elem`.
+pub const LOCAL_STORAGE_MAX_VALUE_SIZE: u32 = u16::MAX as u32 - 128;
 
 /// The largest cpumap (`max_entries > NR_CPUS` is `E2BIG`). The kernel's
 /// bound is its `CONFIG_NR_CPUS` (256 on the reference kernel, 8192 on many
@@ -199,6 +204,9 @@ impl MapSpec {
             T::Xskmap => self.check_xsk(),
             T::Sockmap | T::Sockhash => self.check_sock(),
             T::StackTrace => self.check_stack_trace(),
+            T::SkStorage | T::TaskStorage | T::InodeStorage | T::CgrpStorage => {
+                self.check_local_storage()
+            }
             _ => Err(inval("map type not supported by oxbpf")),
         }
     }
@@ -440,6 +448,37 @@ impl MapSpec {
         Ok(())
     }
 
+    /// `bpf_local_storage_map_alloc_check`: no entries (storage grows with
+    /// its owners), `BPF_F_NO_PREALLOC`, an `int` (fd) key, and BTF for
+    /// key and value (the kernel dumps values with it).
+    fn check_local_storage(&self) -> Result<()> {
+        if self.flags & !LOCAL_STORAGE_FLAGS != 0
+            || self.flags & BPF_F_NO_PREALLOC == 0
+            || self.max_entries != 0
+            || self.key_size != 4
+            || self.value_size == 0
+            || self.btf_key_type_id == 0
+            || self.btf_value_type_id == 0
+        {
+            return Err(inval(
+                "local storage needs BPF_F_NO_PREALLOC, max_entries 0, key_size 4, BTF",
+            ));
+        }
+        if self.value_size > LOCAL_STORAGE_MAX_VALUE_SIZE {
+            return Err(MapError::TooBig {
+                reason: "local storage value above BPF_LOCAL_STORAGE_MAX_VALUE_SIZE",
+            });
+        }
+        Ok(())
+    }
+
+    /// Builder: BTF type ids of key and value.
+    pub fn with_btf(mut self, key_type_id: u32, value_type_id: u32) -> Self {
+        self.btf_key_type_id = key_type_id;
+        self.btf_value_type_id = value_type_id;
+        self
+    }
+
     /// Bytes of one stack frame in a `stack_trace` value.
     pub(crate) fn stack_frame_size(&self) -> u32 {
         if self.flags & BPF_F_STACK_BUILD_ID != 0 {
@@ -466,9 +505,17 @@ impl MapSpec {
         let Some(off) = self.spin_lock_off else {
             return Ok(());
         };
-        if !matches!(self.map_type, MapType::Hash | MapType::Array) {
+        if !matches!(
+            self.map_type,
+            MapType::Hash
+                | MapType::Array
+                | MapType::SkStorage
+                | MapType::TaskStorage
+                | MapType::InodeStorage
+                | MapType::CgrpStorage
+        ) {
             return Err(MapError::OpNotSupported {
-                reason: "bpf_spin_lock only in hash and array values",
+                reason: "bpf_spin_lock only in hash, array and local storage values",
             });
         }
         if off % 4 != 0 || u64::from(off) + 4 > u64::from(self.value_size) {
@@ -506,6 +553,10 @@ pub struct MapOptions {
     /// Size of each per-CPU perf record buffer, in pages (a power of two),
     /// what `perf_event_open` + `mmap` choose in the kernel.
     pub perf_buffer_pages: u32,
+    /// Local storage maps (`sk_storage`, `task_storage`, `inode_storage`,
+    /// `cgrp_storage`) have `max_entries` 0 and grow with their owners in
+    /// the kernel; ours are preallocated with room for this many owners.
+    pub storage_owners: u32,
     pub backing: Backing,
 }
 
@@ -515,6 +566,7 @@ impl MapOptions {
         MapOptions {
             ncpus,
             perf_buffer_pages: 8,
+            storage_owners: 1024,
             backing: Backing::Anonymous,
         }
     }
@@ -525,6 +577,9 @@ impl MapOptions {
         }
         if !self.perf_buffer_pages.is_power_of_two() || self.perf_buffer_pages > 1 << 16 {
             return Err(inval("perf_buffer_pages must be a power of two"));
+        }
+        if self.storage_owners == 0 || self.storage_owners > 1 << 24 {
+            return Err(inval("storage_owners must be 1..=2^24"));
         }
         Ok(())
     }

@@ -118,10 +118,37 @@ fn create_rules_agree_with_linux() {
     for (ks, vs, flags) in [(4, 4, 0), (4, 8, 0), (8, 4, 0), (4, 4, BPF_F_MMAPABLE)] {
         cases.push(s(T::CgroupArray, ks, vs, 4).with_flags(flags));
     }
+    // Local storage: without BTF (testkit creates maps without it) the
+    // kernel refuses every one, whatever the rest says.
+    for t in [
+        T::SkStorage,
+        T::TaskStorage,
+        T::InodeStorage,
+        T::CgrpStorage,
+    ] {
+        cases.push(s(t, 4, 8, 0).with_flags(BPF_F_NO_PREALLOC));
+        cases.push(s(t, 4, 8, 0));
+        cases.push(s(t, 4, 8, 1).with_flags(BPF_F_NO_PREALLOC));
+    }
     for spec in &cases {
         let a = kernel_errno(&kernel_map(&k, spec));
         let b = ours_errno(&our_map(spec));
         assert_eq!(a, b, "{spec:?}");
+    }
+    // With BTF ids, ours checks the rest as bpf_local_storage_map_alloc_check.
+    let ls = |ks, vs, max, f| s(T::SkStorage, ks, vs, max).with_flags(f).with_btf(1, 2);
+    for (spec, want) in [
+        (ls(4, 8, 0, BPF_F_NO_PREALLOC), 0),
+        (ls(4, 8, 0, BPF_F_NO_PREALLOC | BPF_F_CLONE), 0),
+        (ls(4, 8, 0, 0), libc::EINVAL),
+        (ls(4, 8, 1, BPF_F_NO_PREALLOC), libc::EINVAL),
+        (ls(8, 8, 0, BPF_F_NO_PREALLOC), libc::EINVAL),
+        (ls(4, 0, 0, BPF_F_NO_PREALLOC), libc::EINVAL),
+        (ls(4, 8, 0, BPF_F_NO_PREALLOC | BPF_F_RDONLY), libc::EINVAL),
+        (ls(4, 65407, 0, BPF_F_NO_PREALLOC), 0),
+        (ls(4, 65408, 0, BPF_F_NO_PREALLOC), libc::E2BIG),
+    ] {
+        assert_eq!(ours_errno(&our_map(&spec)), want, "{spec:?}");
     }
     // Beyond the kernel's NR_CPUS the kernel says E2BIG; ours bounds
     // cpumaps by its own worker limit.

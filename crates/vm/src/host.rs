@@ -58,6 +58,14 @@ impl TraceSink for MemoryTrace {
     }
 }
 
+/// Resolves the inner map ids that `array_of_maps` and `hash_of_maps` slots
+/// hold (the runtime's registry), so that `bpf_map_lookup_elem` on a map of
+/// maps can give the program the inner map.
+pub trait InnerMaps: Send + Sync {
+    /// The map with id `id`, if it exists.
+    fn map(&self, id: u32) -> Option<Arc<maps::Map>>;
+}
+
 /// Who "current" is for `bpf_get_current_pid_tgid`, `_uid_gid` and
 /// `_comm`: the host process by default, or what a test-run sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +97,11 @@ pub struct HelperHost {
     /// Set by `bpf_redirect`/`bpf_redirect_map`: the target ifindex (or map
     /// slot) and flags, reported by test-run.
     pub redirect: Option<(u32, u64)>,
+    /// Inner maps of maps of maps; `None`: lookups in a map of maps give
+    /// null. An inner map a lookup returns joins [`HelperHost::maps`] for
+    /// the rest of the host's life (so it stays alive and checked runs
+    /// accept it).
+    pub inner_maps: Option<Arc<dyn InnerMaps>>,
 }
 
 impl std::fmt::Debug for HelperHost {
@@ -115,6 +128,7 @@ impl HelperHost {
             current: Current::of_process(),
             packet: None,
             redirect: None,
+            inner_maps: None,
         }
     }
 

@@ -911,3 +911,99 @@ fn workers_share_maps_without_losing_updates() {
         }
     }
 }
+
+/// The runtime's registry, for the test: inner map ids → maps.
+struct Registry(Vec<(u32, Arc<maps::Map>)>);
+
+impl oxbpf_vm::host::InnerMaps for Registry {
+    fn map(&self, id: u32) -> Option<Arc<maps::Map>> {
+        self.0
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, m)| m.clone())
+    }
+}
+
+#[test]
+fn map_in_map_lookup_agrees_with_the_kernel() {
+    use std::os::fd::AsRawFd;
+    let kernel = testkit::require_kernel();
+    let k = kernel.as_ref();
+    // inner: array of 2 u64; outer: array_of_maps with slot 0 set, slot 1
+    // empty; the program bumps inner[1] through outer[0] and reads outer[1].
+    let inner = pair(k, MapType::Array, 4, 8, 2, 0);
+    let outer_k = k.map(|k| {
+        let mut req = testkit::kernel::MapCreate::new(MapType::ArrayOfMaps, 4, 4, 2);
+        req.inner_map_fd = inner.kernel.as_ref().map(|m| m.fd());
+        let m = k.create_map(&req).expect("outer");
+        let fd = inner.kernel.as_ref().unwrap().fd().as_raw_fd() as u32;
+        m.update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), 0).unwrap();
+        m
+    });
+    let outer_fd = outer_k.as_ref().map_or(999, |m| m.fd().as_raw_fd());
+    let outer = our_map(
+        MapSpec::new(MapType::ArrayOfMaps, 4, 4, 2).with_inner(MapSpec::new(
+            MapType::Array,
+            4,
+            8,
+            2,
+        )),
+        1,
+    );
+    outer
+        .update(&0u32.to_ne_bytes(), &77u32.to_ne_bytes(), 0)
+        .unwrap();
+    let src = format!(
+        r#"
+        *(u32 *)(r10 - 4) = 1
+        ld_pseudo r1, 1, {outer_fd}
+        r2 = r10
+        r2 += -4
+        call 1
+        r6 = 100
+        if r0 != 0 goto fail
+        *(u32 *)(r10 - 4) = 0
+        ld_pseudo r1, 1, {outer_fd}
+        r2 = r10
+        r2 += -4
+        call 1
+        r6 = 200
+        if r0 == 0 goto fail
+        r1 = r0
+        *(u32 *)(r10 - 4) = 1
+        r2 = r10
+        r2 += -4
+        call 1
+        r6 = 300
+        if r0 == 0 goto fail
+        r1 = 5
+        lock *(u64 *)(r0 + 0) += r1
+        r0 = *(u64 *)(r0 + 0)
+        exit
+    fail:
+        r0 = r6
+        exit
+    "#
+    );
+    let raw = asm(&src);
+    let maps = Maps(vec![(outer_fd, outer.clone())]);
+    let registry: Arc<dyn oxbpf_vm::host::InnerMaps> =
+        Arc::new(Registry(vec![(77, inner.ours.clone())]));
+    for unchecked in [false, true] {
+        let prog = prepare(&raw, &maps, unchecked);
+        let out = run_with(&prog, &maps, 0, |h| h.inner_maps = Some(registry.clone()));
+        let want = if unchecked { 10 } else { 5 };
+        assert_eq!(out.r0.unwrap(), want);
+    }
+    // Without a registry the lookup gives null, which the program handles.
+    let out = run(&prepare(&raw, &maps, false), &maps, 0);
+    assert_eq!(out.r0.unwrap(), 200);
+    if let Some(kern) = k {
+        assert_eq!(kernel_run(kern, &raw), 5);
+        assert_eq!(kernel_run(kern, &raw), 10);
+        assert_eq!(
+            our_contents(&inner.ours),
+            kernel_contents(inner.kernel.as_ref().unwrap())
+        );
+    }
+}

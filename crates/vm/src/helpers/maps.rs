@@ -112,7 +112,47 @@ pub unsafe extern "C" fn map_lookup_elem(
     let Some(k) = (unsafe { mem_arg(env, key, ks, AccessKind::Read) }) else {
         return 0;
     };
+    if matches!(m.map_type(), MapType::ArrayOfMaps | MapType::HashOfMaps) {
+        return inner_map(env, m, k);
+    }
     m.lookup_ptr(k, env.worker()).expose_provenance() as u64
+}
+
+/// `bpf_map_lookup_elem` on a map of maps: the address of the inner map
+/// under `key` (through [`HelperHost::inner_maps`]), or 0.
+fn inner_map(env: &mut RunEnv<'_>, outer: &::maps::Map, key: &[u8]) -> u64 {
+    let Some(id) = outer.inner_map_id(key) else {
+        return 0;
+    };
+    let Some(host) = HelperHost::of(env) else {
+        return 0;
+    };
+    let Some(inner) = host.inner_maps.as_ref().and_then(|r| r.map(id)) else {
+        return 0;
+    };
+    let addr = HelperHost::map_addr(&inner);
+    let region = inner.region();
+    let (start, len) = (
+        region.base().expose_provenance() as u64,
+        region.len() as u64,
+    );
+    if host.map(addr).is_none() {
+        host.maps.push(inner);
+    }
+    if env.is_checked() && !env.mem.allows(start, len, AccessKind::Write) {
+        // SAFETY: the map's memory lives as long as the host holds the
+        // `Arc` (just ensured, for the host's whole life); its address was
+        // exposed above.
+        unsafe {
+            env.grant(Region {
+                start,
+                len,
+                writable: true,
+                kind: RegionKind::MapValue,
+            })
+        };
+    }
+    addr
 }
 
 /// `void *bpf_map_lookup_percpu_elem(map, key, cpu)`: the value of worker

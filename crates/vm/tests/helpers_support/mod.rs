@@ -76,9 +76,20 @@ pub struct Outcome {
 /// Runs `prog` once on worker `worker` with the maps in its host, r1 = a
 /// 64-byte zeroed context.
 pub fn run(prog: &Program, maps: &Maps, worker: u32) -> Outcome {
+    run_with(prog, maps, worker, |_| {})
+}
+
+/// As [`run`], with the host adjusted by `configure` first.
+pub fn run_with(
+    prog: &Program,
+    maps: &Maps,
+    worker: u32,
+    configure: impl FnOnce(&mut HelperHost),
+) -> Outcome {
     let trace = Arc::new(MemoryTrace::default());
     let mut host = HelperHost::new(maps.0.iter().map(|(_, m)| m.clone()).collect());
     host.trace = trace.clone();
+    configure(&mut host);
     let mut ctx = [0u8; 64];
     let mut env = RunEnv::new();
     let ctx_addr = env.add_region(&mut ctx, RegionKind::Context);

@@ -25,6 +25,7 @@ mod error;
 mod helpers;
 mod load;
 mod map;
+pub mod pin;
 mod program;
 mod runtime;
 

@@ -34,9 +34,9 @@
 //! ([`memory`]): never both at once, unmapped on drop. Compiled code has no
 //! memory checks and no instruction budget — safety and termination come
 //! from the verifier, exactly as for the kernel's JIT — so compiling an
-//! unverified program is `unsafe` ([`JitProgram::compile_trusted`]); the
-//! safe constructor taking the verifier's `VerifiedProgram` comes with the
-//! verifier. Constant blinding ([`CompileOptions::blind_constants`]) keeps
+//! unverified program is `unsafe` ([`JitProgram::compile_trusted`]), and
+//! the safe constructor takes the verifier's result
+//! ([`JitProgram::compile_verified`]). Constant blinding ([`CompileOptions::blind_constants`]) keeps
 //! program-chosen immediates out of executable memory.
 //!
 //! # Agreement with the interpreter
@@ -56,7 +56,7 @@ mod program;
 mod runtime;
 pub mod x86;
 
-pub use disasm::{disassemble, disassemble_annotated};
+pub use disasm::{disassemble, disassemble_annotated, dump_jited};
 pub use error::CompileError;
 pub use program::{CompileOptions, JitProgram};
 pub use runtime::TailCalls;

@@ -117,6 +117,39 @@ impl JitProgram {
         })
     }
 
+    /// Compiles a program the verifier accepted: its instructions after the
+    /// verifier's rewrites (context accesses in oxbpf's runtime layout),
+    /// with the `lddw` map forms resolved through
+    /// `opts.prepare.resolver` as for the interpreter.
+    ///
+    /// Safe because the verifier proved, for runs with a context of the
+    /// program type it checked, what [`JitProgram::compile_trusted`]
+    /// demands. What remains is the host's wiring, which is not `unsafe`
+    /// to get right but must be: the resolver hands out the maps whose
+    /// metadata the verifier was given, and the registry's helpers honour
+    /// their kernel prototypes (as the runtime's do).
+    pub fn compile_verified(
+        prog: &verifier::VerifiedProgram,
+        opts: &CompileOptions<'_>,
+    ) -> Result<JitProgram, CompileError> {
+        let insns: Vec<Insn> = isa::decode_program(prog.insns())
+            .map_err(vm::PrepareError::from)?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        // SAFETY: the verifier accepted exactly these instructions; see the
+        // documentation for the host's part.
+        unsafe { Self::compile_trusted(&insns, opts) }
+    }
+
+    /// The code as `bpftool prog dump jited` prints it (see
+    /// [`crate::dump_jited`]): offsets from the start of the image,
+    /// branch targets at the code's real addresses; with `opcodes`, the
+    /// bytes of each instruction on the line below.
+    pub fn dump_jited(&self, opcodes: bool) -> String {
+        crate::dump_jited(self.code.bytes(), self.code.addr(), opcodes)
+    }
+
     /// Decodes and compiles a program given as bytes (8 per slot).
     ///
     /// # Safety

@@ -167,6 +167,25 @@ impl Program {
         })
     }
 
+    /// Prepares a program the verifier accepted (its instructions after the
+    /// verifier's rewrites) to run in unchecked mode, as the kernel runs
+    /// verified programs: the safe way to what
+    /// [`Program::assume_verified`] does.
+    ///
+    /// The verifier's proof holds for runs with a context of the program
+    /// type it checked, maps resolved (through `opts.resolver`) to the maps
+    /// whose metadata it was given, and helpers that honour their kernel
+    /// prototypes — the host's wiring, which the runtime provides.
+    pub fn from_verified(
+        prog: &verifier::VerifiedProgram,
+        opts: &PrepareOptions<'_>,
+    ) -> Result<Program, PrepareError> {
+        let p = Self::from_raw(prog.insns(), opts)?;
+        // SAFETY: the verifier accepted exactly these instructions; see the
+        // documentation for the host's part.
+        Ok(unsafe { p.assume_verified() })
+    }
+
     /// Switches the program to unchecked mode: memory accesses use raw
     /// pointers with no validation, as the kernel runs verified programs.
     ///

@@ -1007,3 +1007,58 @@ fn map_in_map_lookup_agrees_with_the_kernel() {
         );
     }
 }
+
+#[test]
+fn ringbuf_positions_agree_with_the_kernel() {
+    let kernel = testkit::require_kernel();
+    let k = kernel.as_ref();
+    let rb = pair(k, MapType::Ringbuf, 0, 0, 4096, 0);
+    let res = pair(k, MapType::Array, 4, 8, 16, 0);
+    let fd = rb.fd;
+    let output = |size: u32, flags: u64| {
+        format!(
+            "*(u64 *)(r10 - 64) = 0\n*(u64 *)(r10 - 56) = 0\nld_pseudo r1, 1, {fd}\n\
+             r2 = r10\nr2 += -64\nr3 = {size}\nr4 = {flags}\ncall 130\n"
+        )
+    };
+    let reserve = |size: u32, discard: bool| {
+        format!(
+            "ld_pseudo r1, 1, {fd}\nr2 = {size}\nr3 = 0\ncall 131\nif r0 == 0 goto null{size}\n\
+             *(u8 *)(r0 + 0) = 1\nr1 = r0\nr2 = 0\ncall {}\nr0 = 1\nnull{size}:\n",
+            if discard { 133 } else { 132 }
+        )
+    };
+    let query = |flags: u64| format!("ld_pseudo r1, 1, {fd}\nr2 = {flags}\ncall 134\n");
+    let steps = vec![
+        output(5, 0),
+        output(16, 1),
+        output(5, 4),
+        reserve(3, false),
+        reserve(4, true),
+        reserve(5000, false),
+        query(0),
+        query(1),
+        query(2),
+        query(3),
+        query(9),
+    ];
+    let raw = asm(&results_program(res.fd, &steps));
+    let maps = Maps(vec![(rb.fd, rb.ours.clone()), (res.fd, res.ours.clone())]);
+    let n = steps.len() as u32;
+    let r0 = run(&prepare(&raw, &maps, false), &maps, 0).r0.unwrap();
+    assert_eq!(r0, u64::from(n));
+    let ours = results(&res.ours, n);
+    assert_eq!(ours, vec![0, 0, EINVAL, 1, 1, 0, 72, 4096, 0, 72, 0]);
+    if let Some(kern) = k {
+        assert_eq!(kernel_run(kern, &raw), n);
+        assert_eq!(ours, kernel_results(res.kernel.as_ref().unwrap(), n));
+    }
+    // The consumer sees the submitted records, not the discarded one.
+    let mut sizes = Vec::new();
+    rb.ours
+        .ringbuf()
+        .unwrap()
+        .consumer()
+        .poll(|s| sizes.push(s.len()));
+    assert_eq!(sizes, vec![5, 16, 3]);
+}

@@ -420,3 +420,67 @@ fn trace_printk_line_matches_the_kernels() {
         assert_eq!(otask, ktask);
     }
 }
+
+/// trace_printk (6) with the format `f` on the stack and `fmt_size` given;
+/// trace_vprintk (177) with the three args on the stack.
+fn printk_program(f: &[u8], fmt_size: usize, vprintk: bool) -> String {
+    let mut p = stack_bytes(f, 128);
+    p += "r1 = 7\n*(u64 *)(r10 - 24) = r1\nr1 = -7\n*(u64 *)(r10 - 16) = r1\nr1 = 255\n*(u64 *)(r10 - 8) = r1\n";
+    p += &format!("r1 = r10\nr1 += -128\nr2 = {fmt_size}\n");
+    if vprintk {
+        p += "r3 = r10\nr3 += -24\nr4 = 24\ncall 177\nexit\n";
+    } else {
+        p += "r3 = 7\nr4 = -7\nr5 = 255\ncall 6\nexit\n";
+    }
+    p
+}
+
+#[test]
+fn trace_printk_return_values_agree_with_the_kernel() {
+    let kernel = testkit::require_kernel();
+    let cases: &[(&[u8], Option<usize>)] = &[
+        (b"ok %d %ld %x\n\0", None),
+        (b"four %d %d %d %d\n\0", None),
+        (b"bad %q\0", None),
+        (b"no nul within size\0", Some(6)),
+        (b"%5d|%-4u|%03x\0", None),
+        (b"\x01\0", None),
+    ];
+    for &(f, size) in cases {
+        let size = size.unwrap_or(f.len());
+        for vprintk in [false, true] {
+            let raw = asm(&printk_program(f, size, vprintk));
+            let maps = Maps::default();
+            let out = run(&prepare(&raw, &maps, false), &maps, 0);
+            let r0 = out.r0.unwrap();
+            eprintln!(
+                "{:?} vprintk={vprintk}: {} {:?}",
+                String::from_utf8_lossy(f),
+                r0 as i64,
+                out.trace
+            );
+            if let Some(k) = &kernel {
+                let kr = kernel_run(k, &raw);
+                assert_eq!(
+                    r0 as u32,
+                    kr,
+                    "{:?} vprintk={vprintk}",
+                    String::from_utf8_lossy(f)
+                );
+            }
+            if (r0 as i64) < 0 {
+                assert!(out.trace.is_empty());
+            } else {
+                assert_eq!(out.trace.len(), 1);
+            }
+        }
+    }
+    let raw = asm(&printk_program(b"ok %d %ld %x\n\0", 14, false));
+    let out = run(&prepare(&raw, &Maps::default(), true), &Maps::default(), 0);
+    assert_eq!(out.r0.unwrap(), "ok 7 -7 ff\n".len() as u64);
+    assert!(
+        out.trace[0].ends_with("bpf_trace_printk: ok 7 -7 ff"),
+        "{:?}",
+        out.trace
+    );
+}

@@ -16,7 +16,9 @@
 //!   [`Map::get_next_key`], [`Map::lookup_and_delete`], batches, [`Map::freeze`];
 //! - the *program side* is what helpers call: [`Map::lookup_ptr`],
 //!   [`Map::update_from_prog`], [`Map::delete_from_prog`], push/pop/peek,
-//!   [`Map::ringbuf`] and [`Map::perf`] for output.
+//!   [`Map::ringbuf`] and [`Map::perf`] for output, [`Map::redirect_target`]
+//!   for `bpf_redirect_map` and friends, [`Map::stack_store`] for
+//!   `bpf_get_stackid`, [`Map::local_storage`] for `bpf_*_storage_get`.
 //!
 //! Per-CPU means per worker: per-CPU maps hold [`MapOptions::ncpus`] slots and
 //! the syscall side exchanges all of them, each rounded up to 8 bytes.

@@ -499,6 +499,36 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_stores_and_deletes_lose_no_element() {
+        let m = Map::create(
+            MapSpec::new(MapType::StackTrace, 4, 16, 8),
+            &MapOptions::new(1),
+        )
+        .unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let m = &m;
+                s.spawn(move || {
+                    for i in 0..2000u64 {
+                        let ips = [t + 1, i % 13 + 1];
+                        match m.stack_store(&ips, BPF_F_REUSE_STACKID) {
+                            Ok(id) if i % 3 == 0 => {
+                                let _ = m.delete(&id.to_ne_bytes());
+                            }
+                            Ok(id) => {
+                                let _ = m.lookup(&id.to_ne_bytes());
+                            }
+                            Err(e) => assert_eq!(e.errno(), ENOMEM),
+                        }
+                    }
+                });
+            }
+        });
+        let r = m.check().unwrap();
+        assert_eq!((r.live + r.free, r.leaked), (8, 0));
+    }
+
+    #[test]
     fn build_id_frames_fall_back_to_addresses() {
         let spec = MapSpec::new(MapType::StackTrace, 4, 64, 8).with_flags(BPF_F_STACK_BUILD_ID);
         let m = Map::create(spec, &MapOptions::new(1)).unwrap();

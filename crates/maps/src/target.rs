@@ -312,12 +312,14 @@ impl MapOps for TargetArray {
 
     /// devmap: the `bpf_devmap_val` (read-only for programs, as the kernel
     /// marks the map `BPF_F_RDONLY_PROG`); xskmap: a slot whose first `u32`
-    /// is the stored socket number. cpumap and sockmap lookups are not
-    /// something a program can make use of here (the verifier forbids the
-    /// first; the second yields a kernel socket), so they find nothing.
+    /// is the stored socket number; cpumap: the `{qsize, prog_id}` slot (the
+    /// verifier keeps programs from looking cpumaps up, but a
+    /// `bpf_redirect_map` helper may test presence this way;
+    /// [`crate::Map::redirect_target`] is the API for it). A sockmap lookup
+    /// yields a kernel socket in Linux, which has no counterpart here: null.
     fn lookup_ptr(&self, key: &[u8], _cpu: u32) -> *mut u8 {
         let idx = index_of(key);
-        if !matches!(self.kind, Kind::Dev | Kind::Xsk) || self.load(idx) == 0 {
+        if self.kind == Kind::Sock || self.load(idx) == 0 {
             return std::ptr::null_mut();
         }
         self.region.ptr(HEADER_SIZE + idx as usize * 8)
@@ -424,7 +426,8 @@ mod tests {
         m.update(&k(1), &64u32.to_ne_bytes(), 0).unwrap();
         assert_eq!(m.lookup(&k(1)).unwrap(), 64u32.to_ne_bytes());
         assert_eq!(m.redirect_target(&k(1)).unwrap().target, 1);
-        assert!(m.lookup_ptr(&k(1), 0).is_null());
+        assert!(!m.lookup_ptr(&k(1), 0).is_null());
+        assert!(m.lookup_ptr(&k(0), 0).is_null());
         m.update(&k(1), &0u32.to_ne_bytes(), BPF_EXIST).unwrap();
         assert_eq!(e(m.lookup(&k(1))), ENOENT);
     }

@@ -395,11 +395,12 @@ impl Runtime {
             resolver: Some(&resolver),
             callx_helper_ids: false,
         };
-        let exec =
-            vm::Program::from_raw(verified.insns(), &prep).map_err(|source| Error::Prepare {
+        let exec = vm::Program::from_raw(&sanitize_dead_calls(verified.insns()), &prep).map_err(
+            |source| Error::Prepare {
                 program: name.clone(),
                 source,
-            })?;
+            },
+        )?;
         // SAFETY: `verified` is the verifier's acceptance of exactly these
         // instructions with these maps: every memory access stays within
         // memory valid for it, atomics are aligned and helper arguments
@@ -434,6 +435,35 @@ impl Runtime {
         });
         Ok(prog)
     }
+}
+
+/// The calls CO-RE poisoned (`call 0xbad2310`, and kfunc calls of weak
+/// `__ksym` externs that did not resolve) are in code the verifier proved
+/// unreachable — it refuses them otherwise. Like the kernel's
+/// `sanitize_dead_code`, they become `ja -1`, so that preparation does not
+/// look for helpers that do not exist.
+fn sanitize_dead_calls(insns: &[RawInsn]) -> Vec<RawInsn> {
+    const CALL: u8 = 0x85;
+    const JA: u8 = 0x05;
+    insns
+        .iter()
+        .map(|i| {
+            let poisoned = i.code == CALL
+                && i.src == 0
+                && (i.imm == uapi::POISON_HELPER || i.imm >= object::POISON_CALL_KFUNC_BASE);
+            if poisoned {
+                RawInsn {
+                    code: JA,
+                    dst: 0,
+                    src: 0,
+                    off: -1,
+                    imm: 0,
+                }
+            } else {
+                *i
+            }
+        })
+        .collect()
 }
 
 /// `file:line` of the source line covering instruction `pc`.

@@ -557,10 +557,10 @@ impl PinFs {
         })?;
         // Nobody else uses it: a crashed writer may have leaked elements.
         if let Ok(f) = File::open(&p) {
-            if flock(&f, libc::LOCK_EX | libc::LOCK_NB).unwrap_or(false) {
-                if storage.check().is_ok_and(|r| r.leaked > 0) {
-                    let _ = storage.repair();
-                }
+            if flock(&f, libc::LOCK_EX | libc::LOCK_NB).unwrap_or(false)
+                && storage.check().is_ok_and(|r| r.leaked > 0)
+            {
+                let _ = storage.repair();
             }
         }
         let btf = self

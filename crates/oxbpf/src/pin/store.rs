@@ -69,7 +69,7 @@ fn hex(insns: &[RawInsn]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<RawInsn>> {
-    if s.len() % 16 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(16) || !s.is_ascii() {
         return None;
     }
     s.as_bytes()

@@ -1,0 +1,45 @@
+//! What the corpus tests share.
+
+/// Objects the kernel accepts that oxbpf cannot load yet, each with why.
+pub const KNOWN: &[(&str, &str)] = &[
+    (
+        "cgroup_skb_accounting",
+        "bpf_skb_cgroup_id is not implemented",
+    ),
+    (
+        "cgroup_sock_addr",
+        "bpf_get_socket_cookie is not implemented",
+    ),
+    (
+        "helpers_misc",
+        "bpf_get_current_cgroup_id is not implemented",
+    ),
+    (
+        "map_in_map_hash",
+        "bpf_get_current_cgroup_id is not implemented",
+    ),
+    (
+        "queue_stack_bloom",
+        "bpf_get_socket_cookie is not implemented",
+    ),
+    ("perf_event_profiler", "bpf_get_stackid is not implemented"),
+    (
+        "tc_classifier_legacy",
+        "bpf_clone_redirect is not implemented",
+    ),
+    ("xdp_frags_fib", "bpf_fib_lookup is not implemented"),
+    ("iter_task", "verifier: BTF-typed iterator contexts"),
+    ("tp_btf_exec", "verifier: BTF-typed tp_btf contexts"),
+    (
+        "sk_skb_sockmap",
+        "verifier: sk_skb/sk_msg/sock_ops contexts",
+    ),
+    ("spinlock_timer", "verifier and helpers: bpf_timer_*"),
+    ("syscall_prog", "verifier and helpers: bpf_sys_bpf"),
+    // The kernel gives up at its complexity limit; oxbpf's pruning proves
+    // the program safe (see the verifier's corpus test).
+    (
+        "reject_complexity_crc32",
+        "safe, accepted by oxbpf's stronger pruning",
+    ),
+];

@@ -43,6 +43,10 @@ enum Command {
     Object(Rest),
     /// Programs: `prog verify|run|load|show|dump …` (see `prog help`).
     Prog(Rest),
+    /// Maps: `map show|create|dump|lookup|update|delete|getnext|pin|freeze …` (see `map help`).
+    Map(Rest),
+    /// What this build supports: instructions, program types, map types, helpers.
+    Feature(Rest),
     /// Run raw or assembled bytecode over a memory file: `run FILE [mem FILE] [engine interp|jit]`.
     Run(Rest),
     /// Classic BPF translated to eBPF: `cbpf FILE [dump | run INPUT [out FILE]]`.
@@ -69,6 +73,8 @@ fn main() -> ExitCode {
         Command::Disasm(r) => cmd::disasm::run(&out, r.args),
         Command::Run(r) => cmd::run::run(&out, r.args),
         Command::Prog(r) => cmd::prog::run(&out, r.args),
+        Command::Map(r) => cmd::map::run(&out, r.args),
+        Command::Feature(r) => cmd::feature::run(&out, r.args),
         Command::Btf(r) => cmd::btf::run(&out, r.args),
         Command::Object(r) => cmd::object::run(&out, r.args),
         Command::Cbpf(r) => cmd::cbpf::run(&out, r.args),

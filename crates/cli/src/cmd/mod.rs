@@ -4,6 +4,8 @@ pub mod btf;
 pub mod cbpf;
 pub mod conformance;
 pub mod disasm;
+pub mod feature;
+pub mod map;
 pub mod object;
 pub mod pcap;
 pub mod prog;

@@ -3,7 +3,12 @@
 //! `PROG := id ID | pinned PATH | name NAME | file OBJ [section SEC]
 //! [program NAME]`; `file` loads the object in this process only.
 
+mod dump;
+mod load;
+pub(crate) mod pin;
 mod run;
+mod show;
+mod tracelog;
 mod verify;
 
 use crate::args::{Args, CliResult};
@@ -16,6 +21,12 @@ pub fn run(out: &Output, words: Vec<String>) -> CliResult<ExitCode> {
     match args.next("a prog command (verify, run, …)")?.as_str() {
         "verify" => verify::run(out, args),
         "run" | "test_run" => run::run(out, args),
+        "load" => load::run(out, args, false),
+        "loadall" => load::run(out, args, true),
+        "show" | "list" => show::run(out, args),
+        "pin" => pin::run(out, args),
+        "dump" => dump::run(out, args),
+        "tracelog" => tracelog::run(out, args),
         "help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -26,6 +37,15 @@ pub fn run(out: &Output, words: Vec<String>) -> CliResult<ExitCode> {
 
 const USAGE: &str = "Usage: oxbpf prog verify OBJ [section SEC] [program NAME] [type TYPE] [log_level N]
        oxbpf prog run PROG data_in FILE [data_out FILE] [ctx_in FILE] [ctx_out FILE] [repeat N] [engine interp|jit]
+       oxbpf prog load OBJ PATH [type TYPE] [pinmaps DIR]
+       oxbpf prog loadall OBJ DIR [type TYPE] [pinmaps DIR]
+       oxbpf prog show [PROG]
+       oxbpf prog pin PROG PATH
+       oxbpf prog dump xlated PROG [linum] [opcodes] [visual]
+       oxbpf prog dump jited PROG [opcodes]
+       oxbpf prog tracelog
+Pinned objects live in $OXBPF_FS (default $XDG_RUNTIME_DIR/oxbpf or /tmp/oxbpf-UID);
+/sys/fs/bpf/NAME names $OXBPF_FS/NAME.
 PROG := id ID | pinned PATH | name NAME | file OBJ [section SEC] [program NAME]";
 
 /// A program type as bpftool's `prog load … type TYPE` names it.
@@ -96,8 +116,6 @@ pub(crate) fn resolve(rt: &oxbpf::Runtime, args: &mut Args) -> CliResult<oxbpf::
                 )),
             }
         }
-        other => Err(cli_err!(
-            "'{other}' programs are not available yet; use 'file OBJ [section SEC] [program NAME]'"
-        )),
+        other => pin::resolve_prog(rt, other, args),
     }
 }

@@ -1,0 +1,145 @@
+//! `oxbpf prog load OBJ PATH [type TYPE] [section SEC] [pinmaps DIR]` and
+//! `oxbpf prog loadall OBJ DIR [type TYPE] [pinmaps DIR]`: load into the
+//! pin directory, as `bpftool prog load` loads into the kernel and pins in
+//! bpffs.
+//!
+//! `load` pins the first program (or the one of section SEC) at PATH and
+//! its maps beside it — in PATH's directory under their names, or in
+//! `pinmaps DIR` when given. `loadall` pins every program as DIR/NAME and
+//! the maps only with `pinmaps`. Whatever is not pinned is gone when the
+//! command exits, except maps that a pinned program uses.
+
+use super::pin::{bpf_err, fs, runtime};
+use crate::args::{Args, CliResult};
+use crate::cli_err;
+use crate::output::Output;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
+    let obj_path = args.next("an object file")?;
+    let target = args.next(if all {
+        "a directory"
+    } else {
+        "a path to pin at"
+    })?;
+    let mut opts = oxbpf::LoadOptions::default();
+    let mut section = None;
+    let mut pinmaps = None;
+    while let Some(w) = args.next_opt() {
+        match w.as_str() {
+            "type" => opts.prog_type = Some(super::parse_prog_type(&args.next("a program type")?)?),
+            "section" => section = Some(args.next("a section name")?),
+            "pinmaps" => pinmaps = Some(args.next("a directory")?),
+            other => return Err(cli_err!("unknown keyword '{other}'")),
+        }
+    }
+    let rt = runtime()?;
+    let fs = fs(&rt)?;
+    let obj = match rt.load_file(&obj_path, &opts) {
+        Ok(o) => o,
+        Err(e) => {
+            if let oxbpf::Error::Verify { log, .. } = e.innermost() {
+                if !out.json {
+                    eprint!("{log}");
+                    if !log.ends_with('\n') {
+                        eprintln!();
+                    }
+                }
+            }
+            return Err(cli_err!("failed to load object file: {e}"));
+        }
+    };
+    if let Some(raw) = btf_section(Path::new(&obj_path)) {
+        fs.record_btf(&raw, obj.maps(), obj.programs())
+            .map_err(|e| cli_err!("recording BTF: {e}"))?;
+    }
+    let progs: Vec<&oxbpf::Program> = match &section {
+        Some(sec) => {
+            let names = section_programs(&obj_path, sec)?;
+            obj.programs()
+                .iter()
+                .filter(|p| names.iter().any(|n| n.starts_with(p.name())))
+                .collect()
+        }
+        None => obj.programs().iter().collect(),
+    };
+    if progs.is_empty() {
+        return Err(cli_err!("{obj_path}: no program to load"));
+    }
+    let mut pinned: Vec<PathBuf> = Vec::new();
+    let res = (|| -> CliResult<()> {
+        let map_dir = match (&pinmaps, all) {
+            (Some(d), _) => Some(fs.resolve(d)),
+            (None, false) => Some(
+                fs.resolve(&target)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+            ),
+            (None, true) => None,
+        };
+        if let Some(dir) = map_dir {
+            for m in obj.maps() {
+                let p = dir.join(m.name());
+                let at = fs.pin_map(m, &p).map_err(|e| {
+                    bpf_err(&format!("can't pin map {} ({})", m.name(), p.display()), &e)
+                })?;
+                pinned.push(at);
+            }
+        }
+        if all {
+            let dir = fs.resolve(&target);
+            for p in &progs {
+                let path = dir.join(p.name());
+                let at = fs
+                    .pin_program(p, &path)
+                    .map_err(|e| bpf_err(&format!("can't pin program ({})", path.display()), &e))?;
+                pinned.push(at);
+            }
+        } else {
+            let at = fs
+                .pin_program(progs[0], &target)
+                .map_err(|e| bpf_err(&format!("can't pin the object ({target})"), &e))?;
+            pinned.push(at);
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        for p in pinned {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    if out.json {
+        out.print_json(&serde_json::Value::Null);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The raw `.BTF` section of an object file, if it has one.
+pub(crate) fn btf_section(path: &Path) -> Option<Vec<u8>> {
+    use object::{Object as _, ObjectSection as _};
+    let bytes = std::fs::read(path).ok()?;
+    let file = object::File::parse(&*bytes).ok()?;
+    let data = file.section_by_name(".BTF")?.data().ok()?;
+    Some(data.to_vec())
+}
+
+/// Names of the programs in section `sec` of the object.
+fn section_programs(path: &str, sec: &str) -> CliResult<Vec<String>> {
+    let spec = oxbpf_object::ObjectSpec::open_with(
+        path,
+        &oxbpf_object::ParseOptions {
+            core: oxbpf_object::CoreTarget::None,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| cli_err!("{e}"))?;
+    Ok(spec
+        .programs
+        .iter()
+        .filter(|p| p.section == sec)
+        .map(|p| p.name.clone())
+        .collect())
+}

@@ -1,0 +1,158 @@
+//! `oxbpf prog show [PROG]`: bpftool's fields, text and JSON.
+//!
+//! ```text
+//! 7: xdp  name count_runs  tag 0123456789abcdef  gpl
+//!     loaded_at 2026-12-06T23:50:01+0000  uid 0
+//!     xlated 104B  not jited  memlock 4096B  map_ids 5,6
+//!     btf_id 3
+//! ```
+//! Programs run on the interpreter (`not jited`), as the runtime does.
+
+use super::pin::{fs, runtime};
+use crate::args::{Args, CliResult};
+use crate::cli_err;
+use crate::output::Output;
+use oxbpf::pin::{ObjKind, ProgInfo};
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::UNIX_EPOCH;
+
+pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
+    let rt = runtime()?;
+    let fs = fs(&rt)?;
+    let single = args.peek().is_some();
+    let ids = if single {
+        let p = super::resolve(&rt, &mut args)?;
+        args.finish()?;
+        vec![p.id()]
+    } else {
+        fs.ids(ObjKind::Prog).map_err(|e| cli_err!("{e}"))?
+    };
+    let mut infos = Vec::new();
+    for id in ids {
+        match fs.program_info(id) {
+            Ok(i) => infos.push(i),
+            Err(e) => return Err(cli_err!("can't get prog info (id {id}): {e}")),
+        }
+    }
+    if out.json {
+        let v: Vec<serde_json::Value> = infos.iter().map(|i| to_json(i, fs)).collect();
+        if single && v.len() == 1 {
+            out.print_json(&v[0]);
+        } else {
+            out.print_json(&serde_json::Value::Array(v));
+        }
+    } else {
+        for i in &infos {
+            print!("{}", to_text(i, fs));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bytes the kernel would charge: the xlated image in whole pages.
+fn memlock(i: &ProgInfo) -> u64 {
+    ((i.xlated_len as u64 * 8).max(1)).next_multiple_of(4096)
+}
+
+fn type_name(i: &ProgInfo) -> String {
+    i.prog_type
+        .map_or_else(|| "unknown".to_string(), |t| t.name().to_string())
+}
+
+fn to_json(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> serde_json::Value {
+    let secs = i
+        .loaded_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut v = json!({
+        "id": i.id,
+        "type": type_name(i),
+        "name": i.name,
+        "tag": isa::tag::tag_hex(&i.tag()),
+        "gpl_compatible": i.gpl_compatible(),
+        "loaded_at": secs,
+        "uid": i.uid,
+        "orphaned": false,
+        "bytes_xlated": i.xlated_len * 8,
+        "jited": false,
+        "bytes_memlock": memlock(i),
+        "map_ids": i.map_ids,
+    });
+    if let Some(b) = i.btf_id {
+        v["btf_id"] = json!(b);
+    }
+    let pins: Vec<String> = fs
+        .pins_of(ObjKind::Prog, i.id)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if !pins.is_empty() {
+        v["pinned"] = json!(pins);
+    }
+    v
+}
+
+fn to_text(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> String {
+    let mut s = format!("{}: {}  ", i.id, type_name(i));
+    if !i.name.is_empty() {
+        s += &format!("name {}  ", i.name);
+    }
+    s += &format!("tag {}", isa::tag::tag_hex(&i.tag()));
+    if i.gpl_compatible() {
+        s += "  gpl";
+    }
+    s += "\n";
+    let secs = i
+        .loaded_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    s += &format!("\tloaded_at {}  uid {}\n", utc_time(secs), i.uid);
+    s += &format!(
+        "\txlated {}B  not jited  memlock {}B",
+        i.xlated_len * 8,
+        memlock(i)
+    );
+    if !i.map_ids.is_empty() {
+        let ids: Vec<String> = i.map_ids.iter().map(u32::to_string).collect();
+        s += &format!("  map_ids {}", ids.join(","));
+    }
+    s += "\n";
+    if let Some(b) = i.btf_id {
+        s += &format!("\tbtf_id {b}\n");
+    }
+    for p in fs.pins_of(ObjKind::Prog, i.id) {
+        s += &format!("\tpinned {}\n", p.display());
+    }
+    s
+}
+
+/// `strftime("%FT%T%z")` of a UTC time (the civil-from-days algorithm).
+pub(crate) fn utc_time(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+0000",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc() {
+        assert_eq!(super::utc_time(0), "1970-01-01T00:00:00+0000");
+        assert_eq!(super::utc_time(1_700_000_000), "2023-11-14T22:13:20+0000");
+    }
+}

@@ -405,6 +405,9 @@ pub unsafe extern "C" fn ringbuf_reserve(
 /// The ring buffer among the run's maps whose mapping holds `sample`.
 fn ring_of(host: &HelperHost, sample: u64) -> Option<&::maps::RingBuf> {
     host.maps.iter().find_map(|m| {
+        if m.map_type() != MapType::Ringbuf {
+            return None;
+        }
         let rb = m.ringbuf()?;
         let base = m.region().base().expose_provenance() as u64;
         // The data pages are mapped twice: the mapping spans the region and

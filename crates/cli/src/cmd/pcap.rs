@@ -199,6 +199,9 @@ pub fn run_program(
     Ok(stats)
 }
 
+/// A map entry: key and value bytes.
+type Entry = (Vec<u8>, Vec<u8>);
+
 fn report(out: &Output, prog: &oxbpf::Program, stats: &ProgStats) {
     let secs = stats.elapsed.as_secs_f64();
     let pps = if secs > 0.0 {
@@ -207,7 +210,7 @@ fn report(out: &Output, prog: &oxbpf::Program, stats: &ProgStats) {
         0
     };
     let dropped = stats.packets - stats.kept - stats.errors;
-    let maps: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> = prog
+    let maps: Vec<(String, Vec<Entry>)> = prog
         .maps()
         .iter()
         .map(|m| {

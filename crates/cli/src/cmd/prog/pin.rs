@@ -47,7 +47,17 @@ pub(crate) fn resolve_prog(
     how: &str,
     args: &mut Args,
 ) -> CliResult<oxbpf::Program> {
-    let fs = fs(rt)?;
+    // A runtime made without the pin directory (`Runtime::new()`) still
+    // gets pinned programs, restored into it from `$OXBPF_FS`; its runs
+    // then print trace lines to stderr rather than the trace pipe.
+    let own;
+    let fs = match rt.pin_fs() {
+        Some(fs) => fs,
+        None => {
+            own = PinFs::from_env().map_err(|e| cli_err!("can't open the pin directory: {e}"))?;
+            &own
+        }
+    };
     match how {
         "id" => {
             let id = parse_id(&args.next("a program id")?)?;

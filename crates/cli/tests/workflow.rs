@@ -1,0 +1,533 @@
+//! The seeds' bpftool workflow, replayed with the `oxbpf` binary in place
+//! of bpftool, across processes: load + pin a per-CPU counter program, run
+//! it a million times in one process while others dump its map, update a
+//! key by hand and see the program continue from it, fill a 4-entry hash
+//! map and get E2BIG on the fifth, dump the translated code, read the
+//! trace pipe, and unlink the pins to see the objects gone.
+//!
+//! Every step runs the real binary with `OXBPF_FS` set to a fresh
+//! directory; pins are named `/sys/fs/bpf/...` as a bpftool user types
+//! them, which oxbpf reads as paths under `OXBPF_FS`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const OBJ: &str = "examples/workflow/counter.bpf.o";
+
+struct Fs {
+    dir: PathBuf,
+}
+
+impl Fs {
+    fn new(name: &str) -> Fs {
+        let dir = std::env::temp_dir().join(format!("oxbpf-wf-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Fs { dir }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_oxbpf"));
+        c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        c.env("OXBPF_FS", &self.dir);
+        c.args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "oxbpf {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["-j"];
+        a.extend_from_slice(args);
+        let s = self.ok(&a);
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{args:?}: {e}: {s}"))
+    }
+
+    fn objects(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.dir.join(".objects"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Fs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// CPU 0's count under key `k` of the per-CPU counters, from `map dump -j`
+/// (bpftool's `formatted` form, from BTF).
+fn count(dump: &serde_json::Value, k: u64) -> u64 {
+    let e = dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["formatted"]["key"] == k)
+        .unwrap_or_else(|| panic!("no key {k} in {dump}"));
+    e["formatted"]["values"][0]["value"].as_u64().unwrap()
+}
+
+fn packet(fs: &Fs) -> String {
+    let p = fs.dir.join("packet.bin");
+    std::fs::write(&p, [0u8; 64]).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn seed_workflow() {
+    let fs = Fs::new("seed");
+    let pkt = packet(&fs);
+
+    // bpftool prog load counter.bpf.o /sys/fs/bpf/counter
+    fs.ok(&["prog", "load", OBJ, "/sys/fs/bpf/counter"]);
+    for pin in ["counter", "counters", "flows"] {
+        assert!(fs.dir.join(pin).is_file(), "{pin} not pinned");
+    }
+
+    // bpftool prog show pinned ...: bpftool's fields.
+    let p = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/counter"]);
+    assert_eq!(p["type"], "xdp");
+    assert_eq!(p["name"], "count_runs");
+    assert_eq!(p["gpl_compatible"], true);
+    assert_eq!(p["tag"].as_str().unwrap().len(), 16);
+    assert!(p["bytes_xlated"].as_u64().unwrap() > 0);
+    let prog_id = p["id"].as_u64().unwrap();
+    let map_ids: Vec<u64> = p["map_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let counters = fs.json(&["map", "show", "pinned", "/sys/fs/bpf/counters"]);
+    assert_eq!(counters["type"], "percpu_array");
+    assert_eq!(map_ids, vec![counters["id"].as_u64().unwrap()]);
+    // The same program by id and by name, from other processes.
+    assert_eq!(
+        fs.json(&["prog", "show", "id", &prog_id.to_string()])["tag"],
+        p["tag"]
+    );
+    assert_eq!(
+        fs.json(&["prog", "show", "name", "count_runs"])["id"],
+        prog_id
+    );
+
+    // A first, synchronous batch of runs: another process sees all of it.
+    let run = |n: &str| {
+        fs.cmd(&[
+            "prog",
+            "run",
+            "pinned",
+            "/sys/fs/bpf/counter",
+            "data_in",
+            &pkt,
+            "repeat",
+            n,
+        ])
+    };
+    let out = run("1000").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Return value: 2,"));
+    let dump = fs.json(&["map", "dump", "pinned", "/sys/fs/bpf/counters"]);
+    assert_eq!(count(&dump, 0), 1000);
+
+    // A million runs in one process while other processes dump the map:
+    // what they see never goes down, and at the end it is all there.
+    let mut child = run("1000000")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let done = child.try_wait().unwrap();
+        let n = count(
+            &fs.json(&["map", "dump", "pinned", "/sys/fs/bpf/counters"]),
+            0,
+        );
+        seen.push(n);
+        if done.is_some() {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.iter().all(|&n| (1000..=1_001_000).contains(&n)));
+    assert_eq!(*seen.last().unwrap(), 1_001_000);
+    eprintln!(
+        "dumps during the run saw {} distinct values",
+        seen.iter().collect::<std::collections::BTreeSet<_>>().len()
+    );
+
+    // Plain text as bpftool prints a per-CPU map with BTF.
+    let text = fs.ok(&[
+        "map",
+        "lookup",
+        "pinned",
+        "/sys/fs/bpf/counters",
+        "key",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]);
+    assert!(
+        text.starts_with("{\n    \"key\": 0,\n    \"values\": [{\n            \"cpu\": 0,\n            \"value\": 1001000\n"),
+        "{text}"
+    );
+
+    // Update a key by hand (bpftool copies the value to every CPU); the
+    // program, run again elsewhere, continues from it.
+    fs.ok(&[
+        "map",
+        "update",
+        "pinned",
+        "/sys/fs/bpf/counters",
+        "key",
+        "0",
+        "0",
+        "0",
+        "0",
+        "value",
+        "hex",
+        "07",
+        "00",
+        "00",
+        "00",
+        "00",
+        "00",
+        "00",
+        "00",
+    ]);
+    let dump = fs.json(&["map", "dump", "pinned", "/sys/fs/bpf/counters"]);
+    assert_eq!(count(&dump, 0), 7);
+    assert!(run("1").output().unwrap().status.success());
+    assert_eq!(count(&fs.json(&["map", "dump", "name", "counters"]), 0), 8);
+
+    // A 4-entry hash map takes four keys; the fifth is E2BIG, worded as
+    // bpftool words it.
+    for k in 1..=4 {
+        let k = k.to_string();
+        fs.ok(&[
+            "map",
+            "update",
+            "pinned",
+            "/sys/fs/bpf/flows",
+            "key",
+            &k,
+            "0",
+            "0",
+            "0",
+            "value",
+            "1",
+            "0",
+            "0",
+            "0",
+            "80",
+            "0",
+            "6",
+            "0",
+            "noexist",
+        ]);
+    }
+    let out = fs.run(&[
+        "map",
+        "update",
+        "pinned",
+        "/sys/fs/bpf/flows",
+        "key",
+        "5",
+        "0",
+        "0",
+        "0",
+        "value",
+        "1",
+        "0",
+        "0",
+        "0",
+        "80",
+        "0",
+        "6",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: update failed: Argument list too long\n"
+    );
+    // Updating an existing key of the full map still works; NOEXIST on it
+    // is EEXIST.
+    fs.ok(&[
+        "map",
+        "update",
+        "pinned",
+        "/sys/fs/bpf/flows",
+        "key",
+        "4",
+        "0",
+        "0",
+        "0",
+        "value",
+        "2",
+        "0",
+        "0",
+        "0",
+        "80",
+        "0",
+        "17",
+        "0",
+        "exist",
+    ]);
+    let out = fs.run(&[
+        "map",
+        "update",
+        "pinned",
+        "/sys/fs/bpf/flows",
+        "key",
+        "4",
+        "0",
+        "0",
+        "0",
+        "value",
+        "2",
+        "0",
+        "0",
+        "0",
+        "80",
+        "0",
+        "17",
+        "0",
+        "noexist",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: update failed: File exists\n"
+    );
+    let flows = fs.json(&["map", "dump", "pinned", "/sys/fs/bpf/flows"]);
+    assert_eq!(flows.as_array().unwrap().len(), 4);
+    let f4 = flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["formatted"]["key"] == 4)
+        .unwrap();
+    assert_eq!(
+        f4["formatted"]["value"],
+        serde_json::json!({"packets": 2, "port": 80, "proto": 17, "flags": 0})
+    );
+    assert_eq!(
+        f4["key"],
+        serde_json::json!(["0x04", "0x00", "0x00", "0x00"])
+    );
+    // Delete, getnext and a lookup of a missing key.
+    fs.ok(&[
+        "map",
+        "delete",
+        "pinned",
+        "/sys/fs/bpf/flows",
+        "key",
+        "4",
+        "0",
+        "0",
+        "0",
+    ]);
+    let nf = fs.ok(&[
+        "map",
+        "lookup",
+        "pinned",
+        "/sys/fs/bpf/flows",
+        "key",
+        "4",
+        "0",
+        "0",
+        "0",
+    ]);
+    assert_eq!(nf, "key:\n04 00 00 00\n\nNot found\n");
+    let out = fs.run(&[
+        "map",
+        "delete",
+        "pinned",
+        "/sys/fs/bpf/flows",
+        "key",
+        "4",
+        "0",
+        "0",
+        "0",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: delete failed: No such file or directory\n"
+    );
+    assert!(fs
+        .ok(&["map", "getnext", "pinned", "/sys/fs/bpf/flows"])
+        .starts_with("key: None\nnext key:\n"));
+
+    // The translated program, with its source lines from BTF.
+    let x = fs.ok(&[
+        "prog",
+        "dump",
+        "xlated",
+        "pinned",
+        "/sys/fs/bpf/counter",
+        "linum",
+    ]);
+    assert!(x.contains("int count_runs(struct xdp_md * ctx):"), "{x}");
+    assert!(x.contains("[file:"), "{x}");
+    assert!(x.contains("exit"), "{x}");
+    let dot = fs.ok(&[
+        "prog",
+        "dump",
+        "xlated",
+        "pinned",
+        "/sys/fs/bpf/counter",
+        "visual",
+    ]);
+    assert!(dot.starts_with("digraph"), "{dot}");
+
+    // Unlink the pins: the program is gone; its maps stay while pinned,
+    // then are gone too.
+    std::fs::remove_file(fs.dir.join("counter")).unwrap();
+    let out = fs.run(&["prog", "show", "id", &prog_id.to_string()]);
+    assert!(!out.status.success());
+    assert_eq!(fs.json(&["prog", "show"]), serde_json::json!([]));
+    assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 3);
+    for pin in ["counters", "flows", "counter.rodata"] {
+        std::fs::remove_file(fs.dir.join(pin)).unwrap();
+    }
+    assert_eq!(fs.json(&["map", "show"]), serde_json::json!([]));
+    assert!(fs.objects().is_empty(), "{:?}", fs.objects());
+}
+
+#[test]
+fn trace_pipe_across_processes() {
+    let fs = Fs::new("trace");
+    let pkt = packet(&fs);
+    fs.ok(&[
+        "prog",
+        "loadall",
+        OBJ,
+        "/sys/fs/bpf/wf",
+        "pinmaps",
+        "/sys/fs/bpf/wf/maps",
+    ]);
+    assert!(fs.dir.join("wf/hello").is_file());
+    assert!(fs.dir.join("wf/count_runs").is_file());
+    assert!(fs.dir.join("wf/maps/counters").is_file());
+    // A process running the program through the embedding API, with the
+    // pin directory's trace pipe as its sink.
+    let rt = oxbpf::pin::PinFs::open(&fs.dir)
+        .unwrap()
+        .into_runtime(oxbpf::RuntimeOptions::default());
+    let hello = rt
+        .pin_fs()
+        .unwrap()
+        .open_program(&rt, "/sys/fs/bpf/wf/hello")
+        .unwrap();
+    let mut ctx = [0u8; 64];
+    for _ in 0..3 {
+        hello.run_raw(&mut ctx).unwrap();
+    }
+    let log = fs.ok(&["prog", "tracelog", "once"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.ends_with("bpf_trace_printk: hello world 42")),
+        "{log}"
+    );
+    // Reading consumes, as trace_pipe does.
+    assert_eq!(fs.ok(&["prog", "tracelog", "once"]), "");
+    let _ = pkt;
+}
+
+#[test]
+fn map_create_pin_freeze() {
+    let fs = Fs::new("create");
+    fs.ok(&[
+        "map",
+        "create",
+        "/sys/fs/bpf/m",
+        "type",
+        "hash",
+        "key",
+        "4",
+        "value",
+        "8",
+        "entries",
+        "2",
+        "name",
+        "byhand",
+    ]);
+    let m = fs.json(&["map", "show", "pinned", "/sys/fs/bpf/m"]);
+    assert_eq!(m["name"], "byhand");
+    assert_eq!(m["bytes_key"], 4);
+    assert_eq!(m["max_entries"], 2);
+    let id = m["id"].as_u64().unwrap().to_string();
+    fs.ok(&["map", "pin", "id", &id, "/sys/fs/bpf/sub/again"]);
+    fs.ok(&[
+        "map",
+        "update",
+        "pinned",
+        "/sys/fs/bpf/sub/again",
+        "key",
+        "1",
+        "0",
+        "0",
+        "0",
+        "value",
+        "0x2a",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]);
+    let text = fs.ok(&["map", "dump", "pinned", "/sys/fs/bpf/m"]);
+    assert_eq!(
+        text,
+        "key: 01 00 00 00  value: 2a 00 00 00 00 00 00 00\nFound 1 element\n"
+    );
+    fs.ok(&["map", "freeze", "pinned", "/sys/fs/bpf/m"]);
+    let out = fs.run(&[
+        "map", "update", "id", &id, "key", "2", "0", "0", "0", "value", "0", "0", "0", "0", "0",
+        "0", "0", "0",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: update failed: Operation not permitted\n"
+    );
+    // Pinning twice at one path is EEXIST; outside the pin root, refused.
+    let out = fs.run(&["map", "pin", "id", &id, "/sys/fs/bpf/m"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("Error: can't pin the object (/sys/fs/bpf/m): File exists\n")
+    );
+    let outside = std::env::temp_dir().join(format!("oxbpf-outside-{}", std::process::id()));
+    let out = fs.run(&["map", "pin", "id", &id, outside.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(!Path::new(&outside).exists());
+    // One pin left after removing one of two: still there.
+    std::fs::remove_file(fs.dir.join("m")).unwrap();
+    assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 1);
+    std::fs::remove_file(fs.dir.join("sub/again")).unwrap();
+    assert_eq!(fs.json(&["map", "show"]), serde_json::json!([]));
+}

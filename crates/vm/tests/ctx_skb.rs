@@ -11,7 +11,10 @@ use uapi::ProgType;
 fn copy_fields(fields: &[u32; 5], ret: &str) -> String {
     let mut t = String::new();
     for (i, f) in fields.iter().enumerate() {
-        t += &format!("r2 = *(u32 *)(r1 + {f})\n*(u32 *)(r1 + {}) = r2\n", 48 + 4 * i);
+        t += &format!(
+            "r2 = *(u32 *)(r1 + {f})\n*(u32 *)(r1 + {}) = r2\n",
+            48 + 4 * i
+        );
     }
     t + &format!("r0 = *(u32 *)(r1 + {ret})\nexit\n")
 }
@@ -50,7 +53,13 @@ fn sched_cls_fields() {
                 r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr3 -= r2\n\
                 *(u32 *)(r1 + 64) = r3\n\
                 r0 = *(u32 *)(r1 + 8)\nexit\n";
-    check("sched_cls fields", ProgType::SchedCls, None, text, &inputs());
+    check(
+        "sched_cls fields",
+        ProgType::SchedCls,
+        None,
+        text,
+        &inputs(),
+    );
 }
 
 #[test]
@@ -58,7 +67,13 @@ fn sched_cls_more_fields() {
     // ingress_ifindex, priority, wire_len, gso_segs, gso_size; returns
     // vlan_present.
     let text = copy_fields(&[36, 32, 160, 164, 176], "20");
-    check("sched_cls more fields", ProgType::SchedCls, None, &text, &inputs());
+    check(
+        "sched_cls more fields",
+        ProgType::SchedCls,
+        None,
+        &text,
+        &inputs(),
+    );
 }
 
 #[test]
@@ -71,14 +86,26 @@ fn sched_cls_writes_come_back() {
                 r2 = 0x55\n*(u32 *)(r1 + 64) = r2\n\
                 r2 = 1000\n*(u64 *)(r1 + 152) = r2\n\
                 r0 = *(u32 *)(r1 + 44)\nexit\n";
-    check("sched_cls writes", ProgType::SchedCls, None, text, &inputs());
+    check(
+        "sched_cls writes",
+        ProgType::SchedCls,
+        None,
+        text,
+        &inputs(),
+    );
 }
 
 #[test]
 fn socket_filter_fields() {
     // len, pkt_type, protocol, ifindex, cb[4]; returns len (keep all).
     let text = copy_fields(&[0, 4, 16, 40, 64], "0");
-    check("socket_filter fields", ProgType::SocketFilter, None, &text, &inputs());
+    check(
+        "socket_filter fields",
+        ProgType::SocketFilter,
+        None,
+        &text,
+        &inputs(),
+    );
 }
 
 #[test]
@@ -87,7 +114,13 @@ fn cgroup_skb_socket_fields() {
     // returns 1.
     let text = copy_fields(&[88, 92, 96, 100, 128], "0");
     let text = text.replace("r0 = *(u32 *)(r1 + 0)\nexit", "r0 = 1\nexit");
-    check("cgroup_skb fields", ProgType::CgroupSkb, None, &text, &inputs());
+    check(
+        "cgroup_skb fields",
+        ProgType::CgroupSkb,
+        None,
+        &text,
+        &inputs(),
+    );
 }
 
 #[test]

@@ -21,7 +21,10 @@ fn save(i: usize) -> String {
 
 /// Stores ctx field `off` in `cb[i]`.
 fn field(off: u32, i: usize) -> String {
-    format!("r1 = *(u32 *)(r6 + {off})\n*(u32 *)(r6 + {}) = r1\n", 48 + 4 * i)
+    format!(
+        "r1 = *(u32 *)(r6 + {off})\n*(u32 *)(r6 + {}) = r1\n",
+        48 + 4 * i
+    )
 }
 
 const END: &str = "r0 = 0\nexit\n";
@@ -46,7 +49,13 @@ fn skb_load_bytes() {
                  r1 = *(u32 *)(r10 - 4)\n*(u32 *)(r6 + 56) = r1\n{END}",
                 save(0)
             );
-            check(&format!("{t:?} load_bytes({off}, {len})"), t, None, &text, &inputs());
+            check(
+                &format!("{t:?} load_bytes({off}, {len})"),
+                t,
+                None,
+                &text,
+                &inputs(),
+            );
         }
     }
 }
@@ -78,14 +87,29 @@ fn skb_load_bytes_relative() {
 
 #[test]
 fn skb_store_bytes() {
-    for (off, flags) in [(26u32, 0u32), (26, 1), (26, 2), (26, 3), (26, 4), (0, 0), (60, 0), (73, 0)] {
+    for (off, flags) in [
+        (26u32, 0u32),
+        (26, 1),
+        (26, 2),
+        (26, 3),
+        (26, 4),
+        (0, 0),
+        (60, 0),
+        (73, 0),
+    ] {
         let text = format!(
             "r6 = r1\nr1 = 0x11223344\n*(u32 *)(r10 - 4) = r1\nr1 = r6\nr2 = {off}\n\
              r3 = r10\nr3 += -4\nr4 = 4\nr5 = {flags}\ncall 9\n{}{}{END}",
             save(0),
             field(0, 1)
         );
-        check(&format!("store_bytes({off}, {flags})"), ProgType::SchedCls, None, &text, &inputs());
+        check(
+            &format!("store_bytes({off}, {flags})"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &inputs(),
+        );
     }
 }
 
@@ -112,7 +136,13 @@ fn nat_rewrite_tcp_and_udp() {
     v.push(Input::data(&pkt_helpers_support::ipv4_udp(b"nocsum", Some(0))).with_ctx(&[0; 192]));
     // A UDP checksum that the rewrite turns into 0 becomes 0xffff: the
     // payload is chosen so that the new checksum folds to zero.
-    for l4 in [(50u32, 0x14u32), (40, 0x34), (40, 0x74), (50, 0x04), (40, 0x24)] {
+    for l4 in [
+        (50u32, 0x14u32),
+        (40, 0x34),
+        (40, 0x74),
+        (50, 0x04),
+        (40, 0x24),
+    ] {
         let name = format!("nat l4 at {} flags {:#x}", l4.0, l4.1);
         let ours = check(&name, ProgType::SchedCls, None, &nat(l4.0, l4.1), &v);
         // Whatever the kernel says, the rewritten TCP packet must carry the
@@ -186,7 +216,13 @@ fn csum_diff_sizes_and_seeds() {
              call 28\nr1 = r0\nr1 >>= 32\n*(u32 *)(r6 + 48) = r1\nexit\n"
         );
         let text = format!("r6 = r1\n{text}");
-        check(&format!("csum_diff({fs}, {ts}, {seed:#x})"), ProgType::SchedCls, None, &text, &inputs()[..2]);
+        check(
+            &format!("csum_diff({fs}, {ts}, {seed:#x})"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &inputs()[..2],
+        );
     }
 }
 
@@ -212,7 +248,13 @@ fn change_proto() {
             field(0, 1),
             field(16, 2)
         );
-        check(&format!("change_proto({proto:#x}, {flags})"), ProgType::SchedCls, None, &text, &inputs());
+        check(
+            &format!("change_proto({proto:#x}, {flags})"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &inputs(),
+        );
     }
 }
 
@@ -261,7 +303,13 @@ fn adjust_room_twice_encap() {
         save(1),
         save(2)
     );
-    check("adjust_room encap twice, change_tail", ProgType::SchedCls, None, &text, &inputs());
+    check(
+        "adjust_room encap twice, change_tail",
+        ProgType::SchedCls,
+        None,
+        &text,
+        &inputs(),
+    );
 }
 
 fn vlan_fields() -> String {
@@ -290,7 +338,13 @@ fn vlan_push_pop() {
     v.push(Input::data(&short).with_ctx(&[0; 192]));
     for (i, body) in programs.iter().enumerate() {
         let text = format!("r6 = r1\n{body}{END}");
-        check(&format!("vlan program {i}"), ProgType::SchedCls, None, &text, &v);
+        check(
+            &format!("vlan program {i}"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &v,
+        );
     }
 }
 
@@ -298,7 +352,13 @@ fn vlan_push_pop() {
 fn pull_data() {
     for len in [0u32, 14, 60, 5000] {
         let text = format!("r6 = r1\nr2 = {len}\ncall 39\n{}{END}", save(0));
-        check(&format!("pull_data({len})"), ProgType::SchedCls, None, &text, &inputs());
+        check(
+            &format!("pull_data({len})"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &inputs(),
+        );
     }
 }
 
@@ -324,7 +384,13 @@ fn change_tail_and_head() {
             save(0),
             field(0, 1)
         );
-        check(&format!("helper {h}({arg}, {flags})"), ProgType::SchedCls, None, &text, &inputs());
+        check(
+            &format!("helper {h}({arg}, {flags})"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &inputs(),
+        );
     }
     // Socket filters cannot resize; cgroup skb cannot either: tc only.
 }
@@ -342,7 +408,13 @@ fn change_head_then_tail_keeps_headers() {
         save(2),
         field(0, 4)
     );
-    check("change_head + tail", ProgType::SchedCls, None, &text, &inputs());
+    check(
+        "change_head + tail",
+        ProgType::SchedCls,
+        None,
+        &text,
+        &inputs(),
+    );
 }
 
 #[test]
@@ -352,14 +424,26 @@ fn set_and_get_hash() {
         save(0),
         field(68, 1)
     );
-    check("set_hash + get_hash_recalc", ProgType::SchedCls, None, &text, &inputs());
+    check(
+        "set_hash + get_hash_recalc",
+        ProgType::SchedCls,
+        None,
+        &text,
+        &inputs(),
+    );
 }
 
 #[test]
 fn redirect_tc() {
     for (ifindex, flags) in [(1u32, 0u32), (1, 1), (5, 2), (0, 0)] {
         let text = format!("r1 = {ifindex}\nr2 = {flags}\ncall 23\nexit\n");
-        check(&format!("tc redirect({ifindex}, {flags})"), ProgType::SchedCls, None, &text, &inputs()[..1]);
+        check(
+            &format!("tc redirect({ifindex}, {flags})"),
+            ProgType::SchedCls,
+            None,
+            &text,
+            &inputs()[..1],
+        );
     }
 }
 

@@ -50,15 +50,29 @@ fn call_then_fields(call: &str) -> String {
 fn xdp_adjust_head() {
     for off in [-14i32, 14, -216, -217, -256, 0, 40, 60, 66, 1000] {
         let text = call_then_fields(&format!("r1 = r6\nr2 = {off}\ncall 44\n"));
-        check(&format!("adjust_head({off})"), ProgType::Xdp, None, &text, &inputs());
+        check(
+            &format!("adjust_head({off})"),
+            ProgType::Xdp,
+            None,
+            &text,
+            &inputs(),
+        );
     }
 }
 
 #[test]
 fn xdp_adjust_tail() {
-    for off in [10i32, -10, -48, -49, -62, 3000, 3700, 3702, 4000, 100, -100, -4990] {
+    for off in [
+        10i32, -10, -48, -49, -62, 3000, 3700, 3702, 4000, 100, -100, -4990,
+    ] {
         let text = call_then_fields(&format!("r1 = r6\nr2 = {off}\ncall 65\n"));
-        check(&format!("adjust_tail({off})"), ProgType::Xdp, None, &text, &inputs());
+        check(
+            &format!("adjust_tail({off})"),
+            ProgType::Xdp,
+            None,
+            &text,
+            &inputs(),
+        );
     }
 }
 
@@ -70,7 +84,7 @@ fn xdp_adjust_tail() {
 #[test]
 fn xdp_adjust_meta() {
     use pkt_helpers_support::{asm, hand_rewrite, ours_side};
-    let e = |n: i64| (n as u32);
+    let e = |n: i64| n as u32;
     let cases: &[(i32, u32, u32)] = &[
         (-8, 0, 8),
         (-4, 0, 4),
@@ -104,7 +118,11 @@ fn xdp_adjust_meta() {
         let (ret, data, _) = out[0].clone().expect("runs");
         assert_eq!(ret, want_ret, "adjust_meta({off}) result");
         let meta = want_meta as usize;
-        assert_eq!(data.len(), p.len() + meta, "adjust_meta({off}) data_out length");
+        assert_eq!(
+            data.len(),
+            p.len() + meta,
+            "adjust_meta({off}) data_out length"
+        );
         assert_eq!(
             u32::from_ne_bytes(data[meta..meta + 4].try_into().unwrap()),
             want_meta,
@@ -133,7 +151,13 @@ fn xdp_load_store_bytes() {
              r3 = r10\nr3 += -8\nr4 = {len}\ncall {h}\nr7 = r0\nr1 = *(u64 *)(r10 - 8)\n\
              r1 >>= 32\nr7 <<= 32\nr7 |= r1\nr0 = r7\nr0 >>= 32\nr0 += r1\nexit\n"
         );
-        check(&format!("xdp helper {h}({off}, {len})"), ProgType::Xdp, None, &text, &inputs());
+        check(
+            &format!("xdp helper {h}({off}, {len})"),
+            ProgType::Xdp,
+            None,
+            &text,
+            &inputs(),
+        );
     }
 }
 
@@ -147,7 +171,13 @@ fn xdp_buff_len() {
 fn xdp_redirect() {
     for (ifindex, flags) in [(1u32, 0u32), (7, 1), (0, 0)] {
         let text = format!("r1 = {ifindex}\nr2 = {flags}\ncall 23\nexit\n");
-        check(&format!("xdp redirect({ifindex}, {flags})"), ProgType::Xdp, None, &text, &inputs()[..1]);
+        check(
+            &format!("xdp redirect({ifindex}, {flags})"),
+            ProgType::Xdp,
+            None,
+            &text,
+            &inputs()[..1],
+        );
     }
 }
 
@@ -177,5 +207,11 @@ fn xdp_data_out_truncated() {
             ..Input::data(&p)
         },
     ];
-    check("xdp data_out capacity", ProgType::Xdp, None, "r0 = 2\nexit\n", &v);
+    check(
+        "xdp data_out capacity",
+        ProgType::Xdp,
+        None,
+        "r0 = 2\nexit\n",
+        &v,
+    );
 }

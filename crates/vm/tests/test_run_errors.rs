@@ -83,7 +83,13 @@ fn skb_bad_requests() {
         cpu: 1,
         ..Input::data(&p)
     });
-    check("sched_cls bad requests", ProgType::SchedCls, None, RET_LEN, &v);
+    check(
+        "sched_cls bad requests",
+        ProgType::SchedCls,
+        None,
+        RET_LEN,
+        &v,
+    );
 }
 
 #[test]

@@ -16,7 +16,12 @@ fn prepare_raw(text: &str) -> Program {
     Program::from_raw(&asm(text), &PrepareOptions::new(&h)).expect("prepare")
 }
 
-fn ours(prog: &Program, t: ProgType, input: &TestRunInput<'_>, max_ctx: u32) -> Result<(u32, Vec<u8>), i32> {
+fn ours(
+    prog: &Program,
+    t: ProgType,
+    input: &TestRunInput<'_>,
+    max_ctx: u32,
+) -> Result<(u32, Vec<u8>), i32> {
     let mut run = TestRun::with_max_ctx_offset(t, None, input, max_ctx).map_err(|e| e.errno())?;
     let mut host = HelperHost::new(Vec::new());
     let mut vm = Machine::new();
@@ -63,7 +68,10 @@ fn raw_tracepoint_contexts() {
                 cpu,
                 ..Default::default()
             };
-            let k = kp.test_run(&req).map(|o| o.retval).map_err(|e| e.errno().unwrap_or(-1));
+            let k = kp
+                .test_run(&req)
+                .map(|o| o.retval)
+                .map_err(|e| e.errno().unwrap_or(-1));
             assert_eq!(o, k, "raw_tp ctx {} flags {flags} cpu {cpu}", ctx.len());
         }
     }
@@ -86,15 +94,30 @@ fn syscall_context_is_written_back() {
     assert_eq!(&out[..4], &42u32.to_ne_bytes());
     // Repeat, data and ctx_out are refused; a short context too.
     for bad in [
-        TestRunInput { ctx_in: Some(&ctx), repeat: 2, ..Default::default() },
-        TestRunInput { ctx_in: Some(&ctx), ctx_size_out: Some(8), ..Default::default() },
-        TestRunInput { ctx_in: Some(&ctx[..2]), ..Default::default() },
+        TestRunInput {
+            ctx_in: Some(&ctx),
+            repeat: 2,
+            ..Default::default()
+        },
+        TestRunInput {
+            ctx_in: Some(&ctx),
+            ctx_size_out: Some(8),
+            ..Default::default()
+        },
+        TestRunInput {
+            ctx_in: Some(&ctx[..2]),
+            ..Default::default()
+        },
     ] {
         assert_eq!(ours(&prog, ProgType::Syscall, &bad, 4).err(), Some(22));
     }
     if let Some(k) = testkit::require_kernel() {
         let kp = k
-            .load_prog(&ProgLoad::new(ProgType::Syscall, &asm(text)).license("GPL").prog_flags(1 << 4))
+            .load_prog(
+                &ProgLoad::new(ProgType::Syscall, &asm(text))
+                    .license("GPL")
+                    .prog_flags(1 << 4),
+            )
             .expect("kernel load");
         let o = kp
             .test_run(&KRun {
@@ -122,7 +145,9 @@ fn types_the_kernel_cannot_test_run() {
     let mut run = TestRun::raw(ProgType::Kprobe, &ctx);
     let mut host = HelperHost::new(Vec::new());
     let mut vm = Machine::new();
-    let out = run.run(&mut host, |env, c| vm.run(&prog, env, &[c])).expect("runs");
+    let out = run
+        .run(&mut host, |env, c| vm.run(&prog, env, &[c]))
+        .expect("runs");
     assert_eq!(out.r0, u64::from_ne_bytes(ctx[8..16].try_into().unwrap()));
     assert_eq!(out.ctx_out, ctx);
 }
@@ -135,11 +160,16 @@ fn pcap_path_matches_fresh_runs() {
     let text = "r6 = r1\nr2 = 120\nr3 = 0\ncall 38\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -4\n\
                 r4 = 0x7f\n*(u32 *)(r10 - 4) = r4\nr4 = 1\nr5 = 0\ncall 9\nr0 = *(u32 *)(r6 + 0)\nexit\n";
     for t in [ProgType::SchedCls, ProgType::Xdp] {
-        let text = if t == ProgType::Xdp { "r2 = -4\ncall 65\nr0 = 2\nexit\n" } else { text };
+        let text = if t == ProgType::Xdp {
+            "r2 = -4\ncall 65\nr0 = 2\nexit\n"
+        } else {
+            text
+        };
         let prog = ours_prepare(t, None, &asm(text), true);
         let pkts = packets();
         let first = Input::data(&pkts[0]);
-        let mut reused = TestRun::new(t, None, &pkt_helpers_support::to_input(&first)).expect("first");
+        let mut reused =
+            TestRun::new(t, None, &pkt_helpers_support::to_input(&first)).expect("first");
         let base = reused.packet().map(|p| p.buffer().as_ptr());
         let mut host = HelperHost::new(Vec::new());
         let mut vm = Machine::new();
@@ -147,25 +177,45 @@ fn pcap_path_matches_fresh_runs() {
             let i = Input::data(p);
             let input = pkt_helpers_support::to_input(&i);
             let fresh = TestRun::new(t, None, &input).map(|mut r| {
-                r.run(&mut host, |env, c| vm.run(&prog, env, &[c])).expect("fresh run")
+                r.run(&mut host, |env, c| vm.run(&prog, env, &[c]))
+                    .expect("fresh run")
             });
             let again = reused.reset_packet(p).map(|()| {
-                reused.run(&mut host, |env, c| vm.run(&prog, env, &[c])).expect("reused run")
+                reused
+                    .run(&mut host, |env, c| vm.run(&prog, env, &[c]))
+                    .expect("reused run")
             });
             match (fresh, again) {
                 (Ok(a), Ok(b)) => {
-                    assert_eq!((a.retval, &a.data_out), (b.retval, &b.data_out), "{t:?} packet of {} bytes", p.len());
-                    assert_eq!(reused.packet().map(|p| p.buffer().as_ptr()), base, "buffer reallocated");
+                    assert_eq!(
+                        (a.retval, &a.data_out),
+                        (b.retval, &b.data_out),
+                        "{t:?} packet of {} bytes",
+                        p.len()
+                    );
+                    assert_eq!(
+                        reused.packet().map(|p| p.buffer().as_ptr()),
+                        base,
+                        "buffer reallocated"
+                    );
                 }
                 (Err(a), Err(b)) => assert_eq!(a.errno(), b.errno()),
-                (a, b) => panic!("{t:?}: fresh {:?} vs reused {:?}", a.map(|o| o.retval), b.map(|o| o.retval)),
+                (a, b) => panic!(
+                    "{t:?}: fresh {:?} vs reused {:?}",
+                    a.map(|o| o.retval),
+                    b.map(|o| o.retval)
+                ),
             }
         }
         // And run_once gives the same r0 as run.
         reused.reset_packet(&ipv4_tcp(b"once")).expect("reset");
-        let r0 = reused.run_once(&mut host, |env, c| vm.run(&prog, env, &[c])).expect("once");
+        let r0 = reused
+            .run_once(&mut host, |env, c| vm.run(&prog, env, &[c]))
+            .expect("once");
         reused.reset_packet(&ipv4_tcp(b"once")).expect("reset");
-        let out = reused.run(&mut host, |env, c| vm.run(&prog, env, &[c])).expect("run");
+        let out = reused
+            .run(&mut host, |env, c| vm.run(&prog, env, &[c]))
+            .expect("run");
         assert_eq!(r0, out.r0);
     }
 }
@@ -173,9 +223,15 @@ fn pcap_path_matches_fresh_runs() {
 #[test]
 fn verdicts_for_pcap_runners() {
     assert_eq!(verdict(ProgType::Xdp, 4).name(), "XDP_REDIRECT");
-    assert!(matches!(verdict(ProgType::Xdp, 9), Verdict::Xdp { known: false, .. }));
+    assert!(matches!(
+        verdict(ProgType::Xdp, 9),
+        Verdict::Xdp { known: false, .. }
+    ));
     assert_eq!(verdict(ProgType::SchedCls, 7).name(), "TC_ACT_REDIRECT");
-    assert_eq!(verdict(ProgType::SocketFilter, 60), Verdict::SocketFilter { keep: 60 });
+    assert_eq!(
+        verdict(ProgType::SocketFilter, 60),
+        Verdict::SocketFilter { keep: 60 }
+    );
 }
 
 #[test]
@@ -183,7 +239,8 @@ fn redirect_map_on_a_devmap() {
     use std::sync::Arc;
     let spec = maps::MapSpec::new(uapi::MapType::Devmap, 4, 4, 4);
     let map = Arc::new(maps::Map::create(spec, &maps::MapOptions::new(1)).expect("devmap"));
-    map.update(&1u32.to_ne_bytes(), &1u32.to_ne_bytes(), 0).expect("slot 1");
+    map.update(&1u32.to_ne_bytes(), &1u32.to_ne_bytes(), 0)
+        .expect("slot 1");
     let addr = HelperHost::map_addr(&map);
     for (key, flags, want, redirect) in [
         (1u32, 0u64, 4u32, Some((1u32, 0u64))),
@@ -192,9 +249,7 @@ fn redirect_map_on_a_devmap() {
         (1, 4, 0, None),
         (3, 8, 4, Some((3, 8))),
     ] {
-        let text = format!(
-            "r1 = {addr} ll\nr2 = {key}\nr3 = {flags}\ncall 51\nexit\n"
-        );
+        let text = format!("r1 = {addr} ll\nr2 = {key}\nr3 = {flags}\ncall 51\nexit\n");
         // The map pointer is an immediate: only an unchecked run trusts it
         // without the resolver, and a checked run finds it in the host.
         let prog = prepare_raw(&text);
@@ -206,7 +261,9 @@ fn redirect_map_on_a_devmap() {
         let mut run = TestRun::new(ProgType::Xdp, None, &input).expect("run");
         let mut host = HelperHost::new(vec![map.clone()]);
         let mut vm = Machine::new();
-        let out = run.run(&mut host, |env, c| vm.run(&prog, env, &[c])).expect("runs");
+        let out = run
+            .run(&mut host, |env, c| vm.run(&prog, env, &[c]))
+            .expect("runs");
         assert_eq!(out.retval, want, "redirect_map(key {key}, flags {flags})");
         assert_eq!(out.redirect, redirect);
     }

@@ -101,7 +101,12 @@ impl PacketBuf {
 
     /// `data` at `headroom` in `reuse` when it is big enough (see
     /// [`PacketBuf::reset`]), else in a new buffer of `headroom + capacity`.
-    pub fn renew(reuse: Option<PacketBuf>, data: &[u8], headroom: usize, capacity: usize) -> PacketBuf {
+    pub fn renew(
+        reuse: Option<PacketBuf>,
+        data: &[u8],
+        headroom: usize,
+        capacity: usize,
+    ) -> PacketBuf {
         if let Some(mut p) = reuse {
             if p.buf.len() == headroom + capacity.max(data.len()) && p.reset(data, headroom) {
                 p.hard_end = p.buf.len();
@@ -225,7 +230,7 @@ impl PacketBuf {
     pub unsafe fn sync_ctx(&self, ctx: *mut u8) {
         let base = self.base_addr();
         let (meta, head, end) = self.bounds();
-        // SAFETY (all writes below): the caller vouches for `ctx` being a
+        // SAFETY: (all writes below) the caller vouches for `ctx` being a
         // writable context of the right size; offsets come from `kern`.
         unsafe {
             match self.kind {

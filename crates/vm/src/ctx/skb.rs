@@ -79,7 +79,7 @@ pub fn build(
     ctx: &mut KernCtx,
 ) -> Result<PacketBuf, i32> {
     let size = data_in.len();
-    if size < 14 || size > SKB_MAX_DATA {
+    if !(14..=SKB_MAX_DATA).contains(&size) {
         return Err(EINVAL);
     }
     let PacketKind::Skb { l2, .. } = kind else {
@@ -129,15 +129,13 @@ pub fn build(
             ctx.set_u32(kern::skb::FAMILY, AF_INET);
             if l3.len() >= 20 {
                 ctx.bytes_mut()[kern::skb::LOCAL_IP4 as usize..][..4].copy_from_slice(&l3[12..16]);
-                ctx.bytes_mut()[kern::skb::REMOTE_IP4 as usize..][..4]
-                    .copy_from_slice(&l3[16..20]);
+                ctx.bytes_mut()[kern::skb::REMOTE_IP4 as usize..][..4].copy_from_slice(&l3[16..20]);
             }
         }
         0x86dd => {
             ctx.set_u32(kern::skb::FAMILY, AF_INET6);
             if l3.len() >= 40 {
-                ctx.bytes_mut()[kern::skb::LOCAL_IP6 as usize..][..16]
-                    .copy_from_slice(&l3[8..24]);
+                ctx.bytes_mut()[kern::skb::LOCAL_IP6 as usize..][..16].copy_from_slice(&l3[8..24]);
                 ctx.bytes_mut()[kern::skb::REMOTE_IP6 as usize..][..16]
                     .copy_from_slice(&l3[24..40]);
             }

@@ -69,7 +69,9 @@ unsafe fn with_packet<R>(
         }
         None => {
             let what = if xdp { "an XDP frame" } else { "an skb" };
-            env.fault(HelperFault::Other(format!("{name} needs {what} in the run")));
+            env.fault(HelperFault::Other(format!(
+                "{name} needs {what} in the run"
+            )));
             None
         }
     }

@@ -685,7 +685,10 @@ pub unsafe extern "C" fn redirect(
     let Some(host) = HelperHost::of(env) else {
         return tc_action::TC_ACT_SHOT as u64;
     };
-    let xdp = matches!(host.packet.as_ref().map(|p| p.kind()), Some(PacketKind::Xdp));
+    let xdp = matches!(
+        host.packet.as_ref().map(|p| p.kind()),
+        Some(PacketKind::Xdp)
+    );
     if xdp {
         if flags != 0 {
             return xdp_action::XDP_ABORTED as u64;

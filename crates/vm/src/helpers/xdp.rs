@@ -277,7 +277,9 @@ pub unsafe extern "C" fn redirect_map(
     }
     let checked = env.is_checked();
     let Some(host) = HelperHost::of(env) else {
-        env.fault(HelperFault::Other("bpf_redirect_map needs the runtime's host".into()));
+        env.fault(HelperFault::Other(
+            "bpf_redirect_map needs the runtime's host".into(),
+        ));
         return 0;
     };
     let m: Option<&maps::Map> = if checked {
@@ -288,7 +290,9 @@ pub unsafe extern "C" fn redirect_map(
         Some(unsafe { &*std::ptr::with_exposed_provenance::<maps::Map>(map as usize) })
     };
     let Some(m) = m else {
-        env.fault(HelperFault::Other(format!("bpf_redirect_map: {map:#x} is not a map of the run")));
+        env.fault(HelperFault::Other(format!(
+            "bpf_redirect_map: {map:#x} is not a map of the run"
+        )));
         return 0;
     };
     let hit = if flags & BPF_F_BROADCAST != 0 {

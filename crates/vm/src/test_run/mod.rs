@@ -107,8 +107,12 @@ fn fail<T>(errno: i32, why: &'static str) -> Result<T, TestRunError> {
 
 #[derive(Debug, Clone)]
 enum Mode {
-    Xdp { md: Option<xdp::XdpMd> },
-    Skb { user: Option<Vec<u8>> },
+    Xdp {
+        md: Option<xdp::XdpMd>,
+    },
+    Skb {
+        user: Option<Vec<u8>>,
+    },
     RawTp,
     Syscall,
     /// oxbpf's extension: any context the user supplies, run once.
@@ -136,7 +140,10 @@ fn ctx_init(input: &TestRunInput<'_>, max: usize) -> Result<Option<Vec<u8>>, Tes
     let mut out = vec![0u8; max];
     if let Some(c) = input.ctx_in {
         if c.len() > 4096 || c.iter().skip(max).any(|&b| b != 0) {
-            return fail(E2BIG, "ctx_in is longer than the context and not zero beyond it");
+            return fail(
+                E2BIG,
+                "ctx_in is longer than the context and not zero beyond it",
+            );
         }
         let n = c.len().min(max);
         out[..n].copy_from_slice(&c[..n]);
@@ -226,7 +233,10 @@ impl TestRun {
                     return fail(EINVAL, "raw tracepoints take only ctx_in");
                 }
                 if ctx.len() < max_ctx_offset as usize || ctx.len() > RAW_TP_CTX_MAX {
-                    return fail(EINVAL, "ctx_in must cover the program's accesses, at most 96 bytes");
+                    return fail(
+                        EINVAL,
+                        "ctx_in must cover the program's accesses, at most 96 bytes",
+                    );
                 }
                 if input.flags & BPF_F_TEST_RUN_ON_CPU == 0 && input.cpu != 0 {
                     return fail(EINVAL, "cpu without BPF_F_TEST_RUN_ON_CPU");
@@ -249,7 +259,10 @@ impl TestRun {
                     return fail(EINVAL, "syscall programs take only ctx_in");
                 }
                 if ctx.len() < max_ctx_offset as usize || ctx.len() > u16::MAX as usize {
-                    return fail(EINVAL, "ctx_in must cover the program's accesses, at most 65535 bytes");
+                    return fail(
+                        EINVAL,
+                        "ctx_in must cover the program's accesses, at most 65535 bytes",
+                    );
                 }
                 run.ctx = KernCtx::from_bytes(ctx);
                 run.mode = Mode::Syscall;
@@ -326,7 +339,11 @@ impl TestRun {
 
     /// Runs the program `repeat` times (at least once) on the same context
     /// and returns the kernel's outputs. See the module documentation.
-    pub fn run<F>(&mut self, host: &mut HelperHost, engine: F) -> Result<TestRunOutput, TestRunError>
+    pub fn run<F>(
+        &mut self,
+        host: &mut HelperHost,
+        engine: F,
+    ) -> Result<TestRunOutput, TestRunError>
     where
         F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
     {

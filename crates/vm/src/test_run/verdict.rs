@@ -53,8 +53,9 @@ impl Verdict {
                 .map_or_else(|| format!("XDP_UNKNOWN({action})"), str::to_string),
             Verdict::SocketFilter { keep: 0 } => "drop".to_string(),
             Verdict::SocketFilter { keep } => format!("keep {keep}"),
-            Verdict::Tc { action } => tc_name(action)
-                .map_or_else(|| format!("TC_ACT({action})"), str::to_string),
+            Verdict::Tc { action } => {
+                tc_name(action).map_or_else(|| format!("TC_ACT({action})"), str::to_string)
+            }
             Verdict::CgroupSkb { allow, cn } => {
                 let a = if allow { "allow" } else { "deny" };
                 if cn {
@@ -116,7 +117,10 @@ mod tests {
         assert_eq!(verdict(ProgType::Xdp, 2).name(), "XDP_PASS");
         assert!(!verdict(ProgType::Xdp, 1).passes());
         assert_eq!(verdict(ProgType::SchedCls, 2).name(), "TC_ACT_SHOT");
-        assert_eq!(verdict(ProgType::SchedCls, u32::MAX as u64).name(), "TC_ACT_UNSPEC");
+        assert_eq!(
+            verdict(ProgType::SchedCls, u32::MAX as u64).name(),
+            "TC_ACT_UNSPEC"
+        );
         assert_eq!(verdict(ProgType::SocketFilter, 0).name(), "drop");
         assert!(verdict(ProgType::CgroupSkb, 1).passes());
     }

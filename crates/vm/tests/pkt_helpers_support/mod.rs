@@ -8,8 +8,8 @@
 
 use isa::asm::{assemble, Syntax};
 use isa::RawInsn;
-use oxbpf_vm::test_run::{TestRun, TestRunInput};
 use oxbpf_vm::helpers::{register_packet_helpers, standard_registry};
+use oxbpf_vm::test_run::{TestRun, TestRunInput};
 use oxbpf_vm::{HelperHost, Machine, PrepareOptions, Program};
 use testkit::kernel::{ProgLoad, TestRun as KRun};
 use testkit::Kernel;
@@ -102,7 +102,10 @@ pub fn ours_prepare(
             // oxbpf's verifier does not know every packet helper yet: the
             // test programs reach the context only through r6, so the
             // runtime offsets can be written in by hand.
-            eprintln!("NOTE: oxbpf verifier rejects ({}); context offsets rewritten by the test", e.message);
+            eprintln!(
+                "NOTE: oxbpf verifier rejects ({}); context offsets rewritten by the test",
+                e.message
+            );
             hand_rewrite(raw, prog_type)
         }
     };
@@ -189,7 +192,11 @@ pub fn check(
             let mut bad = String::new();
             for (n, (o, t)) in ours.iter().zip(&theirs).enumerate() {
                 if o != t {
-                    bad += &format!("input #{n}:\n  oxbpf:  {}\n  kernel: {}\n", short(o), short(t));
+                    bad += &format!(
+                        "input #{n}:\n  oxbpf:  {}\n  kernel: {}\n",
+                        short(o),
+                        short(t)
+                    );
                 }
             }
             assert!(bad.is_empty(), "{name}: differs from the kernel\n{bad}");
@@ -204,8 +211,26 @@ pub fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
     let mut p = eth(0x0800);
     let tot = 20 + 20 + payload.len();
     let mut ip = vec![
-        0x45, 0, (tot >> 8) as u8, tot as u8, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10,
-        0, 0, 2,
+        0x45,
+        0,
+        (tot >> 8) as u8,
+        tot as u8,
+        0x12,
+        0x34,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+        10,
+        0,
+        0,
+        1,
+        10,
+        0,
+        0,
+        2,
     ];
     let c = csum(&ip, 0);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
@@ -225,8 +250,26 @@ pub fn ipv4_udp(payload: &[u8], udp_csum: Option<u16>) -> Vec<u8> {
     let mut p = eth(0x0800);
     let tot = 20 + 8 + payload.len();
     let mut ip = vec![
-        0x45, 0, (tot >> 8) as u8, tot as u8, 0, 1, 0, 0, 64, 17, 0, 0, 192, 168, 1, 1, 192, 168,
-        1, 2,
+        0x45,
+        0,
+        (tot >> 8) as u8,
+        tot as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+        192,
+        168,
+        1,
+        1,
+        192,
+        168,
+        1,
+        2,
     ];
     let c = csum(&ip, 0);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
@@ -354,7 +397,13 @@ pub fn hand_rewrite(raw: &[RawInsn], prog_type: ProgType) -> Vec<RawInsn> {
                 return i;
             }
             let off = i.off as u32;
-            let map = |o: u32| if xdp { kern::xdp_field(o) } else { kern::skb_field(o) };
+            let map = |o: u32| {
+                if xdp {
+                    kern::xdp_field(o)
+                } else {
+                    kern::skb_field(o)
+                }
+            };
             let mut out = i;
             if ptr_fields.contains(&off) {
                 out.off = map(off).expect("pointer field") as i16;

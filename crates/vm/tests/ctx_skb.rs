@@ -131,3 +131,58 @@ fn ctx_narrow_loads() {
                 r0 = *(u16 *)(r1 + 40)\nexit\n";
     check("narrow loads", ProgType::SchedCls, None, text, &inputs());
 }
+
+#[test]
+fn legacy_packet_loads() {
+    // BPF_ABS / BPF_IND read from skb->data: the network header for socket
+    // filters, the MAC header for tc; SKF_NET_OFF counts from the network
+    // header. Out of bounds ends the program with 0.
+    for (t, text) in [
+        (
+            ProgType::SocketFilter,
+            "r6 = r1\nr0 = *(u8 *)skb[0]\nexit\n",
+        ),
+        (
+            ProgType::SocketFilter,
+            "r6 = r1\nr0 = *(u32 *)skb[12]\nexit\n",
+        ),
+        (
+            ProgType::SocketFilter,
+            "r6 = r1\nr0 = *(u16 *)skb[-1048576]\nexit\n",
+        ),
+        (
+            ProgType::SocketFilter,
+            "r6 = r1\nr0 = *(u32 *)skb[60]\nexit\n",
+        ),
+        (ProgType::SchedCls, "r6 = r1\nr0 = *(u16 *)skb[12]\nexit\n"),
+        (
+            ProgType::SchedCls,
+            "r6 = r1\nr0 = *(u32 *)skb[-1048564]\nexit\n",
+        ),
+        (
+            ProgType::SchedCls,
+            "r6 = r1\nr7 = 20\nr0 = *(u16 *)skb[r7 + 6]\nexit\n",
+        ),
+    ] {
+        check(text, t, None, text, &inputs());
+    }
+}
+
+#[test]
+fn packet_pointers_by_type() {
+    // Direct packet access: tc, lwt and cgroup skb programs see
+    // data..data_end.
+    let text = "r6 = r1\nr2 = *(u32 *)(r6 + 76)\nr3 = *(u32 *)(r6 + 80)\nr4 = r2\nr4 += 1\n\
+                if r4 > r3 goto +2\nr0 = *(u8 *)(r2 + 0)\nexit\nr0 = 1\nexit\n";
+    for t in [ProgType::SchedCls, ProgType::LwtXmit, ProgType::LwtIn] {
+        check(&format!("{t:?} packet pointers"), t, None, text, &inputs());
+    }
+    let cg = text.replace("r0 = *(u8 *)(r2 + 0)\nexit", "r0 = 0\nexit");
+    check(
+        "cgroup_skb packet pointers",
+        ProgType::CgroupSkb,
+        None,
+        &cg,
+        &inputs(),
+    );
+}

@@ -32,9 +32,9 @@ pub enum PacketKind {
     /// An XDP frame (`struct xdp_buff`).
     Xdp,
     /// A socket buffer. `l2`: `data` starts at the MAC header (tc); else at
-    /// the network header (socket filters, cgroup skb). `direct`: the
-    /// program may read `data`/`data_end` (tc, lwt); otherwise `data_end`
-    /// stays 0, as in the kernel's test run.
+    /// the network header (socket filters, cgroup skb, lwt). `direct`:
+    /// `data_end` and `data_meta` are filled (test-run sets it for every
+    /// skb type); otherwise they stay 0.
     Skb { l2: bool, direct: bool },
 }
 

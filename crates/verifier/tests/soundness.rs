@@ -82,6 +82,26 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// `SOUNDNESS_REPLAY=SEED` runs the program of one seed (as printed by a
+/// failure: `minimal failing input: SEED`) and prints its report.
+#[test]
+fn replay() {
+    let Some(seed) = std::env::var("SOUNDNESS_REPLAY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    else {
+        return;
+    };
+    let stats = Stats::default();
+    match one(seed, &stats) {
+        Ok(()) => eprintln!(
+            "seed {seed}: no finding ({} accepted)",
+            stats.accepted.get()
+        ),
+        Err(report) => panic!("{report}"),
+    }
+}
+
 #[test]
 fn accepted_programs_run_cleanly() {
     let default = if cfg!(debug_assertions) { 1500 } else { 20000 };

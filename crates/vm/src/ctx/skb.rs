@@ -74,7 +74,7 @@ pub fn build(
     kind: PacketKind,
     data_in: &[u8],
     user: Option<&[u8]>,
-    reuse: Option<PacketBuf>,
+    reuse: &mut Option<PacketBuf>,
     ctx: &mut KernCtx,
 ) -> Result<PacketBuf, i32> {
     let size = data_in.len();
@@ -103,9 +103,33 @@ pub fn build(
         _ => {}
     }
 
+    // The kernel's checks of the caller's __sk_buff come before anything
+    // is built, so a refused packet leaves `reuse` as it was.
+    let skb_len = if l2 { size } else { size - 14 } as u32;
+    if let Some(user) = user {
+        // Every byte outside the allowed fields must be zero.
+        let mut pos = 0u32;
+        for &(off, len) in &ALLOWED {
+            if user[pos as usize..off as usize].iter().any(|&b| b != 0) {
+                return Err(EINVAL);
+            }
+            pos = off + len;
+        }
+        if user[pos as usize..u::SIZE as usize].iter().any(|&b| b != 0) {
+            return Err(EINVAL);
+        }
+        let w = u32_at(user, u::WIRE_LEN);
+        if w != 0 && (w < skb_len || w > WIRE_LEN_MAX) {
+            return Err(EINVAL);
+        }
+        if u32_at(user, u::GSO_SEGS) > GSO_SEGS_MAX {
+            return Err(EINVAL);
+        }
+    }
+
     let mac = SKB_ROOM;
     let net = mac + 14;
-    let mut pkt = PacketBuf::renew(reuse, data_in, mac, SKB_ROOM + 4096);
+    let mut pkt = PacketBuf::renew(reuse.take(), data_in, mac, SKB_ROOM + 4096);
     pkt.set_kind(kind);
     let head = if l2 { mac } else { net };
     pkt.set_bounds(head, head, mac + size);
@@ -143,35 +167,18 @@ pub fn build(
     }
 
     if let Some(user) = user {
-        // Every byte outside the allowed fields must be zero.
-        let mut pos = 0u32;
-        for &(off, len) in &ALLOWED {
-            if user[pos as usize..off as usize].iter().any(|&b| b != 0) {
-                return Err(EINVAL);
-            }
-            pos = off + len;
-        }
-        if user[pos as usize..u::SIZE as usize].iter().any(|&b| b != 0) {
-            return Err(EINVAL);
-        }
         ctx.set_u32(kern::skb::MARK, u32_at(user, u::MARK));
         ctx.set_u32(kern::skb::PRIORITY, u32_at(user, u::PRIORITY));
         ctx.set_u32(kern::skb::INGRESS_IFINDEX, u32_at(user, u::INGRESS_IFINDEX));
         ctx.set_u64(kern::skb::TSTAMP, u64_at(user, u::TSTAMP));
         let cb = u::CB as usize;
         ctx.bytes_mut()[kern::skb::CB as usize..][..20].copy_from_slice(&user[cb..cb + 20]);
-        let len = pkt.len() as u32;
         let wire_len = match u32_at(user, u::WIRE_LEN) {
-            0 => len,
-            w if w < len || w > WIRE_LEN_MAX => return Err(EINVAL),
+            0 => skb_len,
             w => w,
         };
         ctx.set_u32(kern::skb::WIRE_LEN, wire_len);
-        let segs = u32_at(user, u::GSO_SEGS);
-        if segs > GSO_SEGS_MAX {
-            return Err(EINVAL);
-        }
-        ctx.set_u32(kern::skb::GSO_SEGS, segs);
+        ctx.set_u32(kern::skb::GSO_SEGS, u32_at(user, u::GSO_SEGS));
         ctx.set_u32(kern::skb::GSO_SIZE, u32_at(user, u::GSO_SIZE));
         ctx.set_u64(kern::skb::HWTSTAMP, u64_at(user, u::HWTSTAMP));
     }

@@ -82,7 +82,7 @@ impl XdpMd {
 pub fn build(
     data_in: &[u8],
     md: Option<&XdpMd>,
-    reuse: Option<PacketBuf>,
+    reuse: &mut Option<PacketBuf>,
     ctx: &mut KernCtx,
 ) -> Result<PacketBuf, i32> {
     let total = data_in.len();
@@ -126,7 +126,12 @@ pub fn build(
     if rest.len().div_ceil(XDP_FRAME_SIZE) > MAX_SKB_FRAGS {
         return Err(ENOMEM);
     }
-    let mut pkt = PacketBuf::renew(reuse, &data_in[..size], headroom, XDP_FRAME_SIZE - headroom);
+    let mut pkt = PacketBuf::renew(
+        reuse.take(),
+        &data_in[..size],
+        headroom,
+        XDP_FRAME_SIZE - headroom,
+    );
     pkt.set_kind(PacketKind::Xdp);
     pkt.set_bounds(headroom, headroom + metalen, headroom + size);
     pkt.set_hard_end(XDP_FRAME_SIZE - SHINFO_SIZE);

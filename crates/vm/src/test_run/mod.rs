@@ -196,7 +196,7 @@ impl TestRun {
                     return fail(EINVAL, "batch_size without live frames");
                 }
                 let md = ctx_init(input, xdp_md_size())?.map(|b| xdp::XdpMd::from_bytes(&b));
-                let pkt = xdp::build(input.data_in, md.as_ref(), None, &mut run.ctx)
+                let pkt = xdp::build(input.data_in, md.as_ref(), &mut None, &mut run.ctx)
                     .or_else(|e| fail(e, "the XDP frame or xdp_md is invalid"))?;
                 run.packet = Some(pkt);
                 run.mode = Mode::Xdp { md };
@@ -217,8 +217,14 @@ impl TestRun {
                 }
                 let user = ctx_init(input, uapi::ctx::sk_buff::SIZE as usize)?;
                 let kind = skb::kind_of(prog_type);
-                let pkt = skb::build(kind, input.data_in, user.as_deref(), None, &mut run.ctx)
-                    .or_else(|e| fail(e, "the __sk_buff in ctx_in is invalid"))?;
+                let pkt = skb::build(
+                    kind,
+                    input.data_in,
+                    user.as_deref(),
+                    &mut None,
+                    &mut run.ctx,
+                )
+                .or_else(|e| fail(e, "the __sk_buff in ctx_in is invalid"))?;
                 run.packet = Some(pkt);
                 run.mode = Mode::Skb { user };
             }
@@ -306,26 +312,32 @@ impl TestRun {
     /// [`TestRun::new`] built it (the same `ctx_in`), reusing the buffers:
     /// the per-packet step of pcap runs.
     pub fn reset_packet(&mut self, data: &[u8]) -> Result<(), TestRunError> {
-        let reuse = self.packet.take();
+        // A refused packet leaves the previous buffer in place for the next.
+        let mut reuse = self.packet.take();
         let pkt = match &self.mode {
             Mode::Xdp { md } => {
                 let mut md = *md;
                 if let Some(m) = md.as_mut() {
                     m.data_end = data.len() as u32;
                 }
-                xdp::build(data, md.as_ref(), reuse, &mut self.ctx)
+                xdp::build(data, md.as_ref(), &mut reuse, &mut self.ctx)
             }
             Mode::Skb { user } => {
-                if data.len() < 14 || data.len() > skb::SKB_MAX_DATA {
-                    return fail(EINVAL, "data_in must hold 14 to 3712 bytes");
-                }
                 let kind = skb::kind_of(self.prog_type);
-                skb::build(kind, data, user.as_deref(), reuse, &mut self.ctx)
+                skb::build(kind, data, user.as_deref(), &mut reuse, &mut self.ctx)
             }
-            _ => return fail(EINVAL, "this program type has no packet"),
+            _ => Err(EINVAL),
         };
-        self.packet = Some(pkt.or_else(|e| fail(e, "the packet is invalid"))?);
-        Ok(())
+        match pkt {
+            Ok(p) => {
+                self.packet = Some(p);
+                Ok(())
+            }
+            Err(e) => {
+                self.packet = reuse;
+                fail(e, "the packet is refused")
+            }
+        }
     }
 
     /// Runs the program once on the current packet and context (no

@@ -191,7 +191,27 @@ impl JitProgram {
     /// r0.
     #[inline]
     pub fn run(&self, env: &mut RunEnv<'_>, args: &[u64]) -> Result<u64, VmError> {
+        if self.simple && args.len() <= 5 {
+            // The common short run, inlined into the caller: no run
+            // context, one indirect call.
+            return Ok(self.run_simple(args));
+        }
         self.run_with_tail_calls(env, args, None)
+    }
+
+    /// Runs a simple program (see `Analysis::simple`).
+    #[inline(always)]
+    fn run_simple(&self, args: &[u64]) -> u64 {
+        // Element by element: a variable-length copy would be a `memcpy`
+        // call, a good part of the cost of a short run.
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        // SAFETY: offset 0 of a simple program is a plain function of this
+        // signature that reads no run context and calls nothing (see
+        // `Analysis::simple`); whoever built the program vouched for its
+        // memory accesses (`compile_trusted`) or the verifier proved them.
+        let entry: Entry = unsafe { std::mem::transmute(self.code.addr() as usize) };
+        // SAFETY: as above.
+        unsafe { entry(arg(0), arg(1), arg(2), arg(3), arg(4), std::ptr::null_mut()) }
     }
 
     /// [`JitProgram::run`] with a resolver for `bpf_tail_call`.
@@ -204,19 +224,11 @@ impl JitProgram {
         if args.len() > 5 {
             return Err(VmError::TooManyArgs { count: args.len() });
         }
-        // Element by element: a variable-length copy would be a `memcpy`
-        // call, a good part of the cost of a short run.
+        if self.simple {
+            return Ok(self.run_simple(args));
+        }
         let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         let a = [arg(0), arg(1), arg(2), arg(3), arg(4)];
-        if self.simple {
-            // SAFETY: offset 0 of a simple program is a plain function of
-            // this signature that reads no run context and calls nothing
-            // (see `Analysis::simple`); the caller of `compile_trusted`
-            // vouched for its memory accesses.
-            let entry: Entry = unsafe { std::mem::transmute(self.code.addr() as usize) };
-            // SAFETY: as above.
-            return Ok(unsafe { entry(a[0], a[1], a[2], a[3], a[4], std::ptr::null_mut()) });
-        }
         // SAFETY: the program was compiled by `compile_trusted`, whose
         // caller promised the verifier's guarantees for every run.
         let mark = unsafe { env.begin_compiled_run() };

@@ -66,6 +66,11 @@ pub(crate) struct Analysis {
     pub targets: Vec<bool>,
     /// The helper table for `callx` by helper number, when enabled.
     pub callx_helpers: Option<Vec<Option<HelperFn>>>,
+    /// Per instruction: the BPF registers live after it (see
+    /// [`super::liveness`]).
+    pub live_out: Vec<super::liveness::Regs>,
+    /// The BPF registers live at entry (the entry zeroes only those).
+    pub live_entry: super::liveness::Regs,
 }
 
 impl Analysis {
@@ -78,6 +83,17 @@ impl Analysis {
     /// indirectly).
     pub fn multi_function(&self) -> bool {
         self.has_callx || self.entries.iter().skip(1).any(|&e| e)
+    }
+
+    /// Whether BPF register `r` may be read after instruction `i`.
+    pub fn live_after(&self, i: usize, r: Reg) -> bool {
+        self.live_out.get(i).is_none_or(|m| m & (1 << r.n()) != 0)
+    }
+
+    /// Whether BPF register `r` may be read before it is written, from the
+    /// entry.
+    pub fn live_at_entry(&self, r: Reg) -> bool {
+        self.live_entry & (1 << r.n()) != 0
     }
 }
 
@@ -156,6 +172,8 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         has_callx,
         has_callbacks,
         callx_helpers: None,
+        live_out: Vec::new(),
+        live_entry: 0,
     };
     if has_callx && opts.callx_helper_ids {
         let max = opts.helpers.ids().map(|h| h.0).max();
@@ -171,6 +189,9 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         an.host_saved.retain(|&r| r != Gpr::R12);
         an.saved = an.host_saved.clone();
     }
+    let multi = an.multi_function();
+    an.live_out = super::liveness::live_out(&an.insns, an.slots, multi);
+    an.live_entry = super::liveness::live_in_at_entry(&an.insns, &an.live_out, multi);
     an.targets = vec![false; an.slots];
     for &(pc, insn) in &an.insns {
         if let (Insn::Ja { .. } | Insn::Jump { .. }, Some(t)) = (insn, insn.branch_target(pc)) {

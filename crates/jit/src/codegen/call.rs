@@ -47,13 +47,9 @@ impl Gen<'_, '_> {
         self.e(x86::store64(Mem::at(CTX, OFF_CALL_LIMIT), SCRATCH_A));
         // Registers start at zero, as in the interpreter (a verified
         // program never reads them before writing; a trusted one sees the
-        // same values in both engines).
-        self.e(x86::alu_rr(Alu::Xor, false, Rax, Rax));
-        for &r in saved {
-            if matches!(r, Rbx | R13 | R14 | R15) {
-                self.e(x86::alu_rr(Alu::Xor, false, r, r));
-            }
-        }
+        // same values in both engines) — those read before written, that
+        // is: zeroing the others could not be observed.
+        self.zero_live_at_entry(saved);
         let f0 = self.func_label(0).expect("slot 0 is an entry");
         // Function 0 returns here, and so does `unwind` (with `rsp` back at
         // the value it had before the call).
@@ -90,9 +86,18 @@ impl Gen<'_, '_> {
         if an.uses_fp {
             self.e(x86::lea(Rbp, Mem::at(Rsp, uapi::MAX_BPF_STACK as i32)));
         }
-        self.e(x86::alu_rr(Alu::Xor, false, Rax, Rax));
-        for &r in &an.saved {
-            if matches!(r, Rbx | R13 | R14 | R15) {
+        self.zero_live_at_entry(&an.saved);
+    }
+
+    /// Zeroes r0 and those of r6–r9 in `saved` that are live at entry.
+    fn zero_live_at_entry(&mut self, saved: &[Gpr]) {
+        let an = self.an;
+        if an.live_at_entry(isa::Reg::R0) {
+            self.e(x86::alu_rr(Alu::Xor, false, Rax, Rax));
+        }
+        for &r in saved {
+            let live = super::regs::bpf_of(r).is_some_and(|b| an.live_at_entry(b));
+            if matches!(r, Rbx | R13 | R14 | R15) && live {
                 self.e(x86::alu_rr(Alu::Xor, false, r, r));
             }
         }

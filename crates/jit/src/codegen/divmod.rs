@@ -95,10 +95,14 @@ impl Gen<'_, '_> {
         if divisor != s {
             self.e(x86::mov_rr(true, SCRATCH_A, s));
         }
-        if dst != RAX {
+        // rax and rdx are parked only when their BPF registers (r0, r3)
+        // are read again: a dead one may keep what `div` leaves.
+        let keep_rax = dst != RAX && self.live_after(RAX);
+        let keep_rdx = dst != RDX && self.live_after(RDX);
+        if keep_rax {
             self.e(x86::mov_rr(true, SCRATCH_B, RAX));
         }
-        if dst != RDX {
+        if keep_rdx {
             self.e(x86::mov_rr(true, SCRATCH_C, RDX));
         }
         if dst != RAX {
@@ -115,10 +119,10 @@ impl Gen<'_, '_> {
         if dst != result {
             self.e(x86::mov_rr(w, dst, result));
         }
-        if dst != RDX {
+        if keep_rdx {
             self.e(x86::mov_rr(true, RDX, SCRATCH_C));
         }
-        if dst != RAX {
+        if keep_rax {
             self.e(x86::mov_rr(true, RAX, SCRATCH_B));
         }
     }
@@ -160,10 +164,12 @@ impl Gen<'_, '_> {
     /// `div` takes tens; compilers do the same.
     fn div32_by_constant(&mut self, dst: Gpr, d: u64) {
         let c = u64::MAX / d + 1;
-        if dst != RAX {
+        let keep_rax = dst != RAX && self.live_after(RAX);
+        let keep_rdx = dst != RDX && self.live_after(RDX);
+        if keep_rax {
             self.e(x86::mov_rr(true, SCRATCH_B, RAX));
         }
-        if dst != RDX {
+        if keep_rdx {
             self.e(x86::mov_rr(true, SCRATCH_C, RDX));
         }
         self.e(x86::mov_rr(false, RAX, dst));
@@ -172,9 +178,11 @@ impl Gen<'_, '_> {
         // The quotient is below 2^32, so rdx holds it zero-extended.
         if dst != RDX {
             self.e(x86::mov_rr(true, dst, RDX));
+        }
+        if keep_rdx {
             self.e(x86::mov_rr(true, RDX, SCRATCH_C));
         }
-        if dst != RAX {
+        if keep_rax {
             self.e(x86::mov_rr(true, RAX, SCRATCH_B));
         }
     }

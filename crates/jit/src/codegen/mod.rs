@@ -34,6 +34,7 @@ pub(crate) mod analysis;
 mod call;
 mod divmod;
 mod jump;
+pub(crate) mod liveness;
 mod mem;
 mod packet;
 pub(crate) mod regs;
@@ -104,6 +105,8 @@ pub(crate) struct Gen<'a, 'p> {
     pub stubs: Vec<Stub>,
     /// Slot of the instruction being lowered.
     pub pc: usize,
+    /// Its index in `an.insns`.
+    pub cur: usize,
     blinder: Option<crate::blind::Blinder>,
 }
 
@@ -135,6 +138,16 @@ impl<'a, 'p> Gen<'a, 'p> {
             (false, _) => frame_sub(self.an.saved.len()),
             (true, true) => uapi::MAX_BPF_STACK as i32,
             (true, false) => 0,
+        }
+    }
+
+    /// Whether the BPF register in machine register `reg` may be read
+    /// after the current instruction (machine registers that hold no BPF
+    /// register count as live).
+    pub fn live_after(&self, reg: Gpr) -> bool {
+        match regs::bpf_of(reg) {
+            Some(r) => self.an.live_after(self.cur, r),
+            None => true,
         }
     }
 
@@ -218,6 +231,7 @@ pub(crate) fn pass(
         cb_stub,
         stubs: Vec::new(),
         pc: 0,
+        cur: 0,
         blinder: opts.blind_seed.map(crate::blind::Blinder::new),
     };
     if an.simple {
@@ -304,6 +318,7 @@ impl Gen<'_, '_> {
     /// peephole applies (returns `true` then): `dst = src; dst += imm`, the
     /// way compilers add an offset to a copy, becomes one `lea`.
     fn lower_pair(&mut self, i: usize, insn: Insn) -> bool {
+        self.cur = i;
         let next = self.an.insns.get(i + 1).copied();
         if let (
             Insn::Alu {

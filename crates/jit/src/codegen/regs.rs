@@ -37,6 +37,11 @@ pub(crate) const fn bpf(r: Reg) -> Gpr {
     }
 }
 
+/// The BPF register that lives in `g`, if any.
+pub(crate) fn bpf_of(g: Gpr) -> Option<Reg> {
+    Reg::all().find(|&r| bpf(r) == g)
+}
+
 /// Scratch: the environment argument of helpers, saved `rdx`.
 pub(crate) const SCRATCH_C: Gpr = Gpr::R9;
 /// Scratch: saved `rax`, blinded immediates, table bases.

@@ -28,11 +28,13 @@ mod map;
 pub mod pin;
 mod program;
 mod runtime;
+mod typed;
 
 pub use error::{Error, Result};
 pub use load::{LoadOptions, Object, ProgramDef};
 pub use map::Map;
 pub use program::Program;
+pub use typed::Plain;
 pub use runtime::{Engine, Runtime, RuntimeOptions};
 
 pub use isa::RawInsn;

@@ -1,6 +1,24 @@
 //! `oxbpf map …`: maps of the pin directory, as `bpftool map` handles the
 //! kernel's. `MAP := id ID | pinned PATH | name NAME`.
 
+// Output that a closed pipe (`| head`) ends quietly instead of panicking.
+macro_rules! print {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! println {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod fmt;
 
 use crate::args::{Args, CliResult};

@@ -8,6 +8,14 @@
 //! ```
 //! Programs run on the interpreter (`not jited`), as the runtime does.
 
+// Output that a closed pipe (`| head`) ends quietly instead of panicking.
+macro_rules! print {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 use super::pin::{fs, runtime};
 use crate::args::{Args, CliResult};
 use crate::cli_err;

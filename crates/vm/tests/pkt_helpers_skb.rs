@@ -461,3 +461,24 @@ fn repeat_accumulates_resizes() {
         .collect();
     check("repeat change_head", ProgType::SchedCls, None, text, &v);
 }
+
+#[test]
+fn vlan_push_keeps_the_network_header() {
+    // After a push that moves the old tag into the packet, the network
+    // header offset is where load_bytes_relative(NET) and adjust_room look.
+    let text = format!(
+        "r6 = r1\nr2 = 0x0081\nr3 = 1\ncall 18\nr1 = r6\nr2 = 0x0081\nr3 = 2\ncall 18\n\
+         r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\nr5 = 1\n\
+         call 68\n{}r1 = *(u32 *)(r10 - 8)\n*(u32 *)(r6 + 52) = r1\n\
+         r1 = r6\nr2 = 4\nr3 = 1\nr4 = 0\ncall 50\n{}{END}",
+        save(0),
+        save(2)
+    );
+    check(
+        "vlan push + network header",
+        ProgType::SchedCls,
+        None,
+        &text,
+        &inputs(),
+    );
+}

@@ -381,7 +381,10 @@ pub unsafe extern "C" fn skb_vlan_push(
                 b[nh + 12..nh + 14].copy_from_slice(&old_proto.to_ne_bytes());
                 b[nh + 14..nh + 16].copy_from_slice(&old_tci.to_be_bytes());
                 pkt.set_bounds(nh, nh, end);
+                // Both headers move with the front, as in skb_vlan_push:
+                // the network header now starts at the inserted tag's TCI.
                 pkt.skb.mac -= 4;
+                pkt.skb.net -= 4;
                 pkt.skb.protocol_raw = old_proto;
             }
             let raw = u16::from_ne_bytes(vp.to_be_bytes());

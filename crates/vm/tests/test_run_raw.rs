@@ -268,3 +268,56 @@ fn redirect_map_on_a_devmap() {
         assert_eq!(out.redirect, redirect);
     }
 }
+
+#[test]
+fn checked_runs_fault_on_bad_helper_arguments() {
+    let data = ipv4_tcp(b"bad pointers");
+    let input = TestRunInput {
+        data_in: &data,
+        ..Default::default()
+    };
+    for (t, text) in [
+        // skb_load_bytes into memory the program does not own.
+        (
+            ProgType::SchedCls,
+            "r2 = 0\nr3 = 4096\nr4 = 8\ncall 26\nexit\n",
+        ),
+        // skb_store_bytes from a wild pointer.
+        (
+            ProgType::SchedCls,
+            "r2 = 0\nr3 = 4096\nr4 = 8\nr5 = 0\ncall 9\nexit\n",
+        ),
+        // A context pointer that is not the context.
+        (
+            ProgType::SchedCls,
+            "r1 = r10\nr1 += -8\nr2 = 4\nr3 = 0\ncall 38\nexit\n",
+        ),
+        // An XDP helper on an skb.
+        (ProgType::SchedCls, "r2 = 4\ncall 44\nexit\n"),
+        // csum_diff past the stack.
+        (
+            ProgType::SchedCls,
+            "r1 = r10\nr2 = 8\nr3 = r10\nr3 += -8\nr4 = 8\nr5 = 0\ncall 28\nexit\n",
+        ),
+        // xdp_load_bytes into a wild pointer.
+        (
+            ProgType::Xdp,
+            "r2 = 0\nr3 = 12345\nr4 = 4\ncall 189\nexit\n",
+        ),
+    ] {
+        let prog = prepare_raw(text);
+        let mut run = TestRun::new(t, None, &input).expect("run");
+        let mut host = HelperHost::new(Vec::new());
+        let mut vm = Machine::new();
+        let r = run.run(&mut host, |env, c| vm.run(&prog, env, &[c]));
+        assert!(
+            matches!(
+                r,
+                Err(oxbpf_vm::test_run::TestRunError::Vm(
+                    oxbpf_vm::VmError::Helper { .. }
+                ))
+            ),
+            "{text}: {r:?}"
+        );
+    }
+}

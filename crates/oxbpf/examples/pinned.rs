@@ -30,6 +30,8 @@ fn main() -> oxbpf::Result<()> {
         fs.open_program(&rt, &pin)?
     } else {
         let obj = rt.load_bytes(OBJECT, "counter", &LoadOptions::default())?;
+        // BTF lets `oxbpf map dump` print values by type.
+        fs.record_object_btf(OBJECT, &obj)?;
         let prog = obj.program("count_runs")?.clone();
         for m in obj.maps() {
             m.pin(root.join("example").join(m.name()))?;

@@ -56,9 +56,11 @@
 //! elements; the first process to open the map while nobody else uses it
 //! runs [`maps::Map::check`] and, if anything leaked, [`maps::Map::repair`].
 
+mod info;
 mod store;
 mod trace;
 
+pub use info::{gpl_compatible, ProgInfo};
 pub use trace::{FileTrace, TraceReader};
 
 use crate::error::{Error, Result};
@@ -525,7 +527,7 @@ impl PinFs {
         }
     }
 
-    fn missing(kind: ObjKind, id: u32) -> Error {
+    pub(crate) fn missing(kind: ObjKind, id: u32) -> Error {
         Error::Pin {
             path: PathBuf::from(format!("{} id {id}", kind.prefix())),
             reason: "No such file or directory".into(),
@@ -779,72 +781,5 @@ impl Program {
             .pin_fs()
             .ok_or_else(|| PinFs::not_ours("program", self.id()))?;
         fs.pin_program(self, path)
-    }
-}
-
-/// What `prog show` prints of a stored program, read without restoring it.
-#[derive(Debug, Clone)]
-pub struct ProgInfo {
-    pub id: u32,
-    pub name: String,
-    pub prog_type: Option<uapi::ProgType>,
-    pub license: String,
-    pub loaded_at: std::time::SystemTime,
-    /// The uid that loaded it.
-    pub uid: u32,
-    /// The instructions as loaded (what the tag hashes).
-    pub insns: Vec<isa::RawInsn>,
-    /// Number of instructions after the verifier's rewrites.
-    pub xlated_len: usize,
-    pub map_ids: Vec<u32>,
-    pub btf_id: Option<u32>,
-}
-
-impl ProgInfo {
-    /// The kernel's tag of the program.
-    pub fn tag(&self) -> [u8; 8] {
-        isa::tag::prog_tag(&self.insns)
-    }
-
-    /// Whether the license lets the program call GPL-only helpers
-    /// (the kernel's `license_is_gpl_compatible`).
-    pub fn gpl_compatible(&self) -> bool {
-        gpl_compatible(&self.license)
-    }
-}
-
-/// The kernel's `license_is_gpl_compatible`.
-pub fn gpl_compatible(license: &str) -> bool {
-    matches!(
-        license,
-        "GPL"
-            | "GPL v2"
-            | "GPL and additional rights"
-            | "Dual BSD/GPL"
-            | "Dual MIT/GPL"
-            | "Dual MPL/GPL"
-    )
-}
-
-impl PinFs {
-    /// The facts of stored program `id`, without restoring it.
-    pub fn program_info(&self, id: u32) -> Result<ProgInfo> {
-        let p = self.object_path(ObjKind::Prog, id);
-        if !p.exists() {
-            return Err(Self::missing(ObjKind::Prog, id));
-        }
-        let s = store::StoredProg::read(&p)?;
-        Ok(ProgInfo {
-            id: s.id,
-            name: s.name,
-            prog_type: uapi::ProgType::from_id(s.prog_type),
-            license: s.license,
-            loaded_at: s.loaded_at,
-            uid: self.owner(ObjKind::Prog, id).unwrap_or(0),
-            insns: s.insns,
-            xlated_len: s.xlated.len(),
-            map_ids: s.map_ids,
-            btf_id: self.btf_id(ObjKind::Prog, id),
-        })
     }
 }

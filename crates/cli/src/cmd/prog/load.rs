@@ -50,10 +50,9 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
             return Err(cli_err!("failed to load object file: {e}"));
         }
     };
-    if let Some(raw) = btf_section(Path::new(&obj_path)) {
-        fs.record_btf(&raw, obj.maps(), obj.programs())
-            .map_err(|e| cli_err!("recording BTF: {e}"))?;
-    }
+    let elf = std::fs::read(&obj_path).map_err(|e| cli_err!("{obj_path}: {e}"))?;
+    fs.record_object_btf(&elf, &obj)
+        .map_err(|e| cli_err!("recording BTF: {e}"))?;
     let progs: Vec<&oxbpf::Program> = match &section {
         Some(sec) => {
             let names = section_programs(&obj_path, sec)?;
@@ -115,15 +114,6 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
         out.print_json(&serde_json::Value::Null);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The raw `.BTF` section of an object file, if it has one.
-pub(crate) fn btf_section(path: &Path) -> Option<Vec<u8>> {
-    use object::{Object as _, ObjectSection as _};
-    let bytes = std::fs::read(path).ok()?;
-    let file = object::File::parse(&*bytes).ok()?;
-    let data = file.section_by_name(".BTF")?.data().ok()?;
-    Some(data.to_vec())
 }
 
 /// Names of the programs in section `sec` of the object.

@@ -215,3 +215,62 @@ fn xdp_data_out_truncated() {
         &v,
     );
 }
+
+/// Live frames (`BPF_F_TEST_XDP_LIVE_FRAMES`): the kernel here refuses
+/// them (EPERM: the sandbox may not inject frames), so oxbpf is checked
+/// against `bpf_prog_test_run_xdp`'s rules: no retval, the frame comes
+/// back as it was (each repetition starts from the original), batch sizes
+/// up to 256, no multi-buffer frames, no data_out/ctx_out with a context.
+#[test]
+fn xdp_live_frames() {
+    use pkt_helpers_support::{asm, ours_prepare, ours_side};
+    let text = "r6 = r1\nr2 = -4\ncall 44\nr0 = 1\nexit\n";
+    let prog = ours_prepare(ProgType::Xdp, None, &asm(text), true);
+    let p = ipv4_tcp(b"live");
+    let live = |i: Input| Input {
+        flags: 2,
+        repeat: 3,
+        ..i
+    };
+    let big = vec![0u8; 3400];
+    let v = vec![
+        live(Input::data(&p)),
+        live(Input {
+            batch_size: 300,
+            ..Input::data(&p)
+        }),
+        live(Input {
+            batch_size: 16,
+            ..Input::data(&p)
+        }),
+        live(Input::data(&big)),
+        live(Input::data(&[0u8; 3409])),
+        live(Input::data(&p).with_ctx(&md(0, p.len() as u32, 0, 0))),
+        live(Input {
+            data_cap: Some(0),
+            ctx_cap: Some(0),
+            ..Input::data(&p).with_ctx(&md(0, p.len() as u32, 0, 0))
+        }),
+        Input {
+            batch_size: 4,
+            ..Input::data(&p)
+        },
+    ];
+    let got = ours_side(ProgType::Xdp, None, &prog, &v);
+    let ok = |d: &[u8]| -> pkt_helpers_support::Report { Ok((0u32, d.to_vec(), Vec::new())) };
+    let want = vec![
+        ok(&p),
+        Err(7),
+        ok(&p),
+        ok(&big),
+        Err(22),
+        Err(22),
+        // No data_out buffer: nothing copied.
+        ok(&[]),
+        Err(22),
+    ];
+    for (n, (g, w)) in got.iter().zip(&want).enumerate() {
+        let g = g.clone().map(|(r, d, _)| (r, d, Vec::new()));
+        assert_eq!(&g, w, "live input #{n}");
+    }
+}

@@ -19,7 +19,7 @@ mod verdict;
 
 pub use verdict::{verdict, Verdict};
 
-use crate::ctx::{netdev, skb, xdp, KernCtx, PacketBuf, PacketKind};
+use crate::ctx::{self, netdev, skb, xdp, KernCtx, PacketBuf, PacketKind};
 use crate::env::{PacketView, RunEnv};
 use crate::error::VmError;
 use crate::host::HelperHost;
@@ -129,7 +129,16 @@ pub struct TestRun {
     repeat: u32,
     data_size_out: Option<u32>,
     ctx_size_out: Option<u32>,
+    /// Live-frame XDP runs (`BPF_F_TEST_XDP_LIVE_FRAMES`): the original
+    /// frame, which every repetition starts from.
+    live: Option<Vec<u8>>,
 }
+
+/// `sizeof(struct xdp_page_head)`: what live-frame runs keep in front of
+/// each frame's headroom.
+const XDP_LIVE_PAGE_HEAD: usize = 112;
+/// `TEST_XDP_MAX_BATCH`.
+const XDP_LIVE_MAX_BATCH: u32 = 256;
 
 /// `bpf_ctx_init`: the caller's context zero-extended to `max`, or `None`
 /// when neither `ctx_in` nor `ctx_out` was given.
@@ -180,6 +189,7 @@ impl TestRun {
             repeat: input.repeat,
             data_size_out: input.data_size_out,
             ctx_size_out: input.ctx_size_out,
+            live: None,
         };
         match prog_type {
             P::Xdp => {
@@ -189,13 +199,28 @@ impl TestRun {
                 if input.flags & !BPF_F_TEST_XDP_LIVE_FRAMES != 0 {
                     return fail(EINVAL, "unknown flags");
                 }
-                if input.flags & BPF_F_TEST_XDP_LIVE_FRAMES != 0 {
-                    return fail(ENOTSUPP, "live-frame XDP test runs are not supported");
+                let live = input.flags & BPF_F_TEST_XDP_LIVE_FRAMES != 0;
+                if live && input.batch_size > XDP_LIVE_MAX_BATCH {
+                    return fail(E2BIG, "batch_size above 256");
                 }
-                if input.batch_size != 0 {
+                if !live && input.batch_size != 0 {
                     return fail(EINVAL, "batch_size without live frames");
                 }
                 let md = ctx_init(input, xdp_md_size())?.map(|b| xdp::XdpMd::from_bytes(&b));
+                if live {
+                    if md.is_some()
+                        && (input.data_size_out.is_some() || input.ctx_size_out.is_some())
+                    {
+                        return fail(EINVAL, "live frames take no data_out or ctx_out");
+                    }
+                    let metalen = md.map_or(0, |m| m.data as usize);
+                    let room = XDP_LIVE_PAGE_HEAD + ctx::XDP_HEADROOM;
+                    let max = xdp::XDP_FRAME_SIZE + metalen - room - xdp::SHINFO_SIZE;
+                    if md.map_or(input.data_in.len(), |m| m.data_end as usize) > max {
+                        return fail(EINVAL, "live frames cannot be multi-buffer");
+                    }
+                    run.live = Some(input.data_in.to_vec());
+                }
                 let pkt = xdp::build(input.data_in, md.as_ref(), &mut None, &mut run.ctx)
                     .or_else(|e| fail(e, "the XDP frame or xdp_md is invalid"))?;
                 run.packet = Some(pkt);
@@ -290,6 +315,7 @@ impl TestRun {
             repeat: 1,
             data_size_out: None,
             ctx_size_out: Some(ctx.len() as u32),
+            live: None,
         }
     }
 
@@ -312,12 +338,18 @@ impl TestRun {
     /// [`TestRun::new`] built it (the same `ctx_in`), reusing the buffers:
     /// the per-packet step of pcap runs.
     pub fn reset_packet(&mut self, data: &[u8]) -> Result<(), TestRunError> {
+        self.rebuild(data, true)
+    }
+
+    /// Builds the packet anew from `data`; `whole`: an `xdp_md` from the
+    /// caller covers all of `data` (else it is used as given).
+    fn rebuild(&mut self, data: &[u8], whole: bool) -> Result<(), TestRunError> {
         // A refused packet leaves the previous buffer in place for the next.
         let mut reuse = self.packet.take();
         let pkt = match &self.mode {
             Mode::Xdp { md } => {
                 let mut md = *md;
-                if let Some(m) = md.as_mut() {
+                if let Some(m) = md.as_mut().filter(|_| whole) {
                     m.data_end = data.len() as u32;
                 }
                 xdp::build(data, md.as_ref(), &mut reuse, &mut self.ctx)
@@ -364,7 +396,17 @@ impl TestRun {
             Mode::Xdp { .. } | Mode::Skb { .. } => self.repeat.max(1),
             _ => 1,
         };
-        let (r0, duration_ns) = self.execute(host, repeat, engine)?;
+        let (r0, duration_ns) = match self.live.take() {
+            Some(frame) => {
+                let r = self.run_live(host, &frame, repeat, engine);
+                self.live = Some(frame);
+                // Live runs report no retval, and the frame as it came.
+                let (_, d) = r?;
+                self.reset_packet_live()?;
+                (0, d)
+            }
+            None => self.execute(host, repeat, engine)?,
+        };
         let mut out = TestRunOutput {
             retval: r0 as u32,
             r0,
@@ -409,6 +451,45 @@ impl TestRun {
             out.ctx_out = u[..n].to_vec();
         }
         Ok(out)
+    }
+
+    /// Live frames: every repetition runs on a fresh copy of `frame` (the
+    /// kernel recycles pages and resets their pointers); what the program
+    /// does with a frame (pass, transmit, redirect) goes nowhere in oxbpf.
+    fn run_live<F>(
+        &mut self,
+        host: &mut HelperHost,
+        frame: &[u8],
+        repeat: u32,
+        mut engine: F,
+    ) -> Result<(u64, u32), TestRunError>
+    where
+        F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+    {
+        let mut total: u64 = 0;
+        let mut r0 = 0;
+        for _ in 0..repeat {
+            self.rebuild(frame, false)?;
+            let (r, d) = self.execute(host, 1, &mut engine)?;
+            r0 = r;
+            total += d as u64;
+        }
+        Ok((
+            r0,
+            (total / repeat.max(1) as u64).min(u32::MAX as u64) as u32,
+        ))
+    }
+
+    /// Puts the live run's original frame back for the outputs.
+    fn reset_packet_live(&mut self) -> Result<(), TestRunError> {
+        match self.live.take() {
+            Some(f) => {
+                let r = self.rebuild(&f, false);
+                self.live = Some(f);
+                r
+            }
+            None => Ok(()),
+        }
     }
 
     /// `bpf_test_finish`: clamps `data` to the caller's buffer.

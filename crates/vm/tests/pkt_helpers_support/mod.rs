@@ -30,6 +30,7 @@ pub struct Input {
     pub repeat: u32,
     pub flags: u32,
     pub cpu: u32,
+    pub batch_size: u32,
 }
 
 impl Input {
@@ -75,7 +76,7 @@ pub fn kernel_side(
                 repeat: i.repeat,
                 flags: i.flags,
                 cpu: i.cpu,
-                batch_size: 0,
+                batch_size: i.batch_size,
             };
             match prog.test_run(&req) {
                 Ok(o) => Ok((o.retval, o.data_out, o.ctx_out)),
@@ -137,7 +138,7 @@ pub fn to_input(i: &Input) -> TestRunInput<'_> {
         repeat: i.repeat,
         flags: i.flags,
         cpu: i.cpu,
-        batch_size: 0,
+        batch_size: i.batch_size,
     }
 }
 

@@ -143,6 +143,9 @@ impl Program {
         if let Some(r) = self.0.registry.upgrade() {
             host.trace = Arc::clone(&r.opts.trace);
         }
+        host.inner_maps = Some(Arc::new(InnerMaps {
+            registry: self.0.registry.clone(),
+        }));
         host
     }
 
@@ -249,6 +252,18 @@ impl Program {
                 program: self.0.name.clone(),
                 reason: e.to_string(),
             })
+    }
+}
+
+/// Resolves the map ids stored in maps of maps through the registry.
+struct InnerMaps {
+    registry: Weak<Registry>,
+}
+
+impl vm::host::InnerMaps for InnerMaps {
+    fn map(&self, id: u32) -> Option<Arc<maps::Map>> {
+        let reg = self.registry.upgrade()?;
+        reg.map_by_id(id).map(|m| Arc::clone(m.storage()))
     }
 }
 

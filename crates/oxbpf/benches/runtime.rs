@@ -1,0 +1,282 @@
+//! The runtime against Linux on real objects: `BPF_PROG_TEST_RUN` with
+//! `repeat` on the C corpus's packet programs — what `oxbpf prog run …
+//! repeat N` and `bpftool prog run … repeat N` report — and pcap
+//! throughput on a generated capture of a million packets: oxbpf's pcap
+//! loop (reset the packet, run, count the verdict) against one
+//! `BPF_PROG_TEST_RUN` syscall per packet in the kernel.
+//!
+//! ```text
+//! cargo bench -p oxbpf --bench runtime            # PACKETS=1000000 by default
+//! ```
+//!
+//! Each number is the median of 5 rounds; durations are the averages the
+//! test runs themselves report (ns per run). Needs root and bpftool for the
+//! kernel column (skipped, with a note, otherwise).
+
+use oxbpf::{LoadOptions, Runtime, TestRunInput};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// (object, program) pairs: XDP, tc and socket programs of the corpus
+/// that someone else would write — parsers, firewalls, NAT, load balancers.
+const PROGRAMS: &[(&str, &str)] = &[
+    ("xdp_fw_lpm", "xdp_firewall"),
+    ("xdp_lb_ipv4", "xdp_lb_ipv4"),
+    ("xdp_conntrack", "xdp_conntrack"),
+    ("xdp_vlan", "xdp_vlan_filter"),
+    ("xdp_ipip_encap", "xdp_ipip_encap"),
+    ("cpuv4_bswap", "xdp_parse_be"),
+    ("subprograms", "xdp_subprogs"),
+    ("tc_dnat", "tc_dnat_ingress"),
+    ("tc_nat64", "tc_nat64_egress"),
+    ("tc_gue_encap", "tc_gue_encap"),
+    ("loops_bounded", "loop_tcp_opts"),
+    ("socket_filter_dns", "dns_query_filter"),
+];
+
+const ROUNDS: usize = 5;
+
+/// An Ethernet + IPv4 + TCP SYN to port 80 with some payload: the packet
+/// every program is timed on.
+fn tcp_syn(i: u32, payload: usize) -> Vec<u8> {
+    let mut p = vec![
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 0x08, 0x00,
+    ];
+    let total = 20 + 20 + payload;
+    let src = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let mut ip = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+        src[0],
+        src[1],
+        src[2],
+        src[3],
+        10,
+        0,
+        0,
+        2,
+    ];
+    let sum = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum::<u32>();
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    p.extend_from_slice(&ip);
+    let sport = 1024 + (i % 50000) as u16;
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&[
+        0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
+    p.extend((0..payload).map(|b| b as u8));
+    p
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+struct Kernel {
+    k: testkit::kernel::Kernel,
+    dirs: Vec<PathBuf>,
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+            let _ = std::fs::remove_dir_all(format!("{}_maps", d.display()));
+        }
+    }
+}
+
+impl Kernel {
+    fn load(&mut self, obj: &Path, stem: &str, prog: &str) -> Option<testkit::kernel::Prog> {
+        let dir = PathBuf::from(format!(
+            "/sys/fs/bpf/oxbpf_bench_{}_{stem}",
+            std::process::id()
+        ));
+        if !self.dirs.contains(&dir) {
+            let ok = Command::new("bpftool")
+                .args(["prog", "loadall"])
+                .arg(obj)
+                .arg(&dir)
+                .arg("pinmaps")
+                .arg(format!("{}_maps", dir.display()))
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !ok {
+                return None;
+            }
+            self.dirs.push(dir.clone());
+        }
+        let entry = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&prog[..prog.len().min(15)])
+            })?;
+        self.k.prog_from_pin(&entry.path()).ok()
+    }
+}
+
+fn main() {
+    let packets: usize = std::env::var("PACKETS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let repeat: u32 = std::env::var("REPEAT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let rt = Runtime::new();
+    let mut kernel = match testkit::kernel::Kernel::probe() {
+        Ok(k) if Command::new("bpftool").arg("version").output().is_ok() => Some(Kernel {
+            k,
+            dirs: Vec::new(),
+        }),
+        _ => {
+            eprintln!("note: no bpf(2) or no bpftool: the kernel column is skipped");
+            None
+        }
+    };
+    let pkt = tcp_syn(7, 64);
+
+    println!("## prog run … repeat {repeat}: ns per run (median of {ROUNDS})\n");
+    println!("| program | Linux (JIT) | oxbpf interpreter | oxbpf / Linux |");
+    println!("|---|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for (stem, name) in PROGRAMS {
+        let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
+        let loaded = match rt.load_file(&obj, &LoadOptions::default()) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("{stem}: {e}");
+                continue;
+            }
+        };
+        let Ok(prog) = loaded.program(name) else {
+            eprintln!("{stem}: no program {name}");
+            continue;
+        };
+        let input = TestRunInput {
+            data_in: &pkt,
+            repeat,
+            ..Default::default()
+        };
+        let ours = median(
+            (0..ROUNDS)
+                .map(|_| {
+                    prog.test_run(&input)
+                        .map_or(f64::NAN, |o| o.duration_ns as f64)
+                })
+                .collect(),
+        );
+        let theirs = kernel
+            .as_mut()
+            .and_then(|k| k.load(&obj, stem, name))
+            .map(|kp| {
+                median(
+                    (0..ROUNDS)
+                        .map(|_| {
+                            kp.test_run(&testkit::kernel::TestRun {
+                                data_in: &pkt,
+                                repeat,
+                                ..Default::default()
+                            })
+                            .map_or(f64::NAN, |o| o.duration_ns as f64)
+                        })
+                        .collect(),
+                )
+            });
+        match theirs {
+            Some(t) if t > 0.0 => {
+                ratios.push(ours / t);
+                println!("| {stem}::{name} | {t:.0} | {ours:.0} | {:.2}× |", ours / t);
+            }
+            Some(t) => println!("| {stem}::{name} | {t:.0} | {ours:.0} | – |"),
+            None => println!("| {stem}::{name} | – | {ours:.0} | – |"),
+        }
+    }
+    if !ratios.is_empty() {
+        let g = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        println!("\ngeometric mean oxbpf / Linux: {g:.2}×\n");
+    }
+
+    // pcap throughput: a million different packets through one program.
+    let capture: Vec<Vec<u8>> = (0..packets as u32)
+        .map(|i| tcp_syn(i, (i % 64) as usize))
+        .collect();
+    let (stem, name) = ("xdp_fw_lpm", "xdp_firewall");
+    let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
+    let loaded = rt.load_file(&obj, &LoadOptions::default()).expect("load");
+    let prog = loaded.program(name).expect("program");
+    let mut ours = Vec::new();
+    for _ in 0..ROUNDS {
+        let mut host = prog.helper_host();
+        let mut machine = oxbpf::Machine::new();
+        let mut run = oxbpf::TestRun::new(
+            prog.prog_type(),
+            None,
+            &TestRunInput {
+                data_in: &capture[0],
+                ..Default::default()
+            },
+        )
+        .expect("test run");
+        let t0 = Instant::now();
+        let mut passed = 0u64;
+        for p in &capture {
+            run.reset_packet(p).expect("packet");
+            let r0 = prog
+                .run_once(&mut run, &mut host, &mut machine, 0)
+                .expect("run");
+            passed += u64::from(oxbpf::verdict(prog.prog_type(), r0).passes());
+        }
+        std::hint::black_box(passed);
+        ours.push(packets as f64 / t0.elapsed().as_secs_f64());
+    }
+    let ours = median(ours);
+    let theirs = kernel
+        .as_mut()
+        .and_then(|k| k.load(&obj, stem, name))
+        .map(|kp| {
+            median(
+                (0..ROUNDS)
+                    .map(|_| {
+                        let t0 = Instant::now();
+                        for p in &capture {
+                            let _ = kp.test_run(&testkit::kernel::TestRun::with_data(p));
+                        }
+                        packets as f64 / t0.elapsed().as_secs_f64()
+                    })
+                    .collect(),
+            )
+        });
+    println!("## pcap: {packets} packets through {stem}::{name} (packets per second, median of {ROUNDS})\n");
+    println!("| oxbpf (in-process loop) | Linux (one BPF_PROG_TEST_RUN per packet) | ratio |");
+    println!("|---:|---:|---:|");
+    match theirs {
+        Some(t) => println!("| {ours:.0} | {t:.0} | {:.1}× |", ours / t),
+        None => println!("| {ours:.0} | – | – |"),
+    }
+}

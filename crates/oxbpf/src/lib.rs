@@ -34,11 +34,11 @@ pub use error::{Error, Result};
 pub use load::{LoadOptions, Object, ProgramDef};
 pub use map::Map;
 pub use program::Program;
-pub use typed::Plain;
 pub use runtime::{Engine, Runtime, RuntimeOptions};
+pub use typed::Plain;
 
 pub use isa::RawInsn;
 pub use maps::MapSpec;
 pub use uapi::{AttachType, MapType, ProgType};
 pub use vm::test_run::{verdict, TestRun, TestRunInput, TestRunOutput, Verdict};
-pub use vm::{HelperFn, HelperHost, RunEnv, TraceSink};
+pub use vm::{HelperFn, HelperHost, Machine, RunEnv, TraceSink};

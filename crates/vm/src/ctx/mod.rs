@@ -78,6 +78,10 @@ pub struct PacketBuf {
     /// the kernel keeps in page fragments (programs reach them only through
     /// helpers).
     pub frags: Vec<u8>,
+    /// The span of the buffer any packet bounds covered since the last
+    /// reset: what [`PacketBuf::reset`] zeroes (verified programs and the
+    /// helpers write nowhere else).
+    touched: (usize, usize),
 }
 
 impl PacketBuf {
@@ -96,6 +100,7 @@ impl PacketBuf {
             skb: SkbMeta::default(),
             hard_end: total,
             frags: Vec::new(),
+            touched: (headroom, headroom + data.len()),
         }
     }
 
@@ -127,9 +132,11 @@ impl PacketBuf {
         if end > self.buf.len() {
             return false;
         }
-        // Only the bytes a previous packet may have touched need zeroing;
-        // clearing everything keeps the code simple and is a memset.
-        self.buf.fill(0);
+        // Only the bytes a previous packet's bounds covered can be dirty:
+        // zeroing them (not the whole buffer) keeps pcap runs cheap.
+        let (lo, hi) = self.touched;
+        self.buf[lo..hi].fill(0);
+        self.touched = (headroom, end);
         self.buf[headroom..end].copy_from_slice(data);
         self.meta = headroom;
         self.head = headroom;
@@ -175,6 +182,8 @@ impl PacketBuf {
     }
 
     /// The whole allocation, mutably (for registering it as a region).
+    /// Writes outside the packet's bounds are not undone by
+    /// [`PacketBuf::reset`]: callers write inside the bounds they then set.
     pub fn buffer_mut(&mut self) -> &mut [u8] {
         &mut self.buf
     }
@@ -211,6 +220,7 @@ impl PacketBuf {
     /// `meta <= head <= end <= capacity`.
     pub fn set_bounds(&mut self, meta: usize, head: usize, end: usize) -> bool {
         if meta <= head && head <= end && end <= self.buf.len() {
+            self.touched = (self.touched.0.min(meta), self.touched.1.max(end));
             self.meta = meta;
             self.head = head;
             self.len = end - head;
@@ -433,6 +443,18 @@ mod tests {
         assert_eq!(p.data(), &[9; 8]);
         assert_eq!(p.buffer().as_ptr(), before);
         assert!(!p.reset(&[0; 9], 4));
+    }
+
+    #[test]
+    fn reset_zeroes_what_earlier_bounds_covered() {
+        let mut p = PacketBuf::new(&[7; 8], 16, 32);
+        // A helper moved the head back and wrote there.
+        assert!(p.set_bounds(4, 4, 24));
+        p.data_mut().fill(9);
+        assert!(p.reset(&[1, 2], 16));
+        assert!(p.buffer()[..16].iter().all(|&b| b == 0));
+        assert!(p.buffer()[18..].iter().all(|&b| b == 0));
+        assert_eq!(p.data(), &[1, 2]);
     }
 
     #[test]

@@ -68,6 +68,18 @@ impl Verdict {
         }
     }
 
+    /// For socket filters: how many bytes of a `packet_len`-byte packet the
+    /// socket receives (the packet is cut to the return value; 0 drops it).
+    /// Other verdicts keep the packet whole or drop it as [`Verdict::passes`]
+    /// says.
+    pub fn kept_len(&self, packet_len: usize) -> usize {
+        match *self {
+            Verdict::SocketFilter { keep } => (keep as usize).min(packet_len),
+            _ if self.passes() => packet_len,
+            _ => 0,
+        }
+    }
+
     /// Whether the packet goes on (XDP_PASS/TX/REDIRECT, a socket filter
     /// keeping bytes, a tc action other than SHOT/STOLEN/QUEUED/TRAP, a
     /// cgroup allow).
@@ -123,5 +135,11 @@ mod tests {
         );
         assert_eq!(verdict(ProgType::SocketFilter, 0).name(), "drop");
         assert!(verdict(ProgType::CgroupSkb, 1).passes());
+        assert_eq!(verdict(ProgType::SocketFilter, 20).kept_len(60), 20);
+        assert_eq!(
+            verdict(ProgType::SocketFilter, u32::MAX as u64).kept_len(60),
+            60
+        );
+        assert_eq!(verdict(ProgType::Xdp, 1).kept_len(60), 0);
     }
 }

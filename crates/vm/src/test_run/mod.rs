@@ -14,6 +14,27 @@
 //! For pcap runs, [`TestRun::reset_packet`] puts the next packet in the
 //! same buffers and [`TestRun::run_once`] runs it without building
 //! outputs; [`verdict`] tells what the return value means for the type.
+//!
+//! # Kernel 6.18 facts this follows (checked by the `ctx_*`, `test_run_*`
+//! and `pkt_helpers*` tests against the running kernel)
+//!
+//! * skb: 14 to 3712 bytes; an IPv4 (IPv6) frame needs a whole 20 (40)
+//!   byte header; `protocol`/`pkt_type` from `eth_type_trans` on loopback
+//!   (ifindex 1); `wire_len` is 0 without a context; the data comes back
+//!   from the MAC header, with a zeroed Ethernet header for types that start
+//!   at the network header.
+//! * XDP: at least 14 bytes; `xdp_md.data_end` chooses the linear size (the
+//!   rest, and anything past 3520 bytes, goes to fragments); metadata comes
+//!   out of the 256-byte headroom; the frame is 4096 bytes with 320 bytes
+//!   of shared-info tailroom.
+//! * `repeat` runs on the same context: changes accumulate.
+//!
+//! # Not modelled
+//!
+//! Flow dissector, sk_lookup, netfilter, struct_ops and tracing test runs
+//! (`ENOTSUPP` here, supported by the kernel); live XDP frames run but
+//! reach no device; `bpf_get_hash_recalc` hashes flows with its own
+//! function (the kernel's key is random per boot).
 
 mod verdict;
 

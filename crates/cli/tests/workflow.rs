@@ -407,7 +407,7 @@ fn seed_workflow() {
     assert!(!out.status.success());
     assert_eq!(fs.json(&["prog", "show"]), serde_json::json!([]));
     assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 3);
-    for pin in ["counters", "flows", "counter.rodata"] {
+    for pin in ["counters", "flows", "counter_rodata"] {
         std::fs::remove_file(fs.dir.join(pin)).unwrap();
     }
     assert_eq!(fs.json(&["map", "show"]), serde_json::json!([]));
@@ -530,4 +530,203 @@ fn map_create_pin_freeze() {
     assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 1);
     std::fs::remove_file(fs.dir.join("sub/again")).unwrap();
     assert_eq!(fs.json(&["map", "show"]), serde_json::json!([]));
+}
+
+/// Runs bpftool (on the kernel, pins in the real bpffs); `None` when
+/// bpftool or the kernel's bpf(2) is not available here.
+fn bpftool(args: &[&str]) -> Option<Output> {
+    Command::new("bpftool").args(args).output().ok()
+}
+
+/// The same workflow through bpftool on the kernel and through oxbpf:
+/// the same tags, the same text for lookups, per-CPU dumps and errors,
+/// the same entries in JSON dumps.
+#[test]
+fn same_answers_as_bpftool() {
+    let kdir = format!("/sys/fs/bpf/oxbpf-wf-{}", std::process::id());
+    let Some(v) = bpftool(&["version"]) else {
+        eprintln!("SKIP: no bpftool");
+        return;
+    };
+    if !v.status.success() || std::fs::create_dir_all(&kdir).is_err() {
+        eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
+        return;
+    }
+    let cleanup = || {
+        let _ = std::fs::remove_dir_all(&kdir);
+    };
+    let obj = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../",
+        "examples/workflow/counter.bpf.o"
+    );
+    let kprog = format!("{kdir}/counter");
+    let kmaps = format!("{kdir}/maps");
+    let load = bpftool(&["prog", "load", obj, &kprog, "pinmaps", &kmaps]).unwrap();
+    if !load.status.success() {
+        eprintln!(
+            "SKIP: bpftool prog load failed: {}",
+            String::from_utf8_lossy(&load.stderr)
+        );
+        cleanup();
+        return;
+    }
+    let fs = Fs::new("bpftool");
+    fs.ok(&[
+        "prog",
+        "load",
+        OBJ,
+        "/sys/fs/bpf/counter",
+        "pinmaps",
+        "/sys/fs/bpf/maps",
+    ]);
+    // Pins under the same names.
+    for m in ["counters", "flows", "counter_rodata"] {
+        assert!(Path::new(&kmaps).join(m).exists(), "bpftool pinned no {m}");
+        assert!(fs.dir.join("maps").join(m).exists(), "oxbpf pinned no {m}");
+    }
+    let both = |args: &dyn Fn(&str) -> Vec<String>| -> (Output, Output) {
+        let k: Vec<String> = args(&kmaps);
+        let o: Vec<String> = args("/sys/fs/bpf/maps");
+        let kr = bpftool(&k.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        let or = fs.run(&o.iter().map(String::as_str).collect::<Vec<_>>());
+        (kr, or)
+    };
+    let text = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+
+    // The tag is the kernel's.
+    let kshow: serde_json::Value = serde_json::from_slice(
+        &bpftool(&["-j", "prog", "show", "pinned", &kprog])
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let oshow = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/counter"]);
+    assert_eq!(oshow["tag"], kshow["tag"]);
+    for key in ["type", "name", "gpl_compatible"] {
+        assert_eq!(oshow[key], kshow[key], "{key}");
+    }
+
+    // Fill the 4-entry hash; the fifth update fails alike.
+    for k in ["1", "2", "3", "4", "5"] {
+        let (kr, or) = both(&|d| {
+            [
+                "map",
+                "update",
+                "pinned",
+                &format!("{d}/flows"),
+                "key",
+                k,
+                "0",
+                "0",
+                "0",
+                "value",
+                "1",
+                "0",
+                "0",
+                "0",
+                "80",
+                "0",
+                "6",
+                "0",
+            ]
+            .map(String::from)
+            .to_vec()
+        });
+        assert_eq!(text(&or), text(&kr), "update {k}");
+        assert_eq!(or.status.success(), kr.status.success());
+    }
+    // Lookups, present and missing, in text (BTF-formatted) and JSON.
+    for k in ["2", "9"] {
+        for json in [false, true] {
+            let (kr, or) = both(&|d| {
+                let mut a: Vec<String> = if json { vec!["-j".into()] } else { vec![] };
+                a.extend(
+                    [
+                        "map",
+                        "lookup",
+                        "pinned",
+                        &format!("{d}/flows"),
+                        "key",
+                        k,
+                        "0",
+                        "0",
+                        "0",
+                    ]
+                    .map(String::from),
+                );
+                a
+            });
+            assert_eq!(text(&or), text(&kr), "lookup {k} json {json}");
+        }
+    }
+    // JSON dumps hold the same entries (hash order differs).
+    let entries = |o: &Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut e: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        e.sort();
+        e
+    };
+    let (kr, or) = both(&|d| {
+        ["-j", "map", "dump", "pinned", &format!("{d}/flows")]
+            .map(String::from)
+            .to_vec()
+    });
+    assert_eq!(entries(&or), entries(&kr));
+    // Per-CPU values, set by hand, dumped as text (BTF) and hex JSON —
+    // exactly, when our worker count is the kernel's CPU count.
+    let (kr, or) = both(&|d| {
+        [
+            "map",
+            "update",
+            "pinned",
+            &format!("{d}/counters"),
+            "key",
+            "hex",
+            "01",
+            "00",
+            "00",
+            "00",
+            "value",
+            "hex",
+            "2a",
+            "00",
+            "00",
+            "00",
+            "00",
+            "00",
+            "00",
+            "00",
+        ]
+        .map(String::from)
+        .to_vec()
+    });
+    assert!(
+        kr.status.success() && or.status.success(),
+        "{} {}",
+        text(&kr),
+        text(&or)
+    );
+    let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if possible.trim() == format!("0-{}", workers - 1) || (workers == 1 && possible.trim() == "0") {
+        for json in [false, true] {
+            let (kr, or) = both(&|d| {
+                let mut a: Vec<String> = if json { vec!["-j".into()] } else { vec![] };
+                a.extend(["map", "dump", "pinned", &format!("{d}/counters")].map(String::from));
+                a
+            });
+            assert_eq!(text(&or), text(&kr), "per-CPU dump, json {json}");
+        }
+    } else {
+        eprintln!("per-CPU dumps not compared: {workers} workers, kernel CPUs {possible}");
+    }
+    cleanup();
 }

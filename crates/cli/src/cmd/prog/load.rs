@@ -80,7 +80,9 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
         };
         if let Some(dir) = map_dir {
             for m in obj.maps() {
-                let p = dir.join(m.name());
+                // libbpf's pin names: dots become underscores
+                // (`counter.rodata` is pinned as `counter_rodata`).
+                let p = dir.join(m.name().replace('.', "_"));
                 let at = fs.pin_map(m, &p).map_err(|e| {
                     bpf_err(&format!("can't pin map {} ({})", m.name(), p.display()), &e)
                 })?;

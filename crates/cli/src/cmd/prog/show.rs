@@ -81,7 +81,6 @@ fn to_json(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> serde_json::Value {
         "gpl_compatible": i.gpl_compatible(),
         "loaded_at": secs,
         "uid": i.uid,
-        "orphaned": false,
         "bytes_xlated": i.xlated_len * 8,
         "jited": false,
         "bytes_memlock": memlock(i),

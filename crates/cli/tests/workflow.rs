@@ -730,3 +730,118 @@ fn same_answers_as_bpftool() {
     }
     cleanup();
 }
+
+/// Maps made by hand (`map create`, no BTF): hex dumps, getnext, errors
+/// of delete, lookup and frozen maps — byte for byte as bpftool prints
+/// them for the kernel's maps.
+#[test]
+fn hand_made_maps_like_bpftool() {
+    let kdir = format!("/sys/fs/bpf/oxbpf-hand-{}", std::process::id());
+    let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
+        && std::fs::create_dir_all(&kdir).is_ok();
+    if !usable {
+        eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
+        return;
+    }
+    let fs = Fs::new("hand");
+    let text = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    let mut steps: Vec<Vec<String>> = Vec::new();
+    let mut step = |a: &[&str]| steps.push(a.iter().map(|s| s.to_string()).collect());
+    // `@` stands for the directory of pins.
+    step(&[
+        "map", "create", "@/arr", "type", "array", "key", "4", "value", "12", "entries", "3",
+        "name", "arr",
+    ]);
+    step(&[
+        "map",
+        "create",
+        "@/pc",
+        "type",
+        "percpu_array",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "2",
+        "name",
+        "pc",
+    ]);
+    step(&[
+        "map", "create", "@/big", "type", "hash", "key", "20", "value", "20", "entries", "2",
+        "name", "big",
+    ]);
+    step(&[
+        "map", "update", "pinned", "@/arr", "key", "1", "0", "0", "0", "value", "1", "2", "3", "4",
+        "5", "6", "7", "8", "9", "10", "11", "0xff",
+    ]);
+    step(&[
+        "map", "update", "pinned", "@/arr", "key", "3", "0", "0", "0", "value", "1", "2", "3", "4",
+        "5", "6", "7", "8", "9", "10", "11", "12",
+    ]);
+    step(&["map", "dump", "pinned", "@/arr"]);
+    step(&["-j", "map", "dump", "pinned", "@/arr"]);
+    step(&[
+        "map", "lookup", "pinned", "@/arr", "key", "2", "0", "0", "0",
+    ]);
+    step(&[
+        "map", "getnext", "pinned", "@/arr", "key", "1", "0", "0", "0",
+    ]);
+    step(&[
+        "map", "getnext", "pinned", "@/arr", "key", "2", "0", "0", "0",
+    ]);
+    step(&[
+        "map", "delete", "pinned", "@/arr", "key", "1", "0", "0", "0",
+    ]);
+    step(&[
+        "map", "update", "pinned", "@/pc", "key", "1", "0", "0", "0", "value", "hex", "de", "ad",
+        "be", "ef",
+    ]);
+    step(&["map", "dump", "pinned", "@/pc"]);
+    step(&[
+        "-j", "map", "lookup", "pinned", "@/pc", "key", "1", "0", "0", "0",
+    ]);
+    step(&[
+        "map", "update", "pinned", "@/big", "key", "hex", "00", "01", "02", "03", "04", "05", "06",
+        "07", "08", "09", "0a", "0b", "0c", "0d", "0e", "0f", "10", "11", "12", "13", "value",
+        "hex", "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "0a", "0b", "0c", "0d",
+        "0e", "0f", "10", "11", "12", "13",
+    ]);
+    step(&["map", "dump", "pinned", "@/big"]);
+    step(&[
+        "map", "delete", "pinned", "@/big", "key", "hex", "ff", "01", "02", "03", "04", "05", "06",
+        "07", "08", "09", "0a", "0b", "0c", "0d", "0e", "0f", "10", "11", "12", "13",
+    ]);
+    step(&["map", "freeze", "pinned", "@/arr"]);
+    step(&[
+        "map", "update", "pinned", "@/arr", "key", "0", "0", "0", "0", "value", "0", "0", "0", "0",
+        "0", "0", "0", "0", "0", "0", "0", "0",
+    ]);
+    step(&[
+        "map", "update", "pinned", "@/arr", "key", "7", "0", "0", "0", "value", "0", "0", "0", "0",
+        "0", "0", "0", "0", "0", "0", "0", "0",
+    ]);
+    for s in &steps {
+        let k: Vec<String> = s.iter().map(|w| w.replace('@', &kdir)).collect();
+        let o: Vec<String> = s.iter().map(|w| w.replace('@', "/sys/fs/bpf")).collect();
+        let kr = bpftool(&k.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        let or = fs.run(&o.iter().map(String::as_str).collect::<Vec<_>>());
+        if s[0] == "map" && s[1] == "update" && s[3] == "@/arr" && s[5] == "0" {
+            // Frozen: the kernel says EPERM as we do.
+            assert!(!kr.status.success() && !or.status.success());
+        }
+        if s.contains(&"@/pc".to_string()) && s[1] != "create" {
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let possible =
+                std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+            if possible.trim() != format!("0-{}", workers - 1) {
+                continue;
+            }
+        }
+        assert_eq!(text(&or), text(&kr), "oxbpf {o:?}");
+        assert_eq!(or.status.success(), kr.status.success(), "{o:?}");
+    }
+    let _ = std::fs::remove_dir_all(&kdir);
+}

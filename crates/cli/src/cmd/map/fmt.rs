@@ -61,12 +61,19 @@ fn parse_c_byte(w: &str) -> Option<u8> {
     u8::try_from(v).ok()
 }
 
-/// `fprint_hex`: `01 00 00 00`.
+/// bpftool's `fprint_hex`: `01 00 00 00`, two spaces after every 8
+/// bytes and a new line after every 16.
 pub(crate) fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 3);
     for (i, x) in b.iter().enumerate() {
         if i > 0 {
-            s.push(' ');
+            s.push_str(if i % 16 == 0 {
+                "\n"
+            } else if i % 8 == 0 {
+                "  "
+            } else {
+                " "
+            });
         }
         let _ = write!(s, "{x:02x}");
     }

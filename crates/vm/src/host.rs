@@ -102,6 +102,9 @@ pub struct HelperHost {
     /// the rest of the host's life (so it stays alive and checked runs
     /// accept it).
     pub inner_maps: Option<Arc<dyn InnerMaps>>,
+    /// The cookie of the run's socket, taken on the first
+    /// `bpf_get_socket_cookie` (see `helpers::task`).
+    pub socket_cookie: Option<u64>,
 }
 
 impl std::fmt::Debug for HelperHost {
@@ -128,6 +131,7 @@ impl HelperHost {
             current: Current::of_process(),
             packet: None,
             redirect: None,
+            socket_cookie: None,
             inner_maps: None,
         }
     }

@@ -24,6 +24,7 @@ pub mod maps;
 pub mod misc;
 pub mod packet;
 pub mod skb;
+pub mod task;
 pub mod trace;
 pub mod xdp;
 

@@ -5,17 +5,19 @@
 //! blocks at jump targets and after conditional jumps, and draws one
 //! dashed cluster per function with an `ENTRY` and an `EXIT` diamond, one
 //! record node per block and one edge per successor. Its quirks are kept,
-//! because users diff this output: only `BPF_JMP`-class jumps split blocks
-//! (not `BPF_JMP32`), a block ending in `exit` falls through to the next
+//! because users diff this output: a block ending in `exit` falls through
+//! to the next
 //! block, instruction numbers restart at 0 in every function, functions
 //! are numbered in the order calls discover them, and each instruction's
 //! text goes through a 64-byte buffer before DOT escaping.
 
 use super::{xlated_insn_text, XlatedProgram};
+use crate::disasm::KernelNames;
 use std::fmt::Write as _;
 use uapi::opcode::{BPF_PSEUDO_CALL, CALL, LDDW};
 
 const BPF_JMP: u8 = 0x05;
+const BPF_JMP32: u8 = 0x06;
 const OP_JA: u8 = 0x00;
 const OP_CALL: u8 = 0x80;
 const OP_EXIT: u8 = 0x90;
@@ -28,6 +30,29 @@ struct Func {
     end: usize,
     /// Block heads, sorted; block `i` is numbered `i + 2`.
     heads: Vec<usize>,
+}
+
+fn is_jmp(code: u8) -> bool {
+    matches!(code & 0x07, BPF_JMP | BPF_JMP32)
+}
+
+/// bpftool 7.1 draws blocks with a symbol table but without the jited
+/// subprogram addresses: bpf-to-bpf calls print as `call pc+3` there.
+struct GraphNames<'a>(&'a dyn KernelNames);
+
+impl KernelNames for GraphNames<'_> {
+    fn helper(&self, id: i32) -> Option<String> {
+        self.0.helper(id)
+    }
+    fn kfunc(&self, btf_id: i32, module: i16) -> Option<String> {
+        self.0.kfunc(btf_id, module)
+    }
+    fn local_call(&self, _pc: usize, rel: i32) -> Option<String> {
+        Some(format!("{rel:+}"))
+    }
+    fn imm64(&self, pc: usize, imm: &crate::LoadImm) -> Option<String> {
+        self.0.imm64(pc, imm)
+    }
 }
 
 /// The slot a jump or call at `pc` with offset `off` lands on, if inside
@@ -74,7 +99,7 @@ fn functions(p: &XlatedProgram<'_>) -> Vec<Func> {
         for pc in start..=end.min(n.saturating_sub(1)) {
             let r = p.insns[pc];
             let op = r.code & 0xf0;
-            if r.code & 0x07 != BPF_JMP || op == OP_EXIT || op == OP_CALL {
+            if !is_jmp(r.code) || op == OP_EXIT || op == OP_CALL {
                 continue;
             }
             if let Some(t) = target(pc, r.off as i32, start, end) {
@@ -128,7 +153,7 @@ fn block_label(out: &mut String, p: &XlatedProgram<'_>, f: &Func, head: usize, t
         }
         lddw_tail = p.insns[pc].code == LDDW;
         let _ = write!(out, "{:4}: ", pc - f.start);
-        graph_text(out, &xlated_insn_text(p.insns, pc, p.names));
+        graph_text(out, &xlated_insn_text(p.insns, pc, &GraphNames(p.names)));
         if pc != tail {
             out.push_str(" | ");
         }
@@ -192,7 +217,7 @@ pub fn dump_visual(p: &XlatedProgram<'_>) -> String {
                     .and_then(|t| f.heads.binary_search(&t).ok())
                     .map(|b| b + 2)
             };
-            if r.code & 0x07 != BPF_JMP || op == OP_EXIT {
+            if !is_jmp(r.code) || op == OP_EXIT {
                 edge(&mut out, fi, me, next);
             } else if op == OP_JA {
                 if let Some(b) = jump_to() {

@@ -131,6 +131,8 @@ impl KernelNames for XlatedNames {
         match *imm {
             LoadImm::MapFd(id) => Some(format!("map[id:{}]", id as u32)),
             LoadImm::MapValue { fd, off } => Some(format!("map[id:{}][0]+{off}", fd as u32)),
+            LoadImm::MapIdxValue { idx, off } => Some(format!("map[idx:{}]+{off}", idx as u32)),
+            LoadImm::Func { rel } => Some(format!("subprog[{rel:+}]")),
             _ => None,
         }
     }
@@ -157,7 +159,8 @@ fn lenient_imm64(insns: &[RawInsn], pc: usize) -> LoadImm {
             id: lo.imm,
             module: hi,
         },
-        BPF_PSEUDO_FUNC if hi == 0 => LoadImm::Func { rel: lo.imm },
+        // Loaded programs keep the subprogram index in the second half.
+        BPF_PSEUDO_FUNC => LoadImm::Func { rel: lo.imm },
         BPF_PSEUDO_MAP_IDX if hi == 0 => LoadImm::MapIdx(lo.imm),
         BPF_PSEUDO_MAP_IDX_VALUE => LoadImm::MapIdxValue {
             idx: lo.imm,
@@ -199,14 +202,52 @@ pub fn xlated_insn_text(insns: &[RawInsn], pc: usize, names: &dyn KernelNames) -
     }
     match Insn::decode(insns, pc) {
         Ok(insn) => kernel_text(&insn, pc, names),
-        Err(_) => internal_text(raw),
+        Err(_) => internal_text(raw)
+            .or_else(|| aux_text(raw, pc, names))
+            .unwrap_or_else(|| format!("({:02x}) BUG_{:02x}", raw.code, raw.code)),
     }
 }
 
-/// Kernel-internal instructions the decoder does not accept from users.
-fn internal_text(raw: RawInsn) -> String {
+/// The verifier's scratch register `BPF_REG_AX` (r11), which rewrites
+/// use (division checks, constant blinding, sanitisation) and users may not.
+const REG_AX: u8 = 11;
+
+/// Instructions that use r11, or a register-source ALU operation with a
+/// non-zero `imm` (the verifier's zero-extension `mov32 w0, w0`, `imm` 1):
+/// decoded with a stand-in register and printed as the kernel prints them.
+fn aux_text(raw: RawInsn, pc: usize, names: &dyn KernelNames) -> Option<String> {
+    let mut s = raw;
+    let class = raw.code & 0x07;
+    let alu = class == 0x04 || class == 0x07;
+    if alu && raw.code & 0x08 != 0 && raw.off == 0 {
+        s.imm = 0;
+    }
+    // A stand-in no other field of the instruction names; r2..r9 print as
+    // two characters that no other register's name contains.
+    let stand_in = (2..=9u8).find(|&r| r != raw.dst && r != raw.src)?;
+    let uses_ax = raw.dst == REG_AX || raw.src == REG_AX;
+    if s.dst == REG_AX {
+        s.dst = stand_in;
+    }
+    if s.src == REG_AX {
+        s.src = stand_in;
+    }
+    let insn = Insn::decode(&[s], 0).ok()?;
+    let text = kernel_text(&insn, pc, names);
+    if !uses_ax {
+        return Some(text);
+    }
+    Some(
+        text.replace(&format!("r{stand_in}"), "r11")
+            .replace(&format!("w{stand_in}"), "w11"),
+    )
+}
+
+/// Kernel-internal instructions the decoder does not accept from users,
+/// as Linux 6.18's `disasm.c` prints them.
+fn internal_text(raw: RawInsn) -> Option<String> {
     const ALU64_MOV_X: u8 = 0xbf;
-    match raw.code {
+    Some(match raw.code {
         // BPF_MOV64_PERCPU_REG (`off` = BPF_ADDR_PERCPU).
         ALU64_MOV_X if raw.off == -1 => format!(
             "({:02x}) r{} = &(void __percpu *)(r{})",
@@ -222,8 +263,8 @@ fn internal_text(raw: RawInsn) -> String {
         ),
         // BPF_JMP | BPF_JCOND with src BPF_MAY_GOTO.
         0xe5 => format!("({:02x}) may_goto pc{:+}", raw.code, raw.off),
-        c => format!("({c:02x}) BUG_{c:02x}"),
-    }
+        _ => return None,
+    })
 }
 
 /// The slots that start an instruction: every slot except `lddw` tails.
@@ -304,7 +345,9 @@ fn json_str(out: &mut String, s: &str) {
             '\r' => out.push_str("\\r"),
             '\x0c' => out.push_str("\\f"),
             '\x08' => out.push_str("\\b"),
-            '\\' => out.push_str("\\\\"),
+            // bpftool 7.1's json_writer turns a backslash into `\n`
+            // (backslash, n); kept, so that our output diffs clean.
+            '\\' => out.push_str("\\n"),
             '"' => out.push_str("\\\""),
             c => out.push(c),
         }

@@ -27,6 +27,9 @@ struct Cli {
     /// Print pretty-printed JSON output (implies --json).
     #[arg(short = 'p', long = "pretty", global = true)]
     pretty: bool,
+    /// Show pinned paths (bpftool's `-f`; oxbpf always shows them).
+    #[arg(short = 'f', long = "bpffs", global = true)]
+    _bpffs: bool,
     #[command(subcommand)]
     command: Command,
 }

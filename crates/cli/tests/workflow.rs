@@ -845,3 +845,77 @@ fn hand_made_maps_like_bpftool() {
     }
     let _ = std::fs::remove_dir_all(&kdir);
 }
+
+/// `map show` and `prog show` lay out their text as bpftool 7.1 with `-f`
+/// does (numbers that differ between two systems — ids, memlock, load
+/// time, instruction counts — aside).
+#[test]
+fn show_layout_like_bpftool() {
+    let kdir = format!("/sys/fs/bpf/oxbpf-show-{}", std::process::id());
+    let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
+        && std::fs::create_dir_all(&kdir).is_ok();
+    if !usable {
+        eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
+        return;
+    }
+    let fs = Fs::new("show");
+    // Digits and pin roots differ; the words, order and spacing must not.
+    let shape = |s: &str, root: &str| -> String {
+        let s = s.replace(root, "ROOT");
+        let mut out = String::new();
+        let mut in_num = false;
+        for c in s.chars() {
+            if c.is_ascii_digit() {
+                if !in_num {
+                    out.push('N');
+                }
+                in_num = true;
+            } else {
+                in_num = false;
+                out.push(c);
+            }
+        }
+        out
+    };
+    let obj = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../",
+        "examples/workflow/counter.bpf.o"
+    );
+    let kload = bpftool(&[
+        "prog",
+        "load",
+        obj,
+        &format!("{kdir}/p"),
+        "pinmaps",
+        &format!("{kdir}/m"),
+    ])
+    .unwrap();
+    assert!(kload.status.success(), "{kload:?}");
+    fs.ok(&[
+        "prog",
+        "load",
+        OBJ,
+        "/sys/fs/bpf/p",
+        "pinmaps",
+        "/sys/fs/bpf/m",
+    ]);
+    bpftool(&["map", "freeze", "pinned", &format!("{kdir}/m/flows")]).unwrap();
+    fs.ok(&["map", "freeze", "pinned", "/sys/fs/bpf/m/flows"]);
+    let root = fs.dir.canonicalize().unwrap().display().to_string();
+    for (what, m) in [("map", "m/flows"), ("map", "m/counters"), ("prog", "p")] {
+        let k = bpftool(&["-f", what, "show", "pinned", &format!("{kdir}/{m}")]).unwrap();
+        let o = fs.ok(&["-f", what, "show", "pinned", &format!("/sys/fs/bpf/{m}")]);
+        let mut k = shape(&String::from_utf8_lossy(&k.stdout), &kdir);
+        let o = shape(&o, &root);
+        if what == "prog" {
+            // We interpret; the kernel jits.
+            k = k.replace("jited NB", "not jited");
+            // Linux 6.18 also lists counter.rodata, which count_runs does
+            // not use; we list the maps the verifier saw used.
+            k = k.replace("map_ids N,N", "map_ids N");
+        }
+        assert_eq!(o, k, "{what} show {m}");
+    }
+    let _ = std::fs::remove_dir_all(&kdir);
+}

@@ -227,16 +227,20 @@ fn show(out: &Output, mut args: Args) -> CliResult<ExitCode> {
                 "\tkey {}B  value {}B  max_entries {}  memlock {}B",
                 s.key_size, s.value_size, s.max_entries, memlock
             );
+            // bpftool 7.1's layout: pins, then btf_id and frozen on one line.
+            for p in pins {
+                print!("\n\tpinned {}", p.display());
+            }
+            if btf_id.is_some() || m.is_frozen() {
+                print!("\n\t");
+            }
+            if let Some(b) = btf_id {
+                print!("btf_id {b}");
+            }
             if m.is_frozen() {
-                print!("  frozen");
+                print!("{}frozen", if btf_id.is_some() { "  " } else { "" });
             }
             println!();
-            if let Some(b) = btf_id {
-                println!("\tbtf_id {b}");
-            }
-            for p in pins {
-                println!("\tpinned {}", p.display());
-            }
         }
     }
     if out.json {

@@ -125,11 +125,11 @@ fn to_text(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> String {
         s += &format!("  map_ids {}", ids.join(","));
     }
     s += "\n";
-    if let Some(b) = i.btf_id {
-        s += &format!("\tbtf_id {b}\n");
-    }
     for p in fs.pins_of(ObjKind::Prog, i.id) {
         s += &format!("\tpinned {}\n", p.display());
+    }
+    if let Some(b) = i.btf_id {
+        s += &format!("\tbtf_id {b}\n");
     }
     s
 }

@@ -31,14 +31,25 @@ const NONDETERMINISTIC_VALUES: &[(&str, &str)] = &[
 
 mod common;
 
+/// Maps keyed by socket cookies (unique per socket, so different here and
+/// there): only their sizes are compared.
+const NONDETERMINISTIC_KEYS: &[(&str, &str)] = &[("cgroup_skb_accounting", "per_socket")];
+
 /// Objects not compared yet, each with why (besides those that do not load
 /// yet, [`common::KNOWN`]).
-const SKIP: &[(&str, &str)] = &[];
+const SKIP: &[(&str, &str)] = &[(
+    "tail_call_dispatch",
+    "tail calls from bpf-to-bpf subprograms are not supported by the interpreter yet",
+)];
 
 fn packet_types(t: ProgType) -> bool {
     matches!(
         t,
-        ProgType::Xdp | ProgType::SchedCls | ProgType::SchedAct | ProgType::SocketFilter
+        ProgType::Xdp
+            | ProgType::SchedCls
+            | ProgType::SchedAct
+            | ProgType::SocketFilter
+            | ProgType::CgroupSkb
     )
 }
 
@@ -296,6 +307,21 @@ fn corpus_packet_programs_match_linux() {
                 {
                     a.values_mut().for_each(Vec::clear);
                     b.values_mut().for_each(Vec::clear);
+                }
+                if NONDETERMINISTIC_KEYS
+                    .iter()
+                    .any(|(o, n)| *o == stem && *n == m.name())
+                {
+                    a = a
+                        .into_values()
+                        .enumerate()
+                        .map(|(i, _)| ((i as u64).to_le_bytes().to_vec(), Vec::new()))
+                        .collect();
+                    b = b
+                        .into_values()
+                        .enumerate()
+                        .map(|(i, _)| ((i as u64).to_le_bytes().to_vec(), Vec::new()))
+                        .collect();
                 }
                 if a != b {
                     diffs.push(format!(

@@ -3,27 +3,6 @@
 /// Objects the kernel accepts that oxbpf cannot load yet, each with why.
 pub const KNOWN: &[(&str, &str)] = &[
     (
-        "cgroup_skb_accounting",
-        "bpf_skb_cgroup_id is not implemented",
-    ),
-    (
-        "cgroup_sock_addr",
-        "bpf_get_socket_cookie is not implemented",
-    ),
-    (
-        "helpers_misc",
-        "bpf_get_current_cgroup_id is not implemented",
-    ),
-    (
-        "map_in_map_hash",
-        "bpf_get_current_cgroup_id is not implemented",
-    ),
-    (
-        "queue_stack_bloom",
-        "bpf_get_socket_cookie is not implemented",
-    ),
-    ("perf_event_profiler", "bpf_get_stackid is not implemented"),
-    (
         "tc_classifier_legacy",
         "bpf_clone_redirect is not implemented",
     ),

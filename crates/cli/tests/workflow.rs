@@ -919,3 +919,17 @@ fn show_layout_like_bpftool() {
     }
     let _ = std::fs::remove_dir_all(&kdir);
 }
+
+#[test]
+fn feature_lists_what_this_build_runs() {
+    let fs = Fs::new("feature");
+    let f = fs.json(&["feature"]);
+    let has = |k: &str, v: &str| f[k].as_array().unwrap().iter().any(|x| x == v);
+    assert!(has("program_types", "xdp"));
+    assert!(has("map_types", "percpu_array"));
+    assert!(has("map_types", "hash"));
+    assert!(has("helpers", "bpf_map_lookup_elem"));
+    assert!(has("helpers", "bpf_trace_printk"));
+    assert!(!has("program_types", "unspec"));
+    assert_eq!(f["instructions"]["have_jmp32"], true);
+}

@@ -3,6 +3,18 @@
 //! by creating a small map), helpers (the runtime's registry) and the
 //! instruction set.
 
+// Output that a closed pipe (`| head`) ends quietly instead of panicking.
+macro_rules! println {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 use crate::args::{Args, CliResult};
 use crate::cli_err;
 use crate::output::Output;
@@ -77,7 +89,9 @@ pub fn run(out: &Output, words: Vec<String>) -> CliResult<ExitCode> {
         .filter(|t| **t != oxbpf::MapType::Unspec && map_supported(**t))
         .map(|t| t.name())
         .collect();
-    let reg = vm::HelperRegistry::with_builtins();
+    // What `oxbpf::Runtime` starts with (its `helpers::standard`).
+    let mut reg = vm::helpers::standard_registry();
+    vm::helpers::register_packet_helpers(&mut reg);
     let mut helpers: Vec<(u32, String)> = reg
         .ids()
         .map(|h| {

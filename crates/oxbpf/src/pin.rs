@@ -557,6 +557,21 @@ impl PinFs {
             map: format!("id {id}"),
             source,
         })?;
+        // Per-CPU slots are per worker: a runtime with more workers than
+        // the map has slots would run programs past the map's memory.
+        let per_worker =
+            storage.map_type().is_percpu() || storage.map_type() == uapi::MapType::PerfEventArray;
+        if per_worker && storage.ncpus() < rt.options().workers {
+            return Err(pin_err(
+                &p,
+                libc::EINVAL,
+                format!(
+                    "map has {} per-CPU slots, this runtime {} workers",
+                    storage.ncpus(),
+                    rt.options().workers
+                ),
+            ));
+        }
         // Nobody else uses it: a crashed writer may have leaked elements.
         if let Ok(f) = File::open(&p) {
             if flock(&f, libc::LOCK_EX | libc::LOCK_NB).unwrap_or(false)

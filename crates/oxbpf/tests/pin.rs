@@ -368,3 +368,37 @@ fn map_errnos_match_the_kernel() {
     let _ = std::fs::remove_file(&kpin);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn per_cpu_map_needs_as_many_slots_as_workers() {
+    let dir = tmpdir("percpu");
+    let two = PinFs::open(&dir).unwrap().into_runtime(RuntimeOptions {
+        workers: 2,
+        ..Default::default()
+    });
+    let m = two
+        .create_map(MapSpec::new(MapType::PercpuArray, 4, 8, 1))
+        .unwrap();
+    m.pin(dir.join("pc")).unwrap();
+    let four = PinFs::open(&dir).unwrap().into_runtime(RuntimeOptions {
+        workers: 4,
+        ..Default::default()
+    });
+    let err = four
+        .pin_fs()
+        .unwrap()
+        .open_map(&four, dir.join("pc"))
+        .unwrap_err();
+    assert_eq!(err.errno(), Some(22), "{err}");
+    let one = PinFs::open(&dir).unwrap().into_runtime(RuntimeOptions {
+        workers: 1,
+        ..Default::default()
+    });
+    let m1 = one
+        .pin_fs()
+        .unwrap()
+        .open_map(&one, dir.join("pc"))
+        .unwrap();
+    assert_eq!(m1.value_size(), 16, "two slots of 8 bytes, as created");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -337,7 +337,9 @@ impl Gen<'_, '_> {
             8..=9 if calls => self.map_lookup(),
             10 if calls => self.map_update(),
             11 if calls && self.maps.len() > 1 => self.map_delete(),
-            12..=13 => self.spill_fill(),
+            12 => self.spill_fill(),
+            13 if self.f.slots == 0xff || self.src.chance(20) => self.stack_var(),
+            13 => self.spill_fill(),
             14..=15 if nest => self.cond(),
             16 if nest => self.if_else(),
             17 if nest && calls => self.counted_loop(),
@@ -480,8 +482,12 @@ impl Gen<'_, '_> {
         let mask = self.src.pick(&[3, 15, 63, 255]);
         let skip = self.label();
         self.emit(format!("r{i} = *(u8 *)(r7 + 0)"));
-        if !(wrong && self.src.chance(50)) {
-            self.emit(format!("r{i} &= {mask}"));
+        if self.src.chance(50) {
+            if !(wrong && self.src.chance(50)) {
+                self.emit(format!("r{i} &= {mask}"));
+            }
+        } else {
+            self.bound(i, mask, &skip, wrong);
         }
         self.emit(format!("r{q} = r7"));
         self.emit(format!("r{q} += r{i}"));
@@ -630,17 +636,15 @@ impl Gen<'_, '_> {
         let skip = self.label();
         let r = self.src.pick(&[1u8, 2, 3, 4, 5]);
         let p = if r == 5 { 4 } else { 5 };
-        self.emit(format!("r{r} = r9"));
-        let limit = vs - sz + if self.oops() { 1 } else { 0 };
-        match self.src.below(3) {
-            0 => self.emit(format!("if r{r} > {limit} goto {skip}")),
-            1 => self.emit(format!("if r{r} >= {} goto {skip}", limit + 1)),
-            _ => {
-                let mask = (limit.max(0) as u64 + 1).next_power_of_two() / 2;
-                let mask = mask.saturating_sub(1).max(0);
-                self.emit(format!("r{r} &= {mask}"));
-            }
+        match self.src.below(4) {
+            0 => self.emit(format!("r{r} = *(u8 *)(r0 + 0)")),
+            1 => self.emit(format!("r{r} = *(u32 *)(r0 + 0)")),
+            2 => self.emit(format!("w{r} = w9")),
+            _ => self.emit(format!("r{r} = r9")),
         }
+        let wrong = self.oops();
+        let limit = vs - sz + if wrong && self.src.chance(50) { 1 } else { 0 };
+        self.bound(r, limit, &skip, wrong);
         self.emit(format!("r{p} = r0"));
         self.emit(format!("r{p} += r{r}"));
         if self.src.chance(50) {
@@ -651,6 +655,58 @@ impl Gen<'_, '_> {
         }
         self.emit(format!("{skip}:"));
         self.f.scalars &= !((1 << p) | (1 << r));
+    }
+
+    /// Makes `r` (an unknown scalar) provably at most `limit` (and not
+    /// negative) or jumps to `skip`, in one of the forms compilers emit.
+    /// With `wrong`, some forms leave a hole: a signed-only check (negative
+    /// values pass), a 32-bit check of a 64-bit value.
+    fn bound(&mut self, r: u8, limit: i64, skip: &str, wrong: bool) {
+        let forms = if wrong { 9 } else { 6 };
+        match self.src.below(forms) {
+            0 => self.emit(format!("if r{r} > {limit} goto {skip}")),
+            1 => self.emit(format!("if r{r} >= {} goto {skip}", limit + 1)),
+            2 => {
+                let ok = self.label();
+                self.emit(format!("if r{r} <= {limit} goto {ok}"));
+                self.emit(format!("goto {skip}"));
+                self.emit(format!("{ok}:"));
+            }
+            3 => {
+                self.emit(format!("if r{r} s< 0 goto {skip}"));
+                self.emit(format!("if r{r} s> {limit} goto {skip}"));
+            }
+            4 => {
+                let mask = (limit.max(0) as u64 + 1).next_power_of_two() / 2;
+                self.emit(format!("r{r} &= {}", mask.saturating_sub(1)));
+            }
+            5 => {
+                let l = self.src.below(limit.max(0) as u64 + 1);
+                self.emit(format!("if r{r} > {l} goto {skip}"));
+                self.emit(format!("r{r} += {}", limit - l as i64));
+            }
+            6 => self.emit(format!("if r{r} s> {limit} goto {skip}")),
+            7 => self.emit(format!("if w{r} > {limit} goto {skip}")),
+            _ => self.emit(format!("if r{r} > {} goto {skip}", limit + 8)),
+        }
+    }
+
+    /// A read of the spill area at a variable, bounded offset.
+    fn stack_var(&mut self) {
+        let [i, p, d] = self.three_regs();
+        let skip = self.label();
+        let s = self.scalar();
+        self.emit(format!("r{i} = r{s}"));
+        let wrong = self.oops();
+        self.bound(i, 7, &skip, wrong);
+        self.emit(format!("r{i} <<= 3"));
+        self.emit(format!("r{p} = r10"));
+        self.emit(format!("r{p} += -{}", SPILL_SLOTS * 8));
+        self.emit(format!("r{p} += r{i}"));
+        self.emit(format!("r{d} = *(u64 *)(r{p} + 0)"));
+        self.emit(format!("r9 += r{d}"));
+        self.emit(format!("{skip}:"));
+        self.f.scalars &= !((1 << i) | (1 << p) | (1 << d));
     }
 
     fn value_atomic(&mut self, vs: i64) {

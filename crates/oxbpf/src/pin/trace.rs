@@ -17,11 +17,33 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct FileTrace {
     path: PathBuf,
+    /// Opened on the first line, kept for the next ones.
+    file: std::sync::Mutex<Option<File>>,
 }
 
 impl FileTrace {
     pub fn new(path: impl Into<PathBuf>) -> FileTrace {
-        FileTrace { path: path.into() }
+        FileTrace {
+            path: path.into(),
+            file: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn append(&self, buf: &[u8]) -> std::io::Result<()> {
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if f.is_none() {
+            *f = Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(&self.path)?,
+            );
+        }
+        match f.as_mut() {
+            Some(file) => file.write_all(buf),
+            None => Ok(()),
+        }
     }
 }
 
@@ -30,12 +52,7 @@ impl vm::TraceSink for FileTrace {
         let mut buf = String::with_capacity(line.len() + 1);
         buf.push_str(line);
         buf.push('\n');
-        let written = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.path)
-            .and_then(|mut f| f.write_all(buf.as_bytes()));
+        let written = self.append(buf.as_bytes());
         if written.is_err() {
             // The kernel drops lines when trace_pipe's buffer is full;
             // we fall back to standard error rather than lose them.

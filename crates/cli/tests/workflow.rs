@@ -662,6 +662,15 @@ fn same_answers_as_bpftool() {
             assert_eq!(text(&or), text(&kr), "lookup {k} json {json}");
         }
     }
+    // Global data, formatted from its DATASEC, text and JSON.
+    for json in [false, true] {
+        let (kr, or) = both(&|d| {
+            let mut a: Vec<String> = if json { vec!["-j".into()] } else { vec![] };
+            a.extend(["map", "dump", "pinned", &format!("{d}/counter_rodata")].map(String::from));
+            a
+        });
+        assert_eq!(text(&or), text(&kr), "rodata dump json {json}");
+    }
     // JSON dumps hold the same entries (hash order differs).
     let entries = |o: &Output| {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

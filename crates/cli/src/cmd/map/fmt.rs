@@ -298,6 +298,23 @@ fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32) -> V {
             }
             V::Obj(fields)
         }
+        // Global data: `{".rodata": [{"var": value}, …]}`.
+        Ok(Type::DataSec(ds)) => {
+            let vars = ds
+                .vars
+                .iter()
+                .filter_map(|v| {
+                    let off = v.offset as usize;
+                    let end = off.checked_add(v.size as usize)?;
+                    Some(fmt_type(btf, v.type_id, data.get(off..end)?, depth + 1))
+                })
+                .collect();
+            V::Obj(vec![(name(ds.name_off), V::Arr(vars))])
+        }
+        Ok(Type::Var(v)) => V::Obj(vec![(
+            name(v.name_off),
+            fmt_type(btf, v.type_id, data, depth + 1),
+        )]),
         Ok(Type::Float(f)) => {
             let v = match f.size {
                 4 => f32::from_le_bytes(

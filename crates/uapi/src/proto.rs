@@ -330,6 +330,27 @@ pub static PROTOS: &[HelperProto] = &[
     )),
     p(id::XDP_GET_BUFF_LEN, Integer, &[A::Ctx]),
     pkt(p(
+        id::SKB_CHANGE_TAIL,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything],
+    )),
+    pkt(p(
+        id::SKB_CHANGE_HEAD,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything],
+    )),
+    pkt(p(id::SKB_PULL_DATA, Integer, &[A::Ctx, A::Anything])),
+    p(id::CSUM_UPDATE, Integer, &[A::Ctx, A::Anything]),
+    p(id::CSUM_LEVEL, Integer, &[A::Ctx, A::Anything]),
+    p(id::SET_HASH, Integer, &[A::Ctx, A::Anything]),
+    p(id::SET_HASH_INVALID, Void, &[A::Ctx]),
+    p(id::GET_HASH_RECALC, Integer, &[A::Ctx]),
+    p(
+        id::SKB_LOAD_BYTES_RELATIVE,
+        Integer,
+        &[A::Ctx, A::Anything, MEM_UNINIT, SIZE, A::Anything],
+    ),
+    pkt(p(
         id::CLONE_REDIRECT,
         Integer,
         &[A::Ctx, A::Anything, A::Anything],
@@ -439,6 +460,21 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         ),
         id::XDP_GET_BUFF_LEN | id::XDP_LOAD_BYTES | id::XDP_STORE_BYTES => t == ProgType::Xdp,
         id::CLONE_REDIRECT => matches!(t, ProgType::SchedCls | ProgType::SchedAct),
+        id::SKB_CHANGE_TAIL | id::SKB_CHANGE_HEAD | id::SKB_PULL_DATA => {
+            matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::SkSkb)
+        }
+        id::CSUM_UPDATE | id::CSUM_LEVEL | id::SET_HASH | id::SET_HASH_INVALID => {
+            matches!(t, ProgType::SchedCls | ProgType::SchedAct)
+        }
+        id::GET_HASH_RECALC => matches!(t, ProgType::SchedCls | ProgType::SchedAct),
+        id::SKB_LOAD_BYTES_RELATIVE => matches!(
+            t,
+            ProgType::SocketFilter
+                | ProgType::SchedCls
+                | ProgType::SchedAct
+                | ProgType::CgroupSkb
+                | ProgType::SkReuseport
+        ),
         id::FIB_LOOKUP => matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::Xdp),
         // Sleepable only: oxbpf's syscall programs.
         id::COPY_FROM_USER => t == ProgType::Syscall,

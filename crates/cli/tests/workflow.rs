@@ -942,3 +942,142 @@ fn feature_lists_what_this_build_runs() {
     assert!(!has("program_types", "unspec"));
     assert_eq!(f["instructions"]["have_jmp32"], true);
 }
+
+/// One `struct value` of `examples/workflow/types.bpf.c` (80 bytes).
+#[allow(clippy::too_many_arguments)]
+fn typed_value(
+    neg: i32,
+    name: &[u8],
+    color: u32,
+    e64: u64,
+    bits: u32,
+    f: f32,
+    s64: i64,
+    flag: u8,
+) -> Vec<u8> {
+    let mut v = vec![0u8; 80];
+    v[0..4].copy_from_slice(&neg.to_le_bytes());
+    v[8..16].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    v[16] = flag;
+    v[17..17 + name.len()].copy_from_slice(name);
+    for (i, a) in [1u16, 0xffff, 300].iter().enumerate() {
+        v[26 + 2 * i..28 + 2 * i].copy_from_slice(&a.to_le_bytes());
+    }
+    v[32] = 200;
+    v[33] = (-5i8) as u8;
+    v[34..36].copy_from_slice(&8080u16.to_le_bytes());
+    v[36..40].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+    v[40..44].copy_from_slice(&color.to_le_bytes());
+    v[48..56].copy_from_slice(&e64.to_le_bytes());
+    v[56..60].copy_from_slice(&bits.to_le_bytes());
+    v[60..62].copy_from_slice(&7u16.to_le_bytes());
+    v[62..64].copy_from_slice(&9u16.to_le_bytes());
+    v[64..68].copy_from_slice(&f.to_bits().to_le_bytes());
+    v[72..80].copy_from_slice(&s64.to_le_bytes());
+    v
+}
+
+/// Values of every BTF kind (ints, bool, strings, arrays, structs, unions,
+/// enums, bitfields, anonymous members, floats) print as bpftool prints
+/// them, in text and JSON.
+#[test]
+fn btf_values_like_bpftool() {
+    let kdir = format!("/sys/fs/bpf/oxbpf-types-{}", std::process::id());
+    let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
+        && std::fs::create_dir_all(&kdir).is_ok();
+    if !usable {
+        eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
+        return;
+    }
+    let obj = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../",
+        "examples/workflow/types.bpf.o"
+    );
+    let k = bpftool(&[
+        "prog",
+        "load",
+        obj,
+        &format!("{kdir}/p"),
+        "pinmaps",
+        &format!("{kdir}/m"),
+    ])
+    .unwrap();
+    assert!(k.status.success(), "{k:?}");
+    let fs = Fs::new("types");
+    fs.ok(&[
+        "prog",
+        "load",
+        "examples/workflow/types.bpf.o",
+        "/sys/fs/bpf/p",
+        "pinmaps",
+        "/sys/fs/bpf/m",
+    ]);
+    let text = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    let hexwords = |b: &[u8]| -> Vec<String> {
+        std::iter::once("hex".to_string())
+            .chain(b.iter().map(|x| format!("{x:02x}")))
+            .collect()
+    };
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (
+            vec![1, 0xff, 0x50, 0],
+            typed_value(
+                -42,
+                b"oxbpf\0",
+                7,
+                0x1_0000_0000,
+                0xabcdef << 8 | 0b10101 << 3 | 0b101,
+                1.5,
+                -1,
+                1,
+            ),
+        ),
+        (
+            vec![2, 3, 0, 0],
+            typed_value(i32::MIN, b"12345678", 5, 1, u32::MAX, -0.25, i64::MIN, 0),
+        ),
+        (
+            vec![0, 0, 0, 0],
+            typed_value(0, b"a\x01b\0", 0, 2, 0, 0.0, 0, 1),
+        ),
+    ];
+    for (i, (key, value)) in entries.iter().enumerate() {
+        let mut words: Vec<String> = ["map", "update", "pinned"].map(String::from).to_vec();
+        words.push("@".into());
+        words.push("key".into());
+        words.extend(hexwords(key));
+        words.push("value".into());
+        words.extend(hexwords(value));
+        let kw: Vec<String> = words
+            .iter()
+            .map(|w| w.replace('@', &format!("{kdir}/m/typed")))
+            .collect();
+        let ow: Vec<String> = words
+            .iter()
+            .map(|w| w.replace('@', "/sys/fs/bpf/m/typed"))
+            .collect();
+        let kr = bpftool(&kw.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        let or = fs.run(&ow.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(text(&or), text(&kr), "update {i}");
+        for json in [false, true] {
+            let mut lw: Vec<String> = if json { vec!["-j".into()] } else { vec![] };
+            lw.extend(["map", "lookup", "pinned", "@", "key"].map(String::from));
+            lw.extend(hexwords(key));
+            let kw: Vec<String> = lw
+                .iter()
+                .map(|w| w.replace('@', &format!("{kdir}/m/typed")))
+                .collect();
+            let ow: Vec<String> = lw
+                .iter()
+                .map(|w| w.replace('@', "/sys/fs/bpf/m/typed"))
+                .collect();
+            let kr = bpftool(&kw.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+            let or = fs.run(&ow.iter().map(String::as_str).collect::<Vec<_>>());
+            assert_eq!(text(&or), text(&kr), "lookup {i} json {json}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&kdir);
+}

@@ -204,9 +204,11 @@ pub(crate) fn compact(v: &V) -> String {
     w.out
 }
 
-/// Formats `data` as BTF type `id` says, as bpftool's `btf_dumper` does.
-pub(crate) fn btf_value(btf: &Btf, id: u32, data: &[u8]) -> V {
-    fmt_type(btf, id, data, 0)
+/// Formats `data` as BTF type `id` says, as bpftool's `btf_dumper` does;
+/// `plain` for its text output, which differs from its JSON in bitfields
+/// (`0x5` there, `"0x5"` in JSON).
+pub(crate) fn btf_value(btf: &Btf, id: u32, data: &[u8], plain: bool) -> V {
+    fmt_type(btf, id, data, 0, plain)
 }
 
 fn le(data: &[u8]) -> u128 {
@@ -217,7 +219,7 @@ fn le(data: &[u8]) -> u128 {
     v
 }
 
-fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32) -> V {
+fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32, plain: bool) -> V {
     if depth > 32 {
         return V::Raw("null".into());
     }
@@ -235,7 +237,7 @@ fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32) -> V {
         | Ok(Type::Const(r))
         | Ok(Type::Volatile(r))
         | Ok(Type::Restrict(r))
-        | Ok(Type::TypeTag(r)) => fmt_type(btf, r.type_id, data, depth + 1),
+        | Ok(Type::TypeTag(r)) => fmt_type(btf, r.type_id, data, depth + 1, plain),
         Ok(Type::Ptr(_)) => V::Raw(format!("{}", le(&data[..data.len().min(8)]))),
         Ok(Type::Enum(e)) | Ok(Type::Enum64(e)) => {
             let raw = le(&data[..(e.size as usize).min(data.len())]) as u64;
@@ -268,7 +270,7 @@ fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32) -> V {
             V::Arr(
                 data[..total]
                     .chunks(esize)
-                    .map(|c| fmt_type(btf, a.elem_type, c, depth + 1))
+                    .map(|c| fmt_type(btf, a.elem_type, c, depth + 1, plain))
                     .collect(),
             )
         }
@@ -285,16 +287,18 @@ fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32) -> V {
                         ((bit + m.bitfield_size as u32).div_ceil(8) as usize).min(data.len() - off);
                     let raw = le(&data[off..off + nbytes]) >> bit;
                     let raw = raw & ((1u128 << m.bitfield_size) - 1);
-                    V::Raw(raw.to_string())
+                    // bpftool prints bitfields in hex: bare in text,
+                    // quoted in JSON.
+                    if plain {
+                        V::Raw(format!("{raw:#x}"))
+                    } else {
+                        V::Str(format!("{raw:#x}"))
+                    }
                 } else {
-                    fmt_type(btf, m.type_id, &data[off..], depth + 1)
+                    fmt_type(btf, m.type_id, &data[off..], depth + 1, plain)
                 };
-                let n = name(m.name_off);
-                match (n.is_empty(), v) {
-                    // Anonymous struct/union members: their fields inline.
-                    (true, V::Obj(inner)) => fields.extend(inner),
-                    (_, v) => fields.push((n, v)),
-                }
+                // Anonymous members are named "" as bpftool names them.
+                fields.push((name(m.name_off), v));
             }
             V::Obj(fields)
         }
@@ -306,14 +310,20 @@ fn fmt_type(btf: &Btf, id: u32, data: &[u8], depth: u32) -> V {
                 .filter_map(|v| {
                     let off = v.offset as usize;
                     let end = off.checked_add(v.size as usize)?;
-                    Some(fmt_type(btf, v.type_id, data.get(off..end)?, depth + 1))
+                    Some(fmt_type(
+                        btf,
+                        v.type_id,
+                        data.get(off..end)?,
+                        depth + 1,
+                        plain,
+                    ))
                 })
                 .collect();
             V::Obj(vec![(name(ds.name_off), V::Arr(vars))])
         }
         Ok(Type::Var(v)) => V::Obj(vec![(
             name(v.name_off),
-            fmt_type(btf, v.type_id, data, depth + 1),
+            fmt_type(btf, v.type_id, data, depth + 1, plain),
         )]),
         Ok(Type::Float(f)) => {
             let v = match f.size {

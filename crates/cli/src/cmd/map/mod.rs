@@ -85,7 +85,7 @@ fn per_cpu(m: &oxbpf::Map, v: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// The BTF-formatted key and value of an entry, if the map has BTF.
-fn formatted(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> Option<V> {
+fn formatted(m: &oxbpf::Map, key: &[u8], value: &[u8], plain: bool) -> Option<V> {
     let btf = m.btf()?;
     let s = m.spec();
     if s.btf_value_type_id == 0 {
@@ -93,7 +93,10 @@ fn formatted(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> Option<V> {
     }
     let mut o = Vec::new();
     if s.btf_key_type_id != 0 {
-        o.push(("key".to_string(), btf_value(btf, s.btf_key_type_id, key)));
+        o.push((
+            "key".to_string(),
+            btf_value(btf, s.btf_key_type_id, key, plain),
+        ));
     }
     if is_percpu(m) {
         let vals = per_cpu(m, value)
@@ -102,13 +105,19 @@ fn formatted(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> Option<V> {
             .map(|(cpu, v)| {
                 V::Obj(vec![
                     ("cpu".into(), V::Raw(cpu.to_string())),
-                    ("value".into(), btf_value(btf, s.btf_value_type_id, v)),
+                    (
+                        "value".into(),
+                        btf_value(btf, s.btf_value_type_id, v, plain),
+                    ),
                 ])
             })
             .collect();
         o.push(("values".into(), V::Arr(vals)));
     } else {
-        o.push(("value".into(), btf_value(btf, s.btf_value_type_id, value)));
+        o.push((
+            "value".into(),
+            btf_value(btf, s.btf_value_type_id, value, plain),
+        ));
     }
     Some(V::Obj(o))
 }
@@ -131,7 +140,7 @@ fn entry_json(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> V {
     } else {
         o.push(("value".into(), hex_json(value)));
     }
-    if let Some(f) = formatted(m, key, value) {
+    if let Some(f) = formatted(m, key, value, false) {
         o.push(("formatted".into(), f));
     }
     V::Obj(o)
@@ -322,7 +331,7 @@ fn dump(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         let v = V::Arr(
             entries
                 .iter()
-                .filter_map(|(k, v)| formatted(&m, k, v))
+                .filter_map(|(k, v)| formatted(&m, k, v, true))
                 .collect(),
         );
         let mut w = Jw::new(true);
@@ -355,7 +364,7 @@ fn lookup(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         Ok(v) => {
             if out.json {
                 print_v(out, &entry_json(&m, &key, &v));
-            } else if let Some(f) = formatted(&m, &key, &v) {
+            } else if let Some(f) = formatted(&m, &key, &v, true) {
                 let mut w = Jw::new(true);
                 w.value(&f);
                 println!("{}", w.out);

@@ -22,6 +22,7 @@ pub const ENOSYS: i32 = 38;
 pub const ELOOP: i32 = 40;
 pub const ENOTSUPP: i32 = 524;
 pub const EOPNOTSUPP: i32 = 95;
+pub const EAFNOSUPPORT: i32 = 97;
 
 /// The libc name of an errno value, as `strerror` names it in bpftool messages.
 pub fn describe(errno: i32) -> &'static str {
@@ -47,6 +48,7 @@ pub fn describe(errno: i32) -> &'static str {
         ENOSYS => "Function not implemented",
         ELOOP => "Too many levels of symbolic links",
         EOPNOTSUPP => "Operation not supported",
+        EAFNOSUPPORT => "Address family not supported by protocol",
         ENOTSUPP => "Unknown error 524",
         _ => "Unknown error",
     }

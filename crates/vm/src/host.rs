@@ -105,6 +105,8 @@ pub struct HelperHost {
     /// The cookie of the run's socket, taken on the first
     /// `bpf_get_socket_cookie` (see `helpers::task`).
     pub socket_cookie: Option<u64>,
+    /// Packets `bpf_clone_redirect` sent (they go nowhere here).
+    pub clones: u64,
 }
 
 impl std::fmt::Debug for HelperHost {
@@ -132,6 +134,7 @@ impl HelperHost {
             packet: None,
             redirect: None,
             socket_cookie: None,
+            clones: 0,
             inner_maps: None,
         }
     }

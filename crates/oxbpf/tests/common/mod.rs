@@ -2,11 +2,6 @@
 
 /// Objects the kernel accepts that oxbpf cannot load yet, each with why.
 pub const KNOWN: &[(&str, &str)] = &[
-    (
-        "tc_classifier_legacy",
-        "bpf_clone_redirect is not implemented",
-    ),
-    ("xdp_frags_fib", "bpf_fib_lookup is not implemented"),
     ("iter_task", "verifier: BTF-typed iterator contexts"),
     ("tp_btf_exec", "verifier: BTF-typed tp_btf contexts"),
     (

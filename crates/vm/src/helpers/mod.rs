@@ -22,6 +22,7 @@
 pub mod csum;
 pub mod maps;
 pub mod misc;
+pub mod net;
 pub mod packet;
 pub mod skb;
 pub mod task;

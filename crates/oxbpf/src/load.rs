@@ -375,6 +375,12 @@ impl Runtime {
         req.func_info = func_info.clone();
         req.log_level = opts.log_level;
         req.options.allow_uninit_stack = !opts.strict_uninit_stack;
+        req.custom_helpers = self
+            .reg
+            .custom_protos
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_default();
         let verified = verifier::verify(&req).map_err(|r| Error::Verify {
             program: name.clone(),
             source_line: r.pc.and_then(|pc| source_line(&line_info, pc)),

@@ -60,6 +60,8 @@ pub(crate) struct Registry {
     maps: RwLock<BTreeMap<u32, Weak<MapInner>>>,
     progs: RwLock<BTreeMap<u32, Weak<ProgInner>>>,
     pub(crate) helpers: RwLock<HelperRegistry>,
+    /// Prototypes of the host's own helpers, for the verifier.
+    pub(crate) custom_protos: RwLock<Vec<uapi::proto::HelperProto>>,
     /// The tail-call resolver runs hand to the engines. Engines take it by
     /// `'static` reference (a run's environment cannot borrow from the
     /// registry), so each runtime leaks this one small value.
@@ -183,6 +185,7 @@ impl Runtime {
                 maps: RwLock::new(BTreeMap::new()),
                 progs: RwLock::new(BTreeMap::new()),
                 helpers: RwLock::new(crate::helpers::standard()),
+                custom_protos: RwLock::new(Vec::new()),
                 fs,
             }),
         }
@@ -193,12 +196,23 @@ impl Runtime {
         &self.reg.opts
     }
 
-    /// Registers (or replaces) helper `id` for programs loaded from now on.
-    /// The verifier checks calls to it against the kernel's prototype of
-    /// that number.
-    pub fn register_helper(&self, id: u32, f: vm::HelperFn) {
+    /// Registers (or replaces) a helper for programs loaded from now on:
+    /// `proto.id` is its number, and the verifier checks every call against
+    /// `proto` as it checks the kernel's helpers against theirs. Numbers
+    /// above the kernel's (e.g. from `0x10000`) keep clear of them; a
+    /// kernel number replaces that helper.
+    ///
+    /// The function follows the helper ABI of [`vm::HelperFn`]: it gets
+    /// `r1`–`r5` and the run's environment, trusts pointer arguments the
+    /// verifier proved (unchecked runs), and validates them with
+    /// [`vm::RunEnv::read_bytes`] and friends otherwise.
+    pub fn register_helper(&self, proto: uapi::proto::HelperProto, f: vm::HelperFn) {
         if let Ok(mut h) = self.reg.helpers.write() {
-            h.register(uapi::HelperId(id), f);
+            h.register(uapi::HelperId(proto.id), f);
+        }
+        if let Ok(mut p) = self.reg.custom_protos.write() {
+            p.retain(|x| x.id != proto.id);
+            p.push(proto);
         }
     }
 

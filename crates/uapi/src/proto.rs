@@ -100,6 +100,14 @@ pub struct HelperProto {
 
 use ArgType as A;
 
+impl HelperProto {
+    /// A prototype: helper `id` returns `ret` and takes `args` (at most
+    /// five); not GPL-only, does not move packet data.
+    pub const fn new(id: u32, ret: RetType, args: &[ArgType]) -> HelperProto {
+        p(id, ret, args)
+    }
+}
+
 const fn p(id: u32, ret: RetType, a: &[ArgType]) -> HelperProto {
     let mut args = [A::None; 5];
     let mut i = 0;

@@ -111,6 +111,10 @@ pub struct Request<'a> {
     /// instruction); the kernel's `log_level` bits 1 and 2.
     pub log_level: u32,
     pub options: Options,
+    /// Helpers the host adds (the embedding API's own helpers), checked
+    /// like the kernel's against their prototype. A number here replaces
+    /// the kernel's helper of that number, for every program type.
+    pub custom_helpers: Vec<uapi::proto::HelperProto>,
 }
 
 impl<'a> Request<'a> {
@@ -125,6 +129,7 @@ impl<'a> Request<'a> {
             func_info: Vec::new(),
             log_level: 0,
             options: Options::default(),
+            custom_helpers: Vec::new(),
         }
     }
 }

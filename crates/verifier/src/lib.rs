@@ -180,6 +180,7 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
     let mut env = Env::new(prog, req.prog_type, level, req.options);
     env.log.put(&preamble);
     env.attach = req.expected_attach_type;
+    env.custom_helpers = req.custom_helpers.clone();
     env.linfo = req.line_info.clone();
     env.linfo.sort_by_key(|l| l.insn_off);
     let mut fds = Vec::new();

@@ -44,13 +44,20 @@ impl Env {
         hid: i32,
         pc: usize,
     ) -> Result<Flow, Fail> {
+        let custom = self
+            .custom_helpers
+            .iter()
+            .find(|p| hid >= 0 && p.id == hid as u32)
+            .copied();
         let known = hid >= 0 && (hid as usize) < uapi::HelperId::count();
-        if !known {
+        if !known && custom.is_none() {
             return Err(self.fail(EINVAL, format!("invalid func unknown#{hid}")));
         }
-        let Some(pr) =
-            proto::proto(hid as u32).filter(|_| proto::allowed(self.prog_type, hid as u32))
-        else {
+        let Some(pr) = custom.or_else(|| {
+            proto::proto(hid as u32)
+                .filter(|_| proto::allowed(self.prog_type, hid as u32))
+                .copied()
+        }) else {
             let msg = format!(
                 "program of this type cannot use helper {}",
                 helper_name(hid)
@@ -112,7 +119,15 @@ impl Env {
             }
             _ => {}
         }
-        invalidate(st, hid, meta);
+        let changes_pkt_data = self
+            .custom_helpers
+            .iter()
+            .find(|p| p.id == hid as u32)
+            .map_or_else(
+                || proto::proto(hid as u32).is_some_and(|p| p.changes_pkt_data),
+                |p| p.changes_pkt_data,
+            );
+        invalidate(st, changes_pkt_data, meta);
         let r0 = self.ret_value(st, ret, meta, pc)?;
         self.clobber_caller_saved(st, r0);
         Ok(Flow::Next(pc + 1))
@@ -608,7 +623,7 @@ fn is_mem_ptr(r: &RegState) -> bool {
 
 /// After a call: pointers into a released reservation and, for helpers that
 /// may move packet data, every packet pointer become unknown scalars.
-fn invalidate(st: &mut State, hid: i32, meta: &Meta) {
+fn invalidate(st: &mut State, changes_pkt_data: bool, meta: &Meta) {
     if let Some(rid) = meta.release_ref {
         st.refs.retain(|r| r.id != rid);
         st.for_each_reg(|r| {
@@ -617,7 +632,7 @@ fn invalidate(st: &mut State, hid: i32, meta: &Meta) {
             }
         });
     }
-    if proto::proto(hid as u32).is_some_and(|p| p.changes_pkt_data) {
+    if changes_pkt_data {
         st.for_each_reg(|r| {
             if matches!(r, RegState::Ptr(p) if p.kind.is_pkt() || p.kind == PtrKind::PacketEnd) {
                 *r = RegState::unknown();

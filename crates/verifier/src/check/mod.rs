@@ -96,6 +96,8 @@ pub(crate) struct Env {
     prev_insn_processed: u64,
     pub max_states_per_insn: usize,
     last_linfo: Option<usize>,
+    /// The host's own helpers ([`crate::Request::custom_helpers`]).
+    pub custom_helpers: Vec<uapi::proto::HelperProto>,
 }
 
 impl Env {
@@ -126,6 +128,7 @@ impl Env {
             prev_insn_processed: 0,
             max_states_per_insn: 0,
             last_linfo: None,
+            custom_helpers: Vec::new(),
         }
     }
 

@@ -161,11 +161,24 @@ impl Program {
         &self,
         input: &vm::test_run::TestRunInput<'_>,
     ) -> Result<vm::test_run::TestRunOutput> {
-        let mut run = vm::test_run::TestRun::new(self.0.prog_type, self.0.attach_type, input)
-            .map_err(|source| Error::TestRun {
-                program: self.0.name.clone(),
-                source,
-            })?;
+        use ProgType as P;
+        let raw_ctx = matches!(
+            self.0.prog_type,
+            P::Kprobe | P::Tracepoint | P::PerfEvent | P::Unspec
+        );
+        let mut run = if raw_ctx {
+            // The kernel cannot test-run these; oxbpf runs them once on the
+            // context the caller gives (`pt_regs`, a tracepoint record, a
+            // perf sample).
+            vm::test_run::TestRun::raw(self.0.prog_type, input.ctx_in.unwrap_or(&[]))
+        } else {
+            vm::test_run::TestRun::new(self.0.prog_type, self.0.attach_type, input).map_err(
+                |source| Error::TestRun {
+                    program: self.0.name.clone(),
+                    source,
+                },
+            )?
+        };
         let mut host = self.helper_host();
         self.run_prepared(&mut run, &mut host, input.cpu)
     }

@@ -93,19 +93,30 @@ pub fn covers_with(
         return false;
     }
     let n = old.frames.len();
-    for (i, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
+    // Registers of every frame first, innermost first, then the stacks:
+    // states that differ usually differ in a register of the current
+    // frame (a loop counter), and comparing a caller's big stack before
+    // finding that made loops in callees quadratic in stack size (found by
+    // the verification-time benchmark, `benches/vs_kernel.rs`). The result
+    // does not depend on the order: every pair must hold, and the id
+    // mapping only requires consistency.
+    for (i, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate().rev() {
         if fo.callsite != fc.callsite || fo.callback != fc.callback {
             return false;
         }
         let live = if i + 1 == n { live } else { u16::MAX };
-        if !frame_covers(fo, fc, live, exact, &mut ids) {
+        if !regs_cover(fo, fc, live, exact, &mut ids) {
             return false;
         }
     }
-    true
+    old.frames
+        .iter()
+        .zip(&cur.frames)
+        .rev()
+        .all(|(fo, fc)| stack_covers(&fo.stack, &fc.stack, exact, &mut ids))
 }
 
-fn frame_covers(old: &Frame, cur: &Frame, live: u16, exact: bool, ids: &mut IdMap) -> bool {
+fn regs_cover(old: &Frame, cur: &Frame, live: u16, exact: bool, ids: &mut IdMap) -> bool {
     for i in 0..old.regs.len() {
         if !exact && live & (1 << i) == 0 {
             continue;
@@ -114,7 +125,7 @@ fn frame_covers(old: &Frame, cur: &Frame, live: u16, exact: bool, ids: &mut IdMa
             return false;
         }
     }
-    stack_covers(&old.stack, &cur.stack, exact, ids)
+    true
 }
 
 /// `regsafe`: whether the old register's state covers the current one.

@@ -823,6 +823,21 @@ fn hand_made_maps_like_bpftool() {
         "map", "delete", "pinned", "@/big", "key", "hex", "ff", "01", "02", "03", "04", "05", "06",
         "07", "08", "09", "0a", "0b", "0c", "0d", "0e", "0f", "10", "11", "12", "13",
     ]);
+    step(&[
+        "map", "create", "@/q", "type", "queue", "key", "0", "value", "4", "entries", "2", "name",
+        "q",
+    ]);
+    step(&["map", "push", "pinned", "@/q", "value", "1", "2", "3", "4"]);
+    step(&[
+        "map", "enqueue", "pinned", "@/q", "value", "5", "6", "7", "8",
+    ]);
+    step(&["map", "push", "pinned", "@/q", "value", "9", "9", "9", "9"]);
+    step(&["map", "peek", "pinned", "@/q"]);
+    step(&["-j", "map", "peek", "pinned", "@/q"]);
+    step(&["map", "dump", "pinned", "@/q"]);
+    step(&["map", "pop", "pinned", "@/q"]);
+    step(&["map", "dequeue", "pinned", "@/q"]);
+    step(&["map", "pop", "pinned", "@/q"]);
     step(&["map", "freeze", "pinned", "@/arr"]);
     step(&[
         "map", "update", "pinned", "@/arr", "key", "0", "0", "0", "0", "value", "0", "0", "0", "0",

@@ -38,6 +38,8 @@ const USAGE: &str = "Usage: oxbpf map { show | list } [MAP]
        oxbpf map delete MAP key DATA
        oxbpf map pin MAP FILE
        oxbpf map freeze MAP
+       oxbpf map { push | enqueue } MAP value VALUE
+       oxbpf map { pop | dequeue | peek } MAP
 MAP := id MAP_ID | pinned FILE | name MAP_NAME
 DATA := { [hex] BYTES }
 VALUE := { DATA | MAP | PROG }
@@ -56,6 +58,9 @@ pub fn run(out: &Output, words: Vec<String>) -> CliResult<ExitCode> {
         "getnext" => getnext(out, args),
         "pin" => pin(out, args),
         "freeze" => freeze(out, args),
+        "push" | "enqueue" => push(out, args),
+        "pop" | "dequeue" => pop(out, args, true),
+        "peek" => pop(out, args, false),
         "help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -314,7 +319,12 @@ fn dump(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     let rt = runtime()?;
     let m = resolve_map(&rt, &mut args)?;
     args.finish()?;
-    let keys = m.keys().map_err(|e| bpf_err("can't get next key", &e))?;
+    // As bpftool: iteration ends at the first get_next_key failure (a
+    // queue or stack has no keys and dumps as empty).
+    let (keys, failed) = match m.keys() {
+        Ok(k) => (k, false),
+        Err(_) => (Vec::new(), true),
+    };
     let mut entries = Vec::new();
     for k in keys {
         match m.lookup(&k) {
@@ -343,6 +353,10 @@ fn dump(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         }
         let n = entries.len();
         println!("Found {n} element{}", if n == 1 { "" } else { "s" });
+    }
+    // bpftool's status when iteration failed (a queue, a stack).
+    if failed {
+        return Ok(ExitCode::from(255));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -500,4 +514,44 @@ fn freeze(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     m.freeze()
         .map_err(|e| bpf_err("failed to freeze map", &e))?;
     done(out)
+}
+
+fn push(out: &Output, mut args: Args) -> CliResult<ExitCode> {
+    let rt = runtime()?;
+    let m = resolve_map(&rt, &mut args)?;
+    match args.next_opt().as_deref() {
+        Some("value") => {}
+        _ => return Err(cli_err!("did not find value")),
+    }
+    let value = parse_bytes(&mut args, "value", m.spec().value_size as usize)?;
+    args.finish()?;
+    m.push(&value, 0)
+        .map_err(|e| bpf_err("update failed", &e))?;
+    done(out)
+}
+
+/// `pop`/`dequeue` (`take`) and `peek` of a queue or stack.
+fn pop(out: &Output, mut args: Args, take: bool) -> CliResult<ExitCode> {
+    let rt = runtime()?;
+    let m = resolve_map(&rt, &mut args)?;
+    args.finish()?;
+    let r = if take { m.pop() } else { m.peek() };
+    match r {
+        Ok(v) => {
+            if out.json {
+                print_v(
+                    out,
+                    &V::Obj(vec![
+                        ("key".into(), V::Arr(Vec::new())),
+                        ("value".into(), hex_json(&v)),
+                    ]),
+                );
+            } else {
+                println!("value: {}", hex(&v));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.errno() == Some(2) => Err(cli_err!("empty map")),
+        Err(e) => Err(bpf_err(if take { "pop failed" } else { "peek failed" }, &e)),
+    }
 }

@@ -5,7 +5,8 @@
 //! `BPF_OBJ_GET_INFO_BY_FD`, func and line info resolved through the
 //! object's BTF, the kallsyms names bpftool would find for its calls) and
 //! what bpftool printed for it: `plain.txt`, `opcodes.txt`, `linum.txt`,
-//! `visual.dot`, `json.txt` (`-j`), `json_opcodes.txt`, `json_linum.txt`.
+//! `visual.dot`, `json.txt` (`-j`), `json_opcodes.txt`, `json_linum.txt`
+//! and the `-p` forms `json_pretty*.txt`.
 //! The test renders the same instructions through `isa::xlated` and
 //! compares byte for byte, so it checks the formatting alone and needs
 //! neither the kernel nor bpftool.
@@ -15,8 +16,8 @@
 //! objects with `bpftool prog loadall` and rewrites the directory.
 
 use isa::xlated::{
-    dump_json, dump_json_string, dump_plain, dump_visual, FuncProto, SourceLine, XlatedNames,
-    XlatedOptions, XlatedProgram,
+    dump_json, dump_json_pretty, dump_json_string, dump_plain, dump_visual, FuncProto, SourceLine,
+    XlatedNames, XlatedOptions, XlatedProgram,
 };
 use isa::RawInsn;
 use oxbpf_isa as isa;
@@ -122,6 +123,18 @@ fn renderings(input: &Input) -> Vec<(&'static str, String)> {
         (
             "json_linum.txt",
             dump_json_string(&p, o(false, true)) + "\n",
+        ),
+        (
+            "json_pretty.txt",
+            dump_json_pretty(&p, o(false, false)) + "\n",
+        ),
+        (
+            "json_pretty_opcodes.txt",
+            dump_json_pretty(&p, o(true, false)) + "\n",
+        ),
+        (
+            "json_pretty_linum.txt",
+            dump_json_pretty(&p, o(false, true)) + "\n",
         ),
     ]
 }

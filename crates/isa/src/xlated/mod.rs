@@ -335,110 +335,11 @@ pub fn dump_plain(p: &XlatedProgram<'_>, opts: XlatedOptions) -> String {
     out
 }
 
-/// bpftool's `jsonw_string`: JSON string escapes of its json_writer.
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\x0c' => out.push_str("\\f"),
-            '\x08' => out.push_str("\\b"),
-            // bpftool 7.1's json_writer turns a backslash into `\n`
-            // (backslash, n); kept, so that our output diffs clean.
-            '\\' => out.push_str("\\n"),
-            '"' => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// `"0x%02hhx"` array of bytes, bpftool's `print_hex_data_json`.
-fn json_hex_bytes(out: &mut String, bytes: &[u8]) {
-    out.push('[');
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "\"0x{b:02x}\"");
-    }
-    out.push(']');
-}
-
-/// `bpftool -j prog dump xlated [opcodes] [linum]`, byte for byte (compact,
-/// keys in bpftool's order, no trailing newline): an array with one object
-/// per instruction: `proto` (function start), `src` (source line), under
-/// `linum` `file`, `line_num` and `line_col` (only when not 0), `disasm`,
-/// and under `opcodes` `{code, src_reg, dst_reg, off, imm}` as hex strings
-/// (`imm` of an `lddw` is 12 bytes: its own `imm` and the whole next slot).
-pub fn dump_json_string(p: &XlatedProgram<'_>, opts: XlatedOptions) -> String {
-    let mut out = String::from("[");
-    for (n, pc) in insn_starts(p.insns).into_iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        let mut fields: Vec<String> = Vec::new();
-        let mut field = |k: &str, v: String| fields.push(format!("\"{k}\":{v}"));
-        if let Some(f) = find_func(p.funcs, pc) {
-            let mut v = String::new();
-            json_str(&mut v, &f.proto);
-            field("proto", v);
-        }
-        if let Some(l) = find_line(p.lines, pc) {
-            let mut v = String::new();
-            json_str(&mut v, ltrim(&l.src));
-            field("src", v);
-            if opts.linum {
-                let mut v = String::new();
-                json_str(&mut v, &l.file);
-                field("file", v);
-                field("line_num", l.line.to_string());
-                if l.col != 0 {
-                    field("line_col", l.col.to_string());
-                }
-            }
-        }
-        // The disasm text is printed unescaped, as bpftool does.
-        field(
-            "disasm",
-            format!("\"{}\"", xlated_insn_text(p.insns, pc, p.names)),
-        );
-        if opts.opcodes {
-            let raw = p.insns[pc];
-            let bytes = raw.to_bytes();
-            let mut v = format!(
-                "{{\"code\":\"0x{:02x}\",\"src_reg\":\"0x{:x}\",\"dst_reg\":\"0x{:x}\",\"off\":",
-                raw.code, raw.src, raw.dst
-            );
-            json_hex_bytes(&mut v, &bytes[2..4]);
-            v.push_str(",\"imm\":");
-            if is_lddw(p.insns, pc) && pc + 1 < p.insns.len() {
-                let mut imm = bytes[4..8].to_vec();
-                imm.extend_from_slice(&p.insns[pc + 1].to_bytes());
-                json_hex_bytes(&mut v, &imm);
-            } else {
-                json_hex_bytes(&mut v, &bytes[4..8]);
-            }
-            v.push('}');
-            field("opcodes", v);
-        }
-        out.push('{');
-        out.push_str(&fields.join(","));
-        out.push('}');
-    }
-    out.push(']');
-    out
-}
-
-/// [`dump_json_string`] as a JSON value, for callers that pretty-print
-/// (`-p`) or embed it. (`serde_json` sorts object keys unless built with
-/// `preserve_order`; the string form keeps bpftool's order.)
-pub fn dump_json(p: &XlatedProgram<'_>, opts: XlatedOptions) -> serde_json::Value {
-    // The string is built from escaped parts, so it always parses.
-    serde_json::from_str(&dump_json_string(p, opts)).unwrap_or(serde_json::Value::Null)
-}
+mod json;
+pub use json::{dump_json, dump_json_pretty, dump_json_string};
 
 mod cfg;
 pub use cfg::dump_visual;
+
+#[cfg(test)]
+mod tests;

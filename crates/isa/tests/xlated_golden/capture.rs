@@ -290,6 +290,18 @@ pub fn run(k: &Kernel, out_dir: &Path) {
                     "json_linum.txt",
                     vec!["-j", "prog", "dump", "xlated", "id", &id, "linum"],
                 ),
+                (
+                    "json_pretty.txt",
+                    vec!["-p", "prog", "dump", "xlated", "id", &id],
+                ),
+                (
+                    "json_pretty_opcodes.txt",
+                    vec!["-p", "prog", "dump", "xlated", "id", &id, "opcodes"],
+                ),
+                (
+                    "json_pretty_linum.txt",
+                    vec!["-p", "prog", "dump", "xlated", "id", &id, "linum"],
+                ),
             ] {
                 // bpftool 7.1 crashes drawing some graphs (bpf-to-bpf
                 // calls whose callee its block search cannot find): no

@@ -70,6 +70,18 @@ pub fn tag_hex(tag: &[u8; TAG_SIZE]) -> String {
     tag.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The kernel's symbol for a jited program or subprogram,
+/// `bpf_prog_<tag>_<name>` (`/proc/kallsyms`, `perf`, and the
+/// `call pc+3#bpf_prog_…` annotations of `prog dump xlated`).
+///
+/// For a subprogram the kernel hashes its slice of the *verified*
+/// instructions: for a leaf function without map references that is
+/// [`prog_tag`] of the slice; where the slice holds calls or map
+/// references, it hashes kernel pointers no user-space tool can know.
+pub fn ksym_name(tag: &[u8; TAG_SIZE], name: &str) -> String {
+    format!("bpf_prog_{}_{name}", tag_hex(tag))
+}
+
 /// Parses the 16-hex-digit form back (`bpftool prog show tag TAG`);
 /// `None` unless it is exactly 16 hex digits.
 pub fn parse_tag_hex(s: &str) -> Option<[u8; TAG_SIZE]> {
@@ -114,6 +126,31 @@ mod tests {
         let mut b = a;
         b[0].imm = 4;
         assert_ne!(prog_tag(&a), prog_tag(&b));
+    }
+
+    #[test]
+    fn ksym_of_a_leaf_subprogram() {
+        // `bump` of corpus/obj/subprograms.o, as Linux 6.18 names it in
+        // kallsyms (slots 24..45 of `tc_subprogs`' xlated insns).
+        let text = include_str!("../tests/xlated/subprograms__tc_subprogs/input.json");
+        let hex: Vec<&str> = text
+            .split('"')
+            .filter(|s| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect();
+        let slots: Vec<RawInsn> = hex[24..45]
+            .iter()
+            .map(|h| {
+                let mut b = [0u8; 8];
+                for (i, x) in b.iter_mut().enumerate() {
+                    *x = u8::from_str_radix(&h[i * 2..i * 2 + 2], 16).unwrap_or(0);
+                }
+                RawInsn::from_bytes(b)
+            })
+            .collect();
+        assert_eq!(
+            ksym_name(&prog_tag(&slots), "bump"),
+            "bpf_prog_135473a1208ea457_bump"
+        );
     }
 
     #[test]

@@ -21,6 +21,22 @@
 //!   of helpers, `bpf_prog_<tag>_<name>` of jited subprograms) and any other
 //!   [`KernelNames`] can be passed instead.
 //!
+//! ```
+//! use oxbpf_isa::xlated::{dump_plain, XlatedNames, XlatedOptions, XlatedProgram};
+//! use oxbpf_isa::RawInsn;
+//!
+//! let insns = [
+//!     RawInsn::new(0x85, 0, 0, 0, 5),   // call bpf_ktime_get_ns
+//!     RawInsn::new(0x95, 0, 0, 0, 0),   // exit
+//! ];
+//! let names = XlatedNames::default();   // our runtime: helper ids, no kallsyms
+//! let p = XlatedProgram { insns: &insns, funcs: &[], lines: &[], names: &names };
+//! assert_eq!(
+//!     dump_plain(&p, XlatedOptions::default()),
+//!     "   0: (85) call bpf_ktime_get_ns#5\n   1: (95) exit\n"
+//! );
+//! ```
+//!
 //! Layout details follow bpftool 7.1 (`tools/bpf/bpftool/xlated_dumper.c`,
 //! `cfg.c`, `btf_dumper.c` of Linux 6.1), the version the goldens come from.
 

@@ -468,3 +468,30 @@ fn feature_lists_what_this_build_runs() {
     assert!(!has("program_types", "unspec"));
     assert_eq!(f["instructions"]["have_jmp32"], true);
 }
+
+#[test]
+fn load_twice_into_one_directory() {
+    let fs = Fs::new("twice");
+    fs.ok(&["prog", "load", OBJ, "/sys/fs/bpf/a"]);
+    // As with bpftool, a second load of the object works; its maps are
+    // its own (the names beside it are taken, so they stay unpinned).
+    let out = fs.run(&["prog", "load", OBJ, "/sys/fs/bpf/b"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Warning: map counters not pinned"));
+    let a = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/a"]);
+    let b = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/b"]);
+    assert_eq!(a["tag"], b["tag"]);
+    assert_ne!(a["map_ids"], b["map_ids"]);
+    // b's counter map lives as long as b.
+    assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 4);
+    std::fs::remove_file(fs.dir.join("b")).unwrap();
+    assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 3);
+    // A pin outside OXBPF_FS is refused, saying where pins go.
+    let out = fs.run(&["prog", "load", OBJ, "/nonexistent-dir/x"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Operation not permitted (pins live under"),
+        "{err}"
+    );
+}

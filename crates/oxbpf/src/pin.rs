@@ -176,6 +176,44 @@ pub(crate) fn current_uid() -> u32 {
     std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
 }
 
+/// `path` with its longest existing ancestor made canonical (symlinks
+/// resolved) and the rest appended as given.
+fn canonical_prefix(path: &Path) -> PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(n), Some(p)) => {
+                rest.push(n.to_os_string());
+                existing = p;
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_path_buf());
+    for n in rest.iter().rev() {
+        out.push(n);
+    }
+    out
+}
+
+/// `path` with `.` and `..` resolved by name alone (no symlinks).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Whether an object file name is `<prefix>-<id>` (no suffix).
 fn parse_object_name(name: &str) -> Option<(ObjKind, u32)> {
     let (prefix, id) = name.split_once('-')?;
@@ -433,21 +471,30 @@ impl PinFs {
         let parent = abs
             .parent()
             .ok_or_else(|| pin_err(&abs, libc::EINVAL, "no parent directory"))?;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(io(parent))?;
-        let parent = parent.canonicalize().map_err(io(parent))?;
-        if !parent.starts_with(&self.root) || parent.starts_with(self.objects()) {
-            return Err(pin_err(
+        let outside = || {
+            pin_err(
                 &abs,
                 libc::EPERM,
                 format!(
                     "pins live under {} ({ENV_VAR}); /sys/fs/bpf/... names a path there",
                     self.root.display()
                 ),
-            ));
+            )
+        };
+        let inside = |p: &Path| p.starts_with(&self.root) && !p.starts_with(self.objects());
+        // Judge the path before creating directories for it (lexically:
+        // `..` steps back), then again once it exists (symlinks).
+        if !inside(&lexical(&canonical_prefix(parent))) {
+            return Err(outside());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(io(parent))?;
+        let parent = parent.canonicalize().map_err(io(parent))?;
+        if !inside(&parent) {
+            return Err(outside());
         }
         let name = abs
             .file_name()

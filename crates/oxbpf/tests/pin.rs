@@ -402,3 +402,31 @@ fn per_cpu_map_needs_as_many_slots_as_workers() {
     assert_eq!(m1.value_size(), 16, "two slots of 8 bytes, as created");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn pins_stay_inside_the_pin_directory() {
+    let dir = tmpdir("inside");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.with_extension("link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    // Reached through a symlink: fine, new directories included.
+    let rt = runtime(&link);
+    let m = rt
+        .create_map(MapSpec::new(MapType::Array, 4, 4, 1))
+        .unwrap();
+    m.pin(link.join("a/b/m")).unwrap();
+    assert!(dir.join("a/b/m").is_file());
+    // `..` out of it, the store itself, and elsewhere: refused, and no
+    // directory made on the way.
+    let escape = link.join("a/../../escaped-dir/m");
+    assert_eq!(m.pin(&escape).unwrap_err().errno(), Some(1));
+    assert!(!dir.parent().unwrap().join("escaped-dir").exists());
+    assert_eq!(m.pin(dir.join(".objects/x")).unwrap_err().errno(), Some(1));
+    // /sys/fs/bpf names are read as paths of the pin directory.
+    m.pin("/sys/fs/bpf/via-bpffs-name").unwrap();
+    assert!(dir.join("via-bpffs-name").is_file());
+    assert_eq!(m.pin(dir.join("a/b/m")).unwrap_err().errno(), Some(17));
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,7 +4,8 @@
 //! bpffs.
 //!
 //! `load` pins the first program (or the one of section SEC) at PATH and
-//! its maps beside it — in PATH's directory under their names, or in
+//! its maps beside it — in PATH's directory under their names (libbpf's
+//! pin names; a name already taken is skipped with a warning), or in
 //! `pinmaps DIR` when given. `loadall` pins every program as DIR/NAME and
 //! the maps only with `pinmaps`. Whatever is not pinned is gone when the
 //! command exits, except maps that a pinned program uses.
@@ -68,27 +69,7 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
     }
     let mut pinned: Vec<PathBuf> = Vec::new();
     let res = (|| -> CliResult<()> {
-        let map_dir = match (&pinmaps, all) {
-            (Some(d), _) => Some(fs.resolve(d)),
-            (None, false) => Some(
-                fs.resolve(&target)
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
-            ),
-            (None, true) => None,
-        };
-        if let Some(dir) = map_dir {
-            for m in obj.maps() {
-                // libbpf's pin names: dots become underscores
-                // (`counter.rodata` is pinned as `counter_rodata`).
-                let p = dir.join(m.name().replace('.', "_"));
-                let at = fs.pin_map(m, &p).map_err(|e| {
-                    bpf_err(&format!("can't pin map {} ({})", m.name(), p.display()), &e)
-                })?;
-                pinned.push(at);
-            }
-        }
+        // Programs first: an unusable PATH is the error to report.
         if all {
             let dir = fs.resolve(&target);
             for p in &progs {
@@ -103,6 +84,33 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
                 .pin_program(progs[0], &target)
                 .map_err(|e| bpf_err(&format!("can't pin the object ({target})"), &e))?;
             pinned.push(at);
+        }
+        let (map_dir, beside) = match (&pinmaps, all) {
+            (Some(d), _) => (Some(fs.resolve(d)), false),
+            (None, false) => (fs.resolve(&target).parent().map(Path::to_path_buf), true),
+            (None, true) => (None, false),
+        };
+        if let Some(dir) = map_dir {
+            for m in obj.maps() {
+                // libbpf's pin names: dots become underscores
+                // (`counter.rodata` is pinned as `counter_rodata`).
+                let p = dir.join(m.name().replace('.', "_"));
+                if beside && std::fs::symlink_metadata(&p).is_ok() {
+                    // Loading one object twice into a directory (as
+                    // bpftool users do) must work: the name is taken, the
+                    // program keeps its map all the same.
+                    eprintln!(
+                        "Warning: map {} not pinned: {} exists (give 'pinmaps DIR' to choose)",
+                        m.name(),
+                        p.display()
+                    );
+                    continue;
+                }
+                let at = fs.pin_map(m, &p).map_err(|e| {
+                    bpf_err(&format!("can't pin map {} ({})", m.name(), p.display()), &e)
+                })?;
+                pinned.push(at);
+            }
         }
         Ok(())
     })();

@@ -21,11 +21,20 @@ pub(crate) fn errno_text(errno: i32) -> String {
 /// An error as bpftool words it: `what: <strerror>` when there is an
 /// errno, else the error's own text.
 pub(crate) fn bpf_err(what: &str, e: &oxbpf::Error) -> CliError {
+    // A pin outside the pin directory: say where pins go.
+    if let oxbpf::Error::Pin { reason, errno, .. } = e {
+        if *errno == EPERM {
+            return cli_err!("{what}: {} ({reason})", errno_text(*errno));
+        }
+    }
     match e.errno() {
         Some(n) if n > 0 && n < 4096 => cli_err!("{what}: {}", errno_text(n)),
         _ => cli_err!("{what}: {e}"),
     }
 }
+
+/// `EPERM`: what a pin outside the pin directory gets.
+const EPERM: i32 = 1;
 
 /// The runtime of commands that use the pin directory: ids shared with
 /// other processes, maps in `OXBPF_FS`, trace lines to its trace pipe.

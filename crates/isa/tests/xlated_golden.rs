@@ -237,16 +237,20 @@ fn json_tolerated(input: &Input, expected: &str, ours: &str) -> Option<usize> {
     Some(n)
 }
 
-#[test]
-fn xlated_dumps_match_bpftool() {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_dir())
-        .expect("tests/xlated")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.join("input.json").exists())
-        .collect();
-    dirs.sort();
-    let (mut files, mut lines, mut newer, mut failures) = (0, 0, 0, Vec::new());
-    for dir in &dirs {
+/// What comparing captured directories found.
+#[derive(Default)]
+struct Report {
+    files: usize,
+    lines: usize,
+    newer: usize,
+    failures: Vec<String>,
+}
+
+/// Renders every captured program in `dirs` and compares with bpftool's
+/// files next to it.
+fn compare(dirs: &[PathBuf]) -> Report {
+    let mut rep = Report::default();
+    for dir in dirs {
         let v: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("input.json")).expect("read"))
                 .expect("input.json");
@@ -256,8 +260,8 @@ fn xlated_dumps_match_bpftool() {
             let Ok(expected) = std::fs::read_to_string(dir.join(file)) else {
                 continue;
             };
-            files += 1;
-            lines += expected.lines().count();
+            rep.files += 1;
+            rep.lines += expected.lines().count();
             if ours == expected {
                 continue;
             }
@@ -267,8 +271,8 @@ fn xlated_dumps_match_bpftool() {
                 lines_tolerated(&input, &expected, &ours)
             };
             match tolerated {
-                Some(n) => newer += n,
-                None => failures.push(format!(
+                Some(n) => rep.newer += n,
+                None => rep.failures.push(format!(
                     "{}/{file}:\n{}",
                     dir.display(),
                     testkit::golden::diff(&expected, &ours)
@@ -286,12 +290,34 @@ fn xlated_dumps_match_bpftool() {
             serde_json::from_str(&std::fs::read_to_string(dir.join("json.txt")).expect("json"))
                 .expect("bpftool json");
         if newer_texts(&input).is_empty() && dump_json(&p, XlatedOptions::default()) != expected {
-            failures.push(format!(
+            rep.failures.push(format!(
                 "{}: dump_json differs from json.txt",
                 dir.display()
             ));
         }
     }
+    rep
+}
+
+fn captured_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .expect("captured programs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("input.json").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn xlated_dumps_match_bpftool() {
+    let dirs = captured_dirs(&golden_dir());
+    let Report {
+        files,
+        lines,
+        newer,
+        failures,
+    } = compare(&dirs);
     eprintln!(
         "xlated: {} programs, {files} dumps, {lines} lines compared with bpftool; \
          {newer} lines differ only in instructions newer than bpftool 7.1's disassembler",
@@ -321,5 +347,48 @@ fn capture() {
     let Some(k) = testkit::require_kernel() else {
         return;
     };
-    capture::run(&k, &golden_dir());
+    capture::run(&k, &golden_dir(), "/sys/fs/bpf/oxbpf_xlated_capture", None);
+}
+
+/// The same comparison live, on this machine's kernel and bpftool, for a
+/// few objects (skipped without either).
+#[test]
+fn live_kernel_dumps_match_bpftool() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let bpftool = std::process::Command::new("bpftool")
+        .arg("version")
+        .output();
+    if !bpftool.is_ok_and(|o| o.status.success()) || !Path::new("/sys/fs/bpf").is_dir() {
+        eprintln!("SKIPPED: bpftool or bpffs not available");
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("oxbpf_xlated_live_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("temp dir");
+    let only = [
+        "subprograms",
+        "atomics",
+        "loops_bounded",
+        "bpf_loop_callback",
+        "globals_config",
+    ];
+    let pins = format!("/sys/fs/bpf/oxbpf_xlated_live_{}", std::process::id());
+    capture::run(&k, &out, &pins, Some(&only));
+    let dirs = captured_dirs(&out);
+    let rep = compare(&dirs);
+    let _ = std::fs::remove_dir_all(&out);
+    eprintln!(
+        "live xlated: {} programs, {} dumps, {} lines agree with bpftool",
+        dirs.len(),
+        rep.files,
+        rep.lines
+    );
+    assert!(
+        dirs.len() >= 6,
+        "only {} programs captured live",
+        dirs.len()
+    );
+    assert!(rep.failures.is_empty(), "{}", rep.failures.join("\n"));
 }

@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::Command;
 use testkit::Kernel;
 
-const PIN_ROOT: &str = "/sys/fs/bpf/oxbpf_xlated_capture";
 /// Programs longer than this are left out to keep the goldens small.
 const MAX_SLOTS: usize = 700;
 
@@ -155,7 +154,9 @@ fn input_json(
     })
 }
 
-pub fn run(k: &Kernel, out_dir: &Path) {
+/// Captures the corpus objects (or only those named in `only`), pinning
+/// under `pin_root` on bpffs, into one directory per program in `out_dir`.
+pub fn run(k: &Kernel, out_dir: &Path, pin_root: &str, only: Option<&[&str]>) {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/obj");
     assert!(
         kallsyms().0 != 0,
@@ -167,8 +168,8 @@ pub fn run(k: &Kernel, out_dir: &Path) {
         .filter(|p| p.extension().is_some_and(|e| e == "o"))
         .collect();
     objs.sort();
-    let _ = std::fs::remove_dir_all(PIN_ROOT);
-    std::fs::create_dir_all(PIN_ROOT).expect("pin root on bpffs");
+    let _ = std::fs::remove_dir_all(pin_root);
+    std::fs::create_dir_all(pin_root).expect("pin root on bpffs");
     let mut captured = 0;
     for obj in objs {
         let stem = obj
@@ -176,10 +177,10 @@ pub fn run(k: &Kernel, out_dir: &Path) {
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        if stem.starts_with("reject_") {
+        if stem.starts_with("reject_") || only.is_some_and(|o| !o.contains(&stem.as_str())) {
             continue;
         }
-        let pin = format!("{PIN_ROOT}/{stem}");
+        let pin = format!("{pin_root}/{stem}");
         if bpftool(&["prog", "loadall", &obj.to_string_lossy(), &pin]).is_none() {
             eprintln!("{stem}: bpftool loadall failed, skipped");
             let _ = std::fs::remove_dir_all(&pin);
@@ -317,6 +318,6 @@ pub fn run(k: &Kernel, out_dir: &Path) {
         }
         let _ = std::fs::remove_dir_all(&pin);
     }
-    let _ = std::fs::remove_dir_all(PIN_ROOT);
+    let _ = std::fs::remove_dir_all(pin_root);
     eprintln!("captured {captured} programs into {}", out_dir.display());
 }

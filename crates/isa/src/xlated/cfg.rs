@@ -13,6 +13,7 @@
 
 use super::{xlated_insn_text, XlatedProgram};
 use crate::disasm::KernelNames;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use uapi::opcode::{BPF_PSEUDO_CALL, CALL, LDDW};
 
@@ -73,8 +74,8 @@ fn call_rel(off: i16, imm: i32) -> i32 {
 
 fn functions(p: &XlatedProgram<'_>) -> Vec<Func> {
     let n = p.insns.len();
-    // (start, discovery index), kept sorted by start.
-    let mut starts: Vec<(usize, usize)> = vec![(0, 0)];
+    // start -> discovery index.
+    let mut found: BTreeMap<usize, usize> = BTreeMap::from([(0, 0)]);
     for (pc, r) in p.insns.iter().enumerate() {
         if r.code != CALL || r.src != BPF_PSEUDO_CALL {
             continue;
@@ -82,19 +83,16 @@ fn functions(p: &XlatedProgram<'_>) -> Vec<Func> {
         let Some(t) = target(pc, call_rel(r.off, r.imm), 0, n.saturating_sub(1)) else {
             continue;
         };
-        if let Err(at) = starts.binary_search_by_key(&t, |s| s.0) {
-            let idx = starts.len();
-            starts.insert(at, (t, idx));
-        }
+        let idx = found.len();
+        found.entry(t).or_insert(idx);
     }
+    let starts: Vec<(usize, usize)> = found.into_iter().collect();
     let mut funcs = Vec::with_capacity(starts.len());
     for (i, &(start, idx)) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map_or(n.saturating_sub(1), |s| s.0 - 1);
-        let mut heads = vec![start];
+        let mut heads = BTreeSet::from([start]);
         let mut add = |h: usize| {
-            if let Err(at) = heads.binary_search(&h) {
-                heads.insert(at, h);
-            }
+            heads.insert(h);
         };
         for pc in start..=end.min(n.saturating_sub(1)) {
             let r = p.insns[pc];
@@ -113,7 +111,7 @@ fn functions(p: &XlatedProgram<'_>) -> Vec<Func> {
             idx,
             start,
             end,
-            heads,
+            heads: heads.into_iter().collect(),
         });
     }
     funcs

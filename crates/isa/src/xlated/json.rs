@@ -2,7 +2,7 @@
 //! (`json_writer.c`), emulated so the bytes match, key order, pretty
 //! layout and quirks included.
 
-use super::{find_func, find_line, insn_starts, is_lddw, ltrim, xlated_insn_text};
+use super::{insn_starts, is_lddw, ltrim, xlated_insn_text, Annotations};
 use super::{XlatedOptions, XlatedProgram};
 use std::fmt::Write as _;
 
@@ -108,13 +108,14 @@ fn quote(out: &mut String, s: &str) {
 fn write_dump(p: &XlatedProgram<'_>, opts: XlatedOptions, pretty: bool) -> String {
     let mut w = Writer::new(pretty);
     w.begin('[');
+    let notes = Annotations::new(p);
     for pc in insn_starts(p.insns) {
         w.begin('{');
-        if let Some(f) = find_func(p.funcs, pc) {
+        if let Some(f) = notes.func(pc) {
             w.name("proto");
             w.string(&f.proto);
         }
-        if let Some(l) = find_line(p.lines, pc) {
+        if let Some(l) = notes.line(pc) {
             w.name("src");
             w.string(ltrim(&l.src));
             if opts.linum {

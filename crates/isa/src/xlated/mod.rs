@@ -294,14 +294,31 @@ fn insn_starts(insns: &[RawInsn]) -> Vec<usize> {
     out
 }
 
-fn find_line(lines: &[SourceLine], pc: usize) -> Option<&SourceLine> {
-    lines.iter().find(|l| l.insn_off as usize == pc)
+/// Function and line info by instruction, the first record per slot (the
+/// kernel keeps `insn_off`s strictly increasing, so there is one).
+struct Annotations<'a> {
+    funcs: BTreeMap<usize, &'a FuncProto>,
+    lines: BTreeMap<usize, &'a SourceLine>,
 }
 
-fn find_func(funcs: &[FuncProto], pc: usize) -> Option<&FuncProto> {
-    funcs
-        .iter()
-        .find(|f| f.insn_off as usize == pc && !f.proto.is_empty())
+impl<'a> Annotations<'a> {
+    fn new(p: &XlatedProgram<'a>) -> Self {
+        let mut funcs = BTreeMap::new();
+        for f in p.funcs.iter().filter(|f| !f.proto.is_empty()) {
+            funcs.entry(f.insn_off as usize).or_insert(f);
+        }
+        let mut lines = BTreeMap::new();
+        for l in p.lines {
+            lines.entry(l.insn_off as usize).or_insert(l);
+        }
+        Annotations { funcs, lines }
+    }
+    fn func(&self, pc: usize) -> Option<&'a FuncProto> {
+        self.funcs.get(&pc).copied()
+    }
+    fn line(&self, pc: usize) -> Option<&'a SourceLine> {
+        self.lines.get(&pc).copied()
+    }
 }
 
 /// C's `isspace` trim, as bpftool's `ltrim`.
@@ -327,11 +344,12 @@ fn slot_bytes(insns: &[RawInsn], pc: usize) -> String {
 /// under `opcodes` its bytes on the next line.
 pub fn dump_plain(p: &XlatedProgram<'_>, opts: XlatedOptions) -> String {
     let mut out = String::new();
+    let notes = Annotations::new(p);
     for pc in insn_starts(p.insns) {
-        if let Some(f) = find_func(p.funcs, pc) {
+        if let Some(f) = notes.func(pc) {
             let _ = writeln!(out, "{}:", f.proto);
         }
-        if let Some(l) = find_line(p.lines, pc) {
+        if let Some(l) = notes.line(pc) {
             out.push_str("; ");
             out.push_str(ltrim(&l.src));
             if opts.linum {

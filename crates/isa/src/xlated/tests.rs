@@ -137,3 +137,43 @@ fn visual_splits_functions_and_blocks() {
     assert!(dot.contains("\tfn_0_bb_0:s -> fn_0_bb_2:n [style=\"solid,bold\", color=black, weight=10, constraint=true];"));
     assert!(dot.ends_with("}\n}\n"));
 }
+
+/// A long program with a block at every other slot and line info on every
+/// slot renders in one pass (no quadratic lookups).
+#[test]
+fn long_programs_render() {
+    let n = 100_000;
+    let mut insns = Vec::with_capacity(n + 1);
+    for i in 0..n {
+        insns.push(if i % 2 == 0 {
+            r(0x15, 0, 0, 1, 0) // if r0 == 0x0 goto pc+1
+        } else {
+            r(0x07, 0, 0, 0, 1) // r0 += 1
+        });
+    }
+    insns.push(r(0x95, 0, 0, 0, 0));
+    let lines: Vec<SourceLine> = (0..insns.len() as u32)
+        .map(|i| SourceLine {
+            insn_off: i,
+            file: "a.c".into(),
+            src: "x".into(),
+            line: i,
+            col: 1,
+        })
+        .collect();
+    let names = XlatedNames::default();
+    let p = XlatedProgram {
+        insns: &insns,
+        funcs: &[],
+        lines: &lines,
+        names: &names,
+    };
+    let opts = XlatedOptions::default();
+    assert_eq!(dump_plain(&p, opts).lines().count(), 2 * insns.len());
+    assert_eq!(
+        dump_json(&p, opts).as_array().map(Vec::len),
+        Some(insns.len())
+    );
+    let dot = dump_visual(&p);
+    assert!(dot.contains(&format!("fn_0_bb_{} ", n + 1)));
+}

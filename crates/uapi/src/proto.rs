@@ -397,6 +397,45 @@ pub static PROTOS: &[HelperProto] = &[
         Integer,
         &[A::ConstMapPtr, A::Func, A::StackOrNull, A::Anything],
     ),
+    // Socket maps: redirects from sk_skb and sk_msg programs, inserts
+    // from sock_ops programs.
+    p(
+        id::SK_REDIRECT_MAP,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::Anything, A::Anything],
+    ),
+    p(
+        id::SK_REDIRECT_HASH,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::MapKey, A::Anything],
+    ),
+    p(
+        id::MSG_REDIRECT_MAP,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::Anything, A::Anything],
+    ),
+    p(
+        id::MSG_REDIRECT_HASH,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::MapKey, A::Anything],
+    ),
+    p(
+        id::SOCK_MAP_UPDATE,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::MapKey, A::Anything],
+    ),
+    p(
+        id::SOCK_HASH_UPDATE,
+        Integer,
+        &[A::Ctx, A::ConstMapPtr, A::MapKey, A::Anything],
+    ),
+    p(id::MSG_APPLY_BYTES, Integer, &[A::Ctx, A::Anything]),
+    p(id::MSG_CORK_BYTES, Integer, &[A::Ctx, A::Anything]),
+    pkt(p(
+        id::MSG_PULL_DATA,
+        Integer,
+        &[A::Ctx, A::Anything, A::Anything, A::Anything],
+    )),
 ];
 
 /// The prototype of helper `id`, if oxbpf knows it.
@@ -434,8 +473,10 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
     }
     match helper {
         id::SKB_LOAD_BYTES => is_skb_type(t) || t == ProgType::SkSkb,
-        id::SKB_STORE_BYTES
-        | id::L3_CSUM_REPLACE
+        id::SKB_STORE_BYTES => {
+            matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::SkSkb)
+        }
+        id::L3_CSUM_REPLACE
         | id::L4_CSUM_REPLACE
         | id::SKB_CHANGE_PROTO
         | id::SKB_ADJUST_ROOM
@@ -487,6 +528,13 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         // Sleepable only: oxbpf's syscall programs.
         id::COPY_FROM_USER => t == ProgType::Syscall,
         id::TAIL_CALL => t != ProgType::Syscall,
+        id::SK_REDIRECT_MAP | id::SK_REDIRECT_HASH => t == ProgType::SkSkb,
+        id::MSG_REDIRECT_MAP
+        | id::MSG_REDIRECT_HASH
+        | id::MSG_APPLY_BYTES
+        | id::MSG_CORK_BYTES
+        | id::MSG_PULL_DATA => t == ProgType::SkMsg,
+        id::SOCK_MAP_UPDATE | id::SOCK_HASH_UPDATE => t == ProgType::SockOps,
         _ => true,
     }
 }

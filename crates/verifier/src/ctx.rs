@@ -11,6 +11,8 @@ use crate::state::PtrKind;
 use uapi::ctx::{kern, sk_buff as skb, xdp_md};
 use uapi::ProgType;
 
+mod sock;
+
 /// How to rewrite one context access: the internal offset and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CtxRewrite {
@@ -66,6 +68,9 @@ pub fn access(
         ProgType::SchedCls | ProgType::SchedAct => skb_access(off, size, write, true),
         ProgType::CgroupSkb => cgroup_skb(off, size, write),
         ProgType::CgroupSockAddr => sock_addr(off, size, write),
+        ProgType::SkSkb => sock::sk_skb(off, size, write),
+        ProgType::SkMsg => sock::sk_msg(off, size, write),
+        ProgType::SockOps => sock::sock_ops(off, size, write),
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
         ProgType::Tracepoint => (off >= 8)
             .then(|| raw(PERF_MAX_TRACE_SIZE, false))

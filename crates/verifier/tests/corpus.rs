@@ -42,11 +42,6 @@ fn meta_of(m: &object::MapSpec) -> MapMeta {
 
 /// Disagreements with the kernel that are understood, each with why.
 const KNOWN: &[&str] = &[
-    // sk_skb, sk_msg and sock_ops contexts are not described yet.
-    "sk_skb_sockmap::sk_msg_redir",
-    "sk_skb_sockmap::sk_parser",
-    "sk_skb_sockmap::sk_verdict",
-    "sk_skb_sockmap::sockops_register",
     // BTF-typed contexts (iterators, tp_btf) need BTF.
     "iter_task::dump_task",
     "tp_btf_exec::on_exec",

@@ -6,7 +6,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("tp_btf_exec", "verifier: BTF-typed tp_btf contexts"),
     (
         "sk_skb_sockmap",
-        "verifier: sk_skb/sk_msg/sock_ops contexts",
+        "vm: sk_redirect_hash, msg_redirect_map, sock_hash_update helpers (the verifier accepts it)",
     ),
     ("spinlock_timer", "verifier and helpers: bpf_timer_*"),
     ("syscall_prog", "verifier and helpers: bpf_sys_bpf"),

@@ -579,6 +579,20 @@ impl Env {
             MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap => {
                 matches!(h, id::REDIRECT_MAP | id::MAP_LOOKUP_ELEM)
             }
+            // Lookups yield a socket reference in the kernel, which oxbpf
+            // does not model: refused (the kernel accepts them).
+            MapType::Sockmap => {
+                matches!(
+                    h,
+                    id::SK_REDIRECT_MAP | id::SOCK_MAP_UPDATE | id::MSG_REDIRECT_MAP
+                ) || self.may_update_sockmap(h)
+            }
+            MapType::Sockhash => {
+                matches!(
+                    h,
+                    id::SK_REDIRECT_HASH | id::SOCK_HASH_UPDATE | id::MSG_REDIRECT_HASH
+                ) || self.may_update_sockmap(h)
+            }
             _ => true,
         };
         let func_ok = match h {
@@ -592,6 +606,12 @@ impl Env {
                 t,
                 MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap
             ),
+            id::SK_REDIRECT_MAP | id::MSG_REDIRECT_MAP | id::SOCK_MAP_UPDATE => {
+                t == MapType::Sockmap
+            }
+            id::SK_REDIRECT_HASH | id::MSG_REDIRECT_HASH | id::SOCK_HASH_UPDATE => {
+                t == MapType::Sockhash
+            }
             _ => true,
         };
         if map_ok && func_ok {
@@ -603,6 +623,23 @@ impl Env {
             helper_name(hid)
         );
         Err(self.fail(EINVAL, msg))
+    }
+}
+
+impl Env {
+    /// `may_update_sockmap`: which program types may insert into or delete
+    /// from a socket map with the generic map helpers.
+    fn may_update_sockmap(&self, h: u32) -> bool {
+        use uapi::ProgType::*;
+        if !matches!(h, id::MAP_UPDATE_ELEM | id::MAP_DELETE_ELEM) {
+            return false;
+        }
+        match self.prog_type {
+            SocketFilter | SchedCls | SchedAct | Xdp | SkReuseport | FlowDissector | SkLookup
+            | Syscall => true,
+            Tracing => self.attach == Some(uapi::AttachType::TraceIter),
+            _ => false,
+        }
     }
 }
 

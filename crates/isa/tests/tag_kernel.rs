@@ -224,3 +224,82 @@ fn map_reference_tags_match_the_kernel() {
     }
     eprintln!("map references: {checked} loads, tags agree");
 }
+
+/// The tag `bpftool prog show` prints for a corpus program that bpftool
+/// (libbpf) loaded, against ours for the same program as `oxbpf-object`
+/// relocates it: the pair `oxbpf prog show` / `bpftool prog show` must agree.
+/// Skipped without bpftool or bpffs. Map fds and value offsets are masked by
+/// the tag, so any relocation difference shows up.
+#[test]
+fn corpus_tags_match_libbpf_loads() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let ok = std::process::Command::new("bpftool")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok || !Path::new("/sys/fs/bpf").is_dir() {
+        eprintln!("SKIPPED: bpftool or bpffs not available");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/obj");
+    let mut paths: Vec<_> = std::fs::read_dir(&root)
+        .expect("corpus/obj")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "o"))
+        .collect();
+    paths.sort();
+    let pins = format!("/sys/fs/bpf/oxbpf_tag_libbpf_{}", std::process::id());
+    std::fs::create_dir_all(&pins).expect("pin dir on bpffs");
+    let (mut compared, mut agree, mut bad) = (0, 0, Vec::new());
+    for path in paths {
+        let stem = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        if stem.starts_with("reject_") {
+            continue;
+        }
+        let Ok(spec) = oxbpf_object::ObjectSpec::open(&path) else {
+            continue;
+        };
+        let dir = format!("{pins}/{stem}");
+        let _ = std::fs::remove_dir_all(&dir);
+        let loaded = std::process::Command::new("bpftool")
+            .args(["prog", "loadall", &path.to_string_lossy(), &dir])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !loaded {
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        }
+        for p in &spec.programs {
+            let Ok(prog) = k.prog_from_pin(&Path::new(&dir).join(&p.name)) else {
+                continue;
+            };
+            let kernel = prog.info().expect("info").tag;
+            let ours = prog_tag(&p.insns);
+            compared += 1;
+            if kernel == ours {
+                agree += 1;
+            } else {
+                bad.push(format!(
+                    "{stem}::{}: bpftool {} oxbpf {}",
+                    p.name,
+                    tag_hex(&kernel),
+                    tag_hex(&ours)
+                ));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let _ = std::fs::remove_dir_all(&pins);
+    eprintln!(
+        "libbpf loads: {compared} programs, {agree} tags agree\n{}",
+        bad.join("\n")
+    );
+    assert!(compared >= 40, "only {compared} programs compared");
+    assert!(bad.is_empty(), "tags differ:\n{}", bad.join("\n"));
+}

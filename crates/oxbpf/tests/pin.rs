@@ -15,6 +15,16 @@ use std::process::Command;
 
 const CHILD: &str = "OXBPF_PIN_TEST_CHILD";
 
+/// Tests of one process run on threads, and a child forked for one test
+/// holds copies of every open descriptor until it execs — locks of other
+/// tests' objects included, which would make "nobody uses it" flaky. So
+/// these tests run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("oxbpf-pin-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -136,6 +146,7 @@ fn child_worker() {
 
 #[test]
 fn two_processes_lose_nothing() {
+    let _serial = serial();
     let dir = tmpdir("two");
     let (rt, prog) = setup(&dir, 64 * 1024);
     let a = spawn("count:0", &dir);
@@ -158,6 +169,7 @@ fn two_processes_lose_nothing() {
 
 #[test]
 fn killed_mid_update_leaves_map_consistent() {
+    let _serial = serial();
     let dir = tmpdir("kill");
     let (rt, _prog) = setup(&dir, 64);
     drop(rt);
@@ -198,6 +210,7 @@ fn killed_mid_update_leaves_map_consistent() {
 
 #[test]
 fn pinned_program_restores_without_verifying() {
+    let _serial = serial();
     let dir = tmpdir("restore");
     let (rt, prog) = setup(&dir, 4);
     let (id, xlated, insns) = (prog.id(), prog.xlated().to_vec(), prog.insns().to_vec());
@@ -252,6 +265,7 @@ fn isa_tag(insns: &[RawInsn]) -> [u8; 8] {
 
 #[test]
 fn unpinned_and_unused_is_gone() {
+    let _serial = serial();
     let dir = tmpdir("gone");
     let (rt, prog) = setup(&dir, 4);
     let fs = rt.pin_fs().unwrap();
@@ -294,6 +308,7 @@ fn unpinned_and_unused_is_gone() {
 /// ours: same errno at every step.
 #[test]
 fn map_errnos_match_the_kernel() {
+    let _serial = serial();
     let Some(k) = testkit::require_kernel() else {
         return;
     };
@@ -371,6 +386,7 @@ fn map_errnos_match_the_kernel() {
 
 #[test]
 fn per_cpu_map_needs_as_many_slots_as_workers() {
+    let _serial = serial();
     let dir = tmpdir("percpu");
     let two = PinFs::open(&dir).unwrap().into_runtime(RuntimeOptions {
         workers: 2,
@@ -405,6 +421,7 @@ fn per_cpu_map_needs_as_many_slots_as_workers() {
 
 #[test]
 fn pins_stay_inside_the_pin_directory() {
+    let _serial = serial();
     let dir = tmpdir("inside");
     std::fs::create_dir_all(&dir).unwrap();
     let link = dir.with_extension("link");

@@ -360,7 +360,7 @@ fn live_kernel_dumps_match_bpftool() {
     let bpftool = std::process::Command::new("bpftool")
         .arg("version")
         .output();
-    if !bpftool.is_ok_and(|o| o.status.success()) || !Path::new("/sys/fs/bpf").is_dir() {
+    if !bpftool.is_ok_and(|o| o.status.success()) || !bpffs_mounted() {
         eprintln!("SKIPPED: bpftool or bpffs not available");
         return;
     }
@@ -391,4 +391,14 @@ fn live_kernel_dumps_match_bpftool() {
         dirs.len()
     );
     assert!(rep.failures.is_empty(), "{}", rep.failures.join("\n"));
+}
+
+/// Whether a bpf filesystem is mounted at /sys/fs/bpf (bpftool pins there).
+fn bpffs_mounted() -> bool {
+    std::fs::read_to_string("/proc/mounts").is_ok_and(|m| {
+        m.lines().any(|l| {
+            l.split_whitespace().nth(1) == Some("/sys/fs/bpf")
+                && l.split_whitespace().nth(2) == Some("bpf")
+        })
+    })
 }

@@ -396,17 +396,18 @@ impl Runtime {
             .map(|h| h.clone())
             .unwrap_or_default();
         let resolver = MapResolver { maps: by_id };
+        // The kernel's dead-code sanitising is part of what `dump xlated`
+        // shows, and what both engines run.
+        let xlated = sanitize_dead_calls(verified.insns());
         let prep = vm::PrepareOptions {
             helpers: &helpers,
             resolver: Some(&resolver),
             callx_helper_ids: false,
         };
-        let exec = vm::Program::from_raw(&sanitize_dead_calls(verified.insns()), &prep).map_err(
-            |source| Error::Prepare {
-                program: name.clone(),
-                source,
-            },
-        )?;
+        let exec = vm::Program::from_raw(&xlated, &prep).map_err(|source| Error::Prepare {
+            program: name.clone(),
+            source,
+        })?;
         // SAFETY: `verified` is the verifier's acceptance of exactly these
         // instructions with these maps: every memory access stays within
         // memory valid for it, atomics are aligned and helper arguments
@@ -424,7 +425,7 @@ impl Runtime {
             attach_type: def.expected_attach_type,
             license: def.license.to_string(),
             insns: def.insns.to_vec(),
-            xlated: verified.insns().to_vec(),
+            xlated,
             verifier_log: verified.log().to_string(),
             insns_processed: verified.insns_processed(),
             maps: if used.is_empty() {
@@ -433,12 +434,18 @@ impl Runtime {
                 used
             },
             exec: Arc::new(exec),
+            jit: std::sync::OnceLock::new(),
             line_info,
             func_info,
             btf,
             loaded_at: SystemTime::now(),
             registry: Arc::downgrade(&self.reg),
         });
+        // Compile now, as the kernel JITs at load (a failure falls back to
+        // the interpreter; `Program::jit_error` says why).
+        if self.reg.opts.engine == crate::Engine::Jit {
+            prog.jited();
+        }
         Ok(prog)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::map::Map;
-use crate::runtime::Registry;
+use crate::runtime::{Engine, Registry};
 use isa::RawInsn;
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
@@ -27,6 +27,11 @@ pub(crate) struct ProgInner {
     pub(crate) insns_processed: u64,
     pub(crate) maps: Vec<Map>,
     pub(crate) exec: Arc<vm::Program>,
+    /// The JIT's code, compiled on first use (or at load when the runtime's
+    /// engine is the JIT); `None` inside when compilation failed, and the
+    /// interpreter runs the program instead, as Linux falls back when its
+    /// JIT cannot compile a program.
+    pub(crate) jit: std::sync::OnceLock<Option<Arc<jit::JitProgram>>>,
     pub(crate) line_info: Vec<verifier::LineInfo>,
     pub(crate) func_info: Vec<verifier::FuncInfo>,
     pub(crate) btf: Option<Arc<btf::Btf>>,
@@ -153,13 +158,84 @@ impl Program {
         self.0.registry.upgrade().map(|r| r.tail_calls)
     }
 
+    /// The engine runs of this program use: the runtime's, or the
+    /// interpreter when the JIT could not compile it.
+    pub fn engine(&self) -> Engine {
+        match self.runtime_engine() {
+            Engine::Jit if self.jited().is_some() => Engine::Jit,
+            _ => Engine::Interpreter,
+        }
+    }
+
+    fn runtime_engine(&self) -> Engine {
+        self.0
+            .registry
+            .upgrade()
+            .map_or(Engine::Interpreter, |r| r.opts.engine)
+    }
+
+    /// The JIT-compiled code, compiling it on first use; `None` when the
+    /// JIT cannot compile the program (see [`Program::jit_error`]).
+    pub fn jited(&self) -> Option<&Arc<jit::JitProgram>> {
+        self.0
+            .jit
+            .get_or_init(|| self.compile_jit().ok().map(Arc::new))
+            .as_ref()
+    }
+
+    /// Why the JIT cannot compile this program, if it cannot.
+    pub fn jit_error(&self) -> Option<String> {
+        self.compile_jit().err()
+    }
+
+    fn compile_jit(&self) -> std::result::Result<jit::JitProgram, String> {
+        let reg = self
+            .0
+            .registry
+            .upgrade()
+            .ok_or_else(|| "the runtime is gone".to_string())?;
+        let helpers = reg.helpers.read().map(|h| h.clone()).unwrap_or_default();
+        let by_id: std::collections::BTreeMap<i32, Map> = self
+            .0
+            .maps
+            .iter()
+            .map(|m| (m.id() as i32, m.clone()))
+            .collect();
+        let resolver = crate::load::MapResolver { maps: &by_id };
+        let prep = vm::PrepareOptions {
+            helpers: &helpers,
+            resolver: Some(&resolver),
+            callx_helper_ids: false,
+        };
+        let insns: Vec<isa::Insn> = isa::decode_program(&self.0.xlated)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        // SAFETY: `xlated` is what the verifier accepted for this program
+        // with these maps (dead calls sanitised, which only replaces
+        // unreachable instructions): the contract of `compile_trusted`, as
+        // for the interpreter's `assume_verified` at load.
+        unsafe { jit::JitProgram::compile_trusted(&insns, &jit::CompileOptions::new(prep)) }
+            .map_err(|e| e.to_string())
+    }
+
     /// `BPF_PROG_TEST_RUN`: runs the program `input.repeat` times (at least
     /// once) on the packet and context `input` describes, with the kernel's
     /// validation, context construction and outputs (retval, data_out,
-    /// ctx_out, average duration).
+    /// ctx_out, average duration), on the program's engine.
     pub fn test_run(
         &self,
         input: &vm::test_run::TestRunInput<'_>,
+    ) -> Result<vm::test_run::TestRunOutput> {
+        self.test_run_on(input, self.engine())
+    }
+
+    /// [`Program::test_run`] on a chosen engine.
+    pub fn test_run_on(
+        &self,
+        input: &vm::test_run::TestRunInput<'_>,
+        engine: Engine,
     ) -> Result<vm::test_run::TestRunOutput> {
         use ProgType as P;
         let raw_ctx = matches!(
@@ -180,7 +256,7 @@ impl Program {
             )?
         };
         let mut host = self.helper_host();
-        self.run_prepared(&mut run, &mut host, input.cpu)
+        self.run_prepared_on(&mut run, &mut host, input.cpu, engine)
     }
 
     /// Runs an already prepared test run (see [`vm::test_run::TestRun`]):
@@ -192,23 +268,43 @@ impl Program {
         host: &mut vm::HelperHost,
         worker: u32,
     ) -> Result<vm::test_run::TestRunOutput> {
+        self.run_prepared_on(run, host, worker, self.engine())
+    }
+
+    /// [`Program::run_prepared`] on a chosen engine.
+    pub fn run_prepared_on(
+        &self,
+        run: &mut vm::test_run::TestRun,
+        host: &mut vm::HelperHost,
+        worker: u32,
+        engine: Engine,
+    ) -> Result<vm::test_run::TestRunOutput> {
         let tail = self.tail_calls();
-        let mut machine = vm::Machine::new();
-        let exec = &self.0.exec;
-        run.run(host, |env, ctx| {
-            env.set_worker(worker);
-            if let Some(t) = tail {
-                env.set_tail_calls(t);
+        let res = match (engine, self.jited()) {
+            (Engine::Jit, Some(code)) => run.run(host, |env, ctx| {
+                env.set_worker(worker);
+                code.run_with_tail_calls(env, &[ctx], tail.map(|t| t as &dyn jit::TailCalls))
+            }),
+            _ => {
+                let mut machine = vm::Machine::new();
+                let exec = &self.0.exec;
+                run.run(host, |env, ctx| {
+                    env.set_worker(worker);
+                    if let Some(t) = tail {
+                        env.set_tail_calls(t);
+                    }
+                    machine.run(exec, env, &[ctx])
+                })
             }
-            machine.run(exec, env, &[ctx])
-        })
-        .map_err(|source| Error::TestRun {
+        };
+        res.map_err(|source| Error::TestRun {
             program: self.0.name.clone(),
             source,
         })
     }
 
     /// Runs the program once on the prepared run's current packet: `r0`.
+    /// `machine` is used when the engine is the interpreter.
     pub fn run_once(
         &self,
         run: &mut vm::test_run::TestRun,
@@ -216,16 +312,36 @@ impl Program {
         machine: &mut vm::Machine,
         worker: u32,
     ) -> Result<u64> {
+        self.run_once_on(run, host, machine, worker, self.engine())
+    }
+
+    /// [`Program::run_once`] on a chosen engine.
+    pub fn run_once_on(
+        &self,
+        run: &mut vm::test_run::TestRun,
+        host: &mut vm::HelperHost,
+        machine: &mut vm::Machine,
+        worker: u32,
+        engine: Engine,
+    ) -> Result<u64> {
         let tail = self.tail_calls();
-        let exec = &self.0.exec;
-        run.run_once(host, |env, ctx| {
-            env.set_worker(worker);
-            if let Some(t) = tail {
-                env.set_tail_calls(t);
+        let res = match (engine, self.jited()) {
+            (Engine::Jit, Some(code)) => run.run_once(host, |env, ctx| {
+                env.set_worker(worker);
+                code.run_with_tail_calls(env, &[ctx], tail.map(|t| t as &dyn jit::TailCalls))
+            }),
+            _ => {
+                let exec = &self.0.exec;
+                run.run_once(host, |env, ctx| {
+                    env.set_worker(worker);
+                    if let Some(t) = tail {
+                        env.set_tail_calls(t);
+                    }
+                    machine.run(exec, env, &[ctx])
+                })
             }
-            machine.run(exec, env, &[ctx])
-        })
-        .map_err(|e| self.run_error(e))
+        };
+        res.map_err(|e| self.run_error(e))
     }
 
     fn run_error(&self, e: impl std::fmt::Display) -> Error {
@@ -249,6 +365,7 @@ impl Program {
     pub fn run_raw_on(&self, ctx: &mut [u8], worker: u32) -> Result<u64> {
         let mut host = self.helper_host();
         let tail = self.tail_calls();
+        let engine = self.engine();
         let len = ctx.len() as u64;
         let mut env = vm::RunEnv::new();
         let addr = env.add_region(ctx, vm::RegionKind::Context);
@@ -258,13 +375,18 @@ impl Program {
             env.set_tail_calls(t);
         }
         env.set_host(&mut host);
-        let mut machine = vm::Machine::new();
-        machine
-            .run(&self.0.exec, &mut env, &[addr, len])
-            .map_err(|e| Error::Run {
-                program: self.0.name.clone(),
-                reason: e.to_string(),
-            })
+        let res = match (engine, self.jited()) {
+            (Engine::Jit, Some(code)) => code.run_with_tail_calls(
+                &mut env,
+                &[addr, len],
+                tail.map(|t| t as &dyn jit::TailCalls),
+            ),
+            _ => vm::Machine::new().run(&self.0.exec, &mut env, &[addr, len]),
+        };
+        res.map_err(|e| Error::Run {
+            program: self.0.name.clone(),
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -285,6 +407,16 @@ impl vm::host::InnerMaps for InnerMaps {
 /// the index.
 pub(crate) struct TailCalls {
     pub(crate) registry: Weak<Registry>,
+}
+
+impl jit::TailCalls for TailCalls {
+    fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<jit::JitProgram>> {
+        let reg = self.registry.upgrade()?;
+        let map = reg.map_by_addr(prog_array)?;
+        let id = map.storage().fd_array_get(index)?;
+        let prog = reg.prog_by_id(id)?;
+        prog.jited().cloned()
+    }
 }
 
 impl vm::TailCallHook for TailCalls {

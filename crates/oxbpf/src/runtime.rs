@@ -14,9 +14,23 @@ use vm::{HelperRegistry, TraceSink};
 /// How a runtime runs programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
-    /// The interpreter, unchecked (programs are verified first).
+    /// x86-64 machine code from `oxbpf-jit` (the default, as the kernel
+    /// runs verified programs JIT-compiled).
     #[default]
+    Jit,
+    /// The interpreter, unchecked (programs are verified first).
     Interpreter,
+}
+
+impl Engine {
+    /// `interp` or `jit`, as the CLI's `engine` keyword names them.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        match name {
+            "jit" => Some(Engine::Jit),
+            "interp" | "interpreter" => Some(Engine::Interpreter),
+            _ => None,
+        }
+    }
 }
 
 /// Choices made once per runtime.

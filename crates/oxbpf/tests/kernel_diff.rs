@@ -198,7 +198,16 @@ fn run_ours(p: &oxbpf::Program, data: &[u8]) -> Outcome {
 }
 
 #[test]
-fn corpus_packet_programs_match_linux() {
+fn interpreter_matches_linux_on_corpus_packet_programs() {
+    compare(oxbpf::Engine::Interpreter);
+}
+
+#[test]
+fn jit_matches_linux_on_corpus_packet_programs() {
+    compare(oxbpf::Engine::Jit);
+}
+
+fn compare(engine: oxbpf::Engine) {
     let Some(k) = testkit::kernel::require_kernel() else {
         return;
     };
@@ -211,6 +220,7 @@ fn corpus_packet_programs_match_linux() {
     let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as u32;
     let rt = Runtime::with_options(oxbpf::RuntimeOptions {
         workers: cpus,
+        engine,
         ..Default::default()
     });
     pin_to_cpu0();
@@ -263,6 +273,15 @@ fn corpus_packet_programs_match_linux() {
                 continue;
             };
             compared_progs += 1;
+            if prog.engine() != engine {
+                diffs.push(format!(
+                    "{stem}::{}: runs on {:?}, not {engine:?}: {}",
+                    prog.name(),
+                    prog.engine(),
+                    prog.jit_error().unwrap_or_default()
+                ));
+                continue;
+            }
             for (i, pkt) in packets.iter().enumerate() {
                 let a = run_kernel(kp, pkt);
                 let b = run_ours(prog, pkt);
@@ -338,7 +357,7 @@ fn corpus_packet_programs_match_linux() {
         }
     }
     eprintln!(
-        "{compared_progs} programs, {compared_runs} runs and {compared_maps} map snapshots compared with the kernel"
+        "{engine:?}: {compared_progs} programs, {compared_runs} runs and {compared_maps} map snapshots compared with the kernel"
     );
     assert!(compared_progs > 0, "nothing was compared");
     assert!(

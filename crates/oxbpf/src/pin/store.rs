@@ -280,6 +280,7 @@ impl StoredProg {
             insns_processed: self.insns_processed,
             maps,
             exec: Arc::new(exec),
+            jit: Default::default(),
             line_info: self.lines,
             func_info: self.funcs,
             btf,

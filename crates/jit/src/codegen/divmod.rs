@@ -111,6 +111,23 @@ impl Gen<'_, '_> {
         if signed {
             self.e(x86::cqo(w));
             self.e(x86::idiv(w, divisor));
+        } else if w {
+            // Both operands below 2^32 (nearly always): the 32-bit `div`,
+            // whose latency is shorter; `rdx` is 0 after the check, as the
+            // 32-bit `div` wants it. Otherwise the 64-bit one, out of line.
+            let slow = self.label();
+            let back = self.label();
+            self.e(x86::mov_rr(true, RDX, RAX));
+            self.e(x86::alu_rr(Alu::Or, true, RDX, divisor));
+            self.e(x86::shift_ri(Shift::Shr, OpSize::B64, RDX, 32));
+            self.buf.jcc(Cc::Ne, slow);
+            self.e(x86::div(false, divisor));
+            self.bind(back);
+            self.stubs.push(Stub::Div64 {
+                label: slow,
+                back,
+                divisor,
+            });
         } else {
             self.e(x86::alu_rr(Alu::Xor, false, RDX, RDX));
             self.e(x86::div(w, divisor));

@@ -55,6 +55,13 @@ pub(crate) enum Stub {
         dst: Gpr,
         src: Gpr,
     },
+    /// A 64-bit unsigned division whose operands do not both fit in 32
+    /// bits: `rdx:rax / divisor` the long way (`rdx` is to be cleared).
+    Div64 {
+        label: Label,
+        back: Label,
+        divisor: Gpr,
+    },
     /// A legacy packet load the fast path refused; the offset is in r11.
     PacketSlow { label: Label, back: Label, size: u8 },
 }
@@ -93,6 +100,16 @@ impl Gen<'_, '_> {
                 } => {
                     self.bind(label);
                     self.signed_special(back, w, is_mod, dst, src);
+                }
+                Stub::Div64 {
+                    label,
+                    back,
+                    divisor,
+                } => {
+                    self.bind(label);
+                    self.e(x86::alu_rr(Alu::Xor, false, Gpr::Rdx, Gpr::Rdx));
+                    self.e(x86::div(true, divisor));
+                    self.buf.jmp(back);
                 }
                 Stub::PacketSlow { label, back, size } => {
                     self.bind(label);

@@ -4,7 +4,8 @@
 //! as `bpftool prog tracelog` reads `trace_pipe`: what nobody read yet,
 //! then new lines as they come. Reading consumes, as with `trace_pipe`: the
 //! position of the last line read is kept next to the file, so two readers
-//! share the lines rather than each seeing all of them.
+//! share the lines rather than each seeing all of them. A reader that has
+//! read everything empties the file, so it does not grow without bound.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -41,7 +42,14 @@ impl FileTrace {
             );
         }
         match f.as_mut() {
-            Some(file) => file.write_all(buf),
+            Some(file) => {
+                // Shared against the reader's truncation (see
+                // `TraceReader::read_new`); the write itself is atomic.
+                super::flock(file, libc::LOCK_SH)?;
+                let r = file.write_all(buf);
+                super::flock(file, libc::LOCK_UN)?;
+                r
+            }
             None => Ok(()),
         }
     }
@@ -107,20 +115,60 @@ impl TraceReader {
         let pos = if pos > len { 0 } else { pos };
         f.seek(SeekFrom::Start(pos))?;
         let mut data = Vec::new();
-        f.take(len - pos).read_to_end(&mut data)?;
+        (&mut f).take(len - pos).read_to_end(&mut data)?;
         let Some(end) = data.iter().rposition(|&b| b == b'\n') else {
             return Ok(Vec::new());
         };
         let text = String::from_utf8_lossy(&data[..end]);
         let lines = text.lines().map(str::to_string).collect();
+        let mut new_pos = pos + end as u64 + 1;
+        // Everything read: empty the file so that it does not grow forever
+        // (trace_pipe is a ring; ours is emptied by its reader). Writers
+        // hold a shared lock per line, so none is half way through.
+        if super::flock(&f, libc::LOCK_EX | libc::LOCK_NB)? {
+            if f.metadata()?.len() == new_pos {
+                OpenOptions::new()
+                    .write(true)
+                    .open(&self.path)?
+                    .set_len(0)?;
+                new_pos = 0;
+            }
+            super::flock(&f, libc::LOCK_UN)?;
+        }
         posf.rewind()?;
         posf.set_len(0)?;
-        write!(posf, "{}", pos + end as u64 + 1)?;
+        write!(posf, "{new_pos}")?;
         Ok(lines)
     }
 
     /// The file read.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vm::TraceSink;
+
+    #[test]
+    fn lines_are_consumed_and_the_file_emptied() {
+        let dir = std::env::temp_dir().join(format!("oxbpf-trace-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("pipe");
+        let _ = std::fs::remove_file(&path);
+        let w = FileTrace::new(&path);
+        let r = TraceReader::new(&path);
+        assert!(r.read_new().unwrap().is_empty());
+        w.line("one");
+        w.line("two");
+        assert_eq!(r.read_new().unwrap(), vec!["one", "two"]);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "emptied");
+        assert!(r.read_new().unwrap().is_empty());
+        // The writer's descriptor is O_APPEND: it goes on at the new end.
+        w.line("three");
+        assert_eq!(TraceReader::new(&path).read_new().unwrap(), vec!["three"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -48,6 +48,11 @@ fn meta(m: &object::MapSpec) -> MapMeta {
     mm.frozen = m.freeze;
     mm.name = m.kernel_name();
     mm.inner = m.inner.as_deref().map(|i| Box::new(meta(i)));
+    // What the loader put in a frozen data map (`.rodata`, `.kconfig`): the
+    // kernel reads it while verifying, and so do we.
+    if m.freeze {
+        mm.data = m.data.clone();
+    }
     mm
 }
 

@@ -27,6 +27,14 @@ pub struct MapMeta {
     pub frozen: bool,
     /// The map's name, printed in the log (`map_ptr(map=events,ks=4,vs=8)`).
     pub name: String,
+    /// The contents of a frozen single-element array the program may only
+    /// read (global `.rodata`, `.kconfig`): loads from it at a constant
+    /// offset give constants, as the kernel reads such maps while verifying
+    /// (`bpf_map_direct_read`), so branches on configuration constants are
+    /// decided and dead code is not explored. Ignored unless the map is an
+    /// array with one entry, [`MapMeta::frozen`] and `BPF_F_RDONLY_PROG`;
+    /// the loader must give exactly what the map holds.
+    pub data: Option<Vec<u8>>,
 }
 
 impl MapMeta {
@@ -42,12 +50,37 @@ impl MapMeta {
             inner: None,
             frozen: false,
             name: String::new(),
+            data: None,
         }
     }
 
     /// Programs may not write into the values (`BPF_F_RDONLY_PROG`).
     pub fn rdonly_prog(&self) -> bool {
         self.flags & create_flags::BPF_F_RDONLY_PROG != 0
+    }
+
+    /// The constant at byte `off` of a read-only, frozen array value
+    /// ([`MapMeta::data`]) for a load of `size` bytes (1, 2, 4 or 8),
+    /// zero-extended.
+    pub fn rdonly_const(&self, off: i64, size: u32) -> Option<u64> {
+        let data = self.data.as_ref()?;
+        if !(self.rdonly_prog()
+            && self.frozen
+            && self.map_type == uapi::MapType::Array
+            && self.max_entries == 1
+            && matches!(size, 1 | 2 | 4 | 8))
+        {
+            return None;
+        }
+        let start = usize::try_from(off).ok()?;
+        let end = start.checked_add(size as usize)?;
+        if end > self.value_size as usize {
+            return None;
+        }
+        let bytes = data.get(start..end)?;
+        let mut b = [0u8; 8];
+        b[..bytes.len()].copy_from_slice(bytes);
+        Some(u64::from_le_bytes(b))
     }
 
     /// Programs may not read the values (`BPF_F_WRONLY_PROG`).

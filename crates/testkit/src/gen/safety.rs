@@ -915,7 +915,7 @@ pub fn mutate(insns: &mut [RawInsn], src: &mut Src<'_>, n: u32) {
                     x.code = (x.code & 0x0f) | src.pick(&ops);
                 }
             }
-            3 if matches!(class, 1 | 2 | 3) => {
+            3 if matches!(class, 1..=3) => {
                 // Another access size (B, H, W, DW) of the same mode.
                 x.code = (x.code & !0x18) | src.pick(&[0x00, 0x08, 0x10, 0x18]);
             }

@@ -195,7 +195,16 @@ impl Env {
             PtrKind::Ctx => self.ctx_access(&ptr, regno, off, size, t),
             PtrKind::MapValue { null: false, map } => {
                 self.map_value_access(&ptr, regno, map, off, size, t)?;
-                Ok(None)
+                // Read-only configuration maps give constants.
+                let at = ptr
+                    .var
+                    .as_const()
+                    .map(|v| v as i64 + ptr.off as i64 + off as i64);
+                let known = match (t, at) {
+                    (Access::Read, Some(at)) => self.maps[map as usize].rdonly_const(at, size),
+                    _ => None,
+                };
+                Ok(known.map(|v| RegState::scalar(Scalar::constant(v))))
             }
             PtrKind::MapKey { map } => {
                 let ks = self.maps[map as usize].key_size;

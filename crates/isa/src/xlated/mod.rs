@@ -114,6 +114,32 @@ pub struct XlatedNames {
 }
 
 impl XlatedNames {
+    /// Names for a program whose functions run jited, as our runtime
+    /// runs them: each function starting at slot `start` is called
+    /// `bpf_prog_<tag>_<name>` ([`crate::tag::ksym_name`]), the tag hashed
+    /// over its slice of `insns` (the xlated stream), which is what the
+    /// kernel reports for leaf functions without map references.
+    pub fn jited_functions(insns: &[RawInsn], funcs: &[(usize, &str)]) -> Self {
+        let mut starts: Vec<(usize, &str)> = funcs
+            .iter()
+            .copied()
+            .filter(|&(s, _)| s < insns.len())
+            .collect();
+        starts.sort_by_key(|&(s, _)| s);
+        let mut names = XlatedNames {
+            jited: true,
+            ..Default::default()
+        };
+        for (i, &(start, name)) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).map_or(insns.len(), |&(s, _)| s);
+            let tag = crate::tag::prog_tag(&insns[start..end]);
+            names
+                .subprog_syms
+                .insert(start, crate::tag::ksym_name(&tag, name));
+        }
+        names
+    }
+
     fn call_sym(&self, imm: i32) -> String {
         match self.call_syms.get(&imm) {
             Some(s) => s.clone(),

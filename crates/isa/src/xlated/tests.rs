@@ -177,3 +177,15 @@ fn long_programs_render() {
     let dot = dump_visual(&p);
     assert!(dot.contains(&format!("fn_0_bb_{} ", n + 1)));
 }
+
+#[test]
+fn jited_function_names() {
+    let insns = program();
+    let names = XlatedNames::jited_functions(&insns, &[(0, "main"), (7, "sub")]);
+    let tag = crate::tag::tag_hex(&crate::tag::prog_tag(&insns[7..]));
+    assert_eq!(
+        xlated_insn_text(&insns, 5, &names),
+        format!("(85) call pc+1#bpf_prog_{tag}_sub")
+    );
+    assert_eq!(names.subprog_syms.len(), 2);
+}

@@ -162,9 +162,10 @@ fn main() {
     let pkt = tcp_syn(7, 64);
 
     println!("## prog run … repeat {repeat}: ns per run (median of {ROUNDS})\n");
-    println!("| program | Linux (JIT) | oxbpf interpreter | oxbpf / Linux |");
-    println!("|---|---:|---:|---:|");
+    println!("| program | Linux (JIT) | oxbpf JIT | oxbpf interpreter | JIT / Linux | interpreter / Linux |");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
+    let mut interp_ratios = Vec::new();
     for (stem, name) in PROGRAMS {
         let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
         let loaded = match rt.load_file(&obj, &LoadOptions::default()) {
@@ -183,14 +184,18 @@ fn main() {
             repeat,
             ..Default::default()
         };
-        let ours = median(
-            (0..ROUNDS)
-                .map(|_| {
-                    prog.test_run(&input)
-                        .map_or(f64::NAN, |o| o.duration_ns as f64)
-                })
-                .collect(),
-        );
+        let time = |engine| {
+            median(
+                (0..ROUNDS)
+                    .map(|_| {
+                        prog.test_run_on(&input, engine)
+                            .map_or(f64::NAN, |o| o.duration_ns as f64)
+                    })
+                    .collect(),
+            )
+        };
+        let ours = time(oxbpf::Engine::Jit);
+        let interp = time(oxbpf::Engine::Interpreter);
         let theirs = kernel
             .as_mut()
             .and_then(|k| k.load(&obj, stem, name))
@@ -211,15 +216,24 @@ fn main() {
         match theirs {
             Some(t) if t > 0.0 => {
                 ratios.push(ours / t);
-                println!("| {stem}::{name} | {t:.0} | {ours:.0} | {:.2}× |", ours / t);
+                interp_ratios.push(interp / t);
+                println!(
+                    "| {stem}::{name} | {t:.0} | {ours:.0} | {interp:.0} | {:.2}× | {:.2}× |",
+                    ours / t,
+                    interp / t
+                );
             }
-            Some(t) => println!("| {stem}::{name} | {t:.0} | {ours:.0} | – |"),
-            None => println!("| {stem}::{name} | – | {ours:.0} | – |"),
+            Some(t) => println!("| {stem}::{name} | {t:.0} | {ours:.0} | {interp:.0} | – | – |"),
+            None => println!("| {stem}::{name} | – | {ours:.0} | {interp:.0} | – | – |"),
         }
     }
+    let geo = |v: &[f64]| (v.iter().map(|r| r.ln()).sum::<f64>() / v.len() as f64).exp();
     if !ratios.is_empty() {
-        let g = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
-        println!("\ngeometric mean oxbpf / Linux: {g:.2}×\n");
+        println!(
+            "\ngeometric mean: JIT / Linux {:.2}×, interpreter / Linux {:.2}×\n",
+            geo(&ratios),
+            geo(&interp_ratios)
+        );
     }
 
     // pcap throughput: a million different packets through one program.
@@ -230,32 +244,36 @@ fn main() {
     let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
     let loaded = rt.load_file(&obj, &LoadOptions::default()).expect("load");
     let prog = loaded.program(name).expect("program");
-    let mut ours = Vec::new();
-    for _ in 0..ROUNDS {
-        let mut host = prog.helper_host();
-        let mut machine = oxbpf::Machine::new();
-        let mut run = oxbpf::TestRun::new(
-            prog.prog_type(),
-            None,
-            &TestRunInput {
-                data_in: &capture[0],
-                ..Default::default()
-            },
-        )
-        .expect("test run");
-        let t0 = Instant::now();
-        let mut passed = 0u64;
-        for p in &capture {
-            run.reset_packet(p).expect("packet");
-            let r0 = prog
-                .run_once(&mut run, &mut host, &mut machine, 0)
-                .expect("run");
-            passed += u64::from(oxbpf::verdict(prog.prog_type(), r0).passes());
+    let pps = |engine: oxbpf::Engine| {
+        let mut ours = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut host = prog.helper_host();
+            let mut machine = oxbpf::Machine::new();
+            let mut run = oxbpf::TestRun::new(
+                prog.prog_type(),
+                None,
+                &TestRunInput {
+                    data_in: &capture[0],
+                    ..Default::default()
+                },
+            )
+            .expect("test run");
+            let t0 = Instant::now();
+            let mut passed = 0u64;
+            for p in &capture {
+                run.reset_packet(p).expect("packet");
+                let r0 = prog
+                    .run_once(&mut run, &mut host, &mut machine, 0)
+                    .expect("run");
+                passed += u64::from(oxbpf::verdict(prog.prog_type(), r0).passes());
+            }
+            std::hint::black_box(passed);
+            ours.push(packets as f64 / t0.elapsed().as_secs_f64());
         }
-        std::hint::black_box(passed);
-        ours.push(packets as f64 / t0.elapsed().as_secs_f64());
-    }
-    let ours = median(ours);
+        median(ours)
+    };
+    let ours = pps(oxbpf::Engine::Jit);
+    let interp = pps(oxbpf::Engine::Interpreter);
     let theirs = kernel
         .as_mut()
         .and_then(|k| k.load(&obj, stem, name))
@@ -273,10 +291,10 @@ fn main() {
             )
         });
     println!("## pcap: {packets} packets through {stem}::{name} (packets per second, median of {ROUNDS})\n");
-    println!("| oxbpf (in-process loop) | Linux (one BPF_PROG_TEST_RUN per packet) | ratio |");
-    println!("|---:|---:|---:|");
+    println!("| oxbpf JIT | oxbpf interpreter | Linux (one BPF_PROG_TEST_RUN per packet) | JIT / Linux |");
+    println!("|---:|---:|---:|---:|");
     match theirs {
-        Some(t) => println!("| {ours:.0} | {t:.0} | {:.1}× |", ours / t),
-        None => println!("| {ours:.0} | – | – |"),
+        Some(t) => println!("| {ours:.0} | {interp:.0} | {t:.0} | {:.1}× |", ours / t),
+        None => println!("| {ours:.0} | {interp:.0} | – | – |"),
     }
 }

@@ -633,3 +633,61 @@ fn tail_calls_chain_up_to_the_kernel_limit() {
         .contains("tail call from a subprogram"));
     assert_eq!(jit, interp);
 }
+
+#[test]
+fn errors_inside_a_tail_called_program_unwind_to_the_first_entry() {
+    // The main program saves every host register (it tail-calls); the
+    // target saves fewer. An error in the target must unwind to where the
+    // run entered machine code, restoring what the main entry saved.
+    let main = "
+        r6 = 1
+        r7 = 2
+        r8 = 3
+        r9 = 4
+        r2 = 0
+        r3 = 0
+        call 12
+        r0 = 1
+        exit
+    ";
+    let target = "r0 = 0\nr1 = 5\ncallx r1\nexit\n";
+    let [interp, jit] = tail_run(main, target);
+    assert!(
+        interp.0.as_ref().unwrap_err().contains("not a subprogram"),
+        "{interp:?}"
+    );
+    assert_eq!(jit, interp);
+    // And again after a run that went fine, on the same thread.
+    let [interp, jit] = tail_run(main, "r0 = 7\nexit\n");
+    assert_eq!(interp.0, Ok(7));
+    assert_eq!(jit, interp);
+}
+
+#[test]
+fn tail_calls_from_callbacks_are_refused() {
+    let main = "
+        r6 = r1
+        r1 = 3
+        r2 = 0
+        r3 = 0
+        r4 = 0
+        ld_pseudo r2, 4, 3
+        call 181
+        exit
+        r2 = 0
+        r3 = 0
+        call 12
+        r0 = 0
+        exit
+    ";
+    let [interp, jit] = tail_run(main, "r0 = 42\nexit\n");
+    assert!(
+        interp
+            .0
+            .as_ref()
+            .unwrap_err()
+            .contains("tail call from a subprogram"),
+        "{interp:?}"
+    );
+    assert_eq!(jit, interp);
+}

@@ -44,7 +44,9 @@
 //! Every observable value is the interpreter's: `lddw` of a function loads
 //! [`vm::subprog_addr`] (and `callx` decodes it through a table), errors
 //! are [`vm::VmError`]s with the same instruction index, registers start at
-//! zero, helpers get the same `RunEnv`.
+//! zero (those read before written), helpers get the same `RunEnv`, and
+//! `bpf_loop`/`bpf_for_each_map_elem` iterate with [`vm::callbacks`], the
+//! interpreter's own driver, calling back into compiled code.
 
 pub mod blind;
 pub mod buffer;

@@ -7,15 +7,23 @@
 //!
 //! ```text
 //! 0:        entry trampoline (called from Rust): saves the host's callee-
-//!           saved registers it needs, r12 = run context, records rsp,
-//!           zeroes r0 and the r6-r9 the program names, calls function 0;
-//!           `unwind`: restores rsp and the host's registers and returns
+//!           saved registers it needs, r12 = run context, records rsp
+//!           (`exit_rsp`) and where errors unwind to (`unwind_rsp`),
+//!           zeroes r0 and the r6-r9 read before written, calls function 0,
+//!           restores and returns
+//! unwind:   `mov rsp, [unwind_rsp]; ret` — back into the innermost call
+//!           from Rust (the trampoline's, or a callback stub's), from any
+//!           depth and from any program reached by tail calls
 //! entry(f): function prologue (push saved registers, reserve the frame,
 //!           rbp = frame pointer), then the function's instructions
 //! epilogue: shared by every function
 //! stubs:    the cold paths, out of line (division by zero, signed
-//!           division by -1, helper faults, packet loads out of the fast
-//!           case, run errors), each jumping back or to `unwind`
+//!           division by -1, 64-bit division of operands wider than 32
+//!           bits, helper faults, packet loads out of the fast case, run
+//!           errors), each jumping back or to `unwind`
+//! cb stub:  programs calling `bpf_loop`/`bpf_for_each_map_elem`: the
+//!           function the runtime shims call per callback (see
+//!           `call::callback_stub`)
 //! tables:   callx targets (32-bit offsets) and helper addresses
 //! ```
 //!
@@ -28,6 +36,12 @@
 //! `MAX_CALL_FRAMES` (the call site's check), or whether a tail call is made
 //! from depth 0. Nothing inside a body pushes, except a packet-load slow
 //! path that calls no BPF code.
+//!
+//! Callbacks run below the Rust frames of the runtime shim, so there the
+//! relation to `exit_rsp` does not hold: the callback stub sets the call
+//! limit for the callback's frame from the caller's headroom (one frame
+//! deeper), and a tail call from a callback fails the depth-0 check, as in
+//! the interpreter.
 
 mod alu;
 pub(crate) mod analysis;

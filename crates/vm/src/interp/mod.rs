@@ -11,6 +11,11 @@
 //! frame to the top of frame 0. The stack is not cleared between runs: as in
 //! the kernel, its contents at entry are unspecified (a verifier rejects
 //! reads of stack slots the program did not write).
+//!
+//! Callbacks (`bpf_loop`, `bpf_for_each_map_elem`, see [`callbacks`]) run
+//! as nested bpf-to-bpf calls: the dispatch loop calls itself for each
+//! invocation, in a new frame that counts against the frame limit, and the
+//! nested loop returns when that frame exits.
 
 mod alu;
 pub mod callbacks;

@@ -41,5 +41,6 @@ pub use isa::RawInsn;
 pub use maps::MapSpec;
 pub use uapi::proto::{ArgType, HelperProto, RetType};
 pub use uapi::{AttachType, MapType, ProgType};
+pub use vm::host::{MemoryTrace, StderrTrace};
 pub use vm::test_run::{verdict, TestRun, TestRunInput, TestRunOutput, Verdict};
 pub use vm::{HelperFn, HelperHost, Machine, RunEnv, TraceSink};

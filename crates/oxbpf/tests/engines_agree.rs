@@ -1,0 +1,209 @@
+//! The JIT and the interpreter agree on every program of the C corpus that
+//! loads, of every type: packet programs on the repo's capture, the others
+//! on generated contexts (`pt_regs`, tracepoint records, raw tracepoint
+//! arguments, syscall arguments). Each engine runs in its own runtime, so
+//! after the same runs both runtimes' maps must hold the same contents.
+//!
+//! Helpers whose answers differ between two runs by nature (clocks,
+//! random numbers) make some values differ; those maps are listed below
+//! with why and compared by keys only.
+
+use oxbpf::{Engine, LoadOptions, ProgType, Runtime, RuntimeOptions, TestRunInput};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Maps whose values hold times or random numbers (the programs read
+/// `bpf_ktime_get_ns`, `bpf_jiffies64` or `bpf_get_prandom_u32`): compared
+/// by keys.
+const TIME_VALUED: &[(&str, &str)] = &[
+    ("tc_edt_ratelimit", "flow_state"),
+    ("xdp_conntrack", "conntrack"),
+    ("globals_custom_sections", ".data.window"),
+    ("helpers_misc", "procs"),
+    ("kretprobe_latency", "hists"),
+    ("tp_sched_switch", "switch_in_ts"),
+    ("tp_sched_switch", "oncpu_time"),
+];
+
+/// Maps keyed by socket cookies, which are unique per runtime: compared by
+/// size.
+const COOKIE_KEYED: &[(&str, &str)] = &[("cgroup_skb_accounting", "per_socket")];
+
+fn capture() -> Vec<Vec<u8>> {
+    let f = std::fs::File::open(repo().join("testdata/cbpf/mix.pcap")).expect("mix.pcap");
+    let mut r = pcap_file::pcap::PcapReader::new(f).expect("pcap header");
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet() {
+        out.push(p.expect("packet").data.into_owned());
+    }
+    out
+}
+
+/// Deterministic context bytes for run `i`: small numbers and zeros, the
+/// shapes tracing programs read (pids, fds, flags, pointers they probe).
+fn context(i: u64, len: usize) -> Vec<u8> {
+    let mut z = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5851_f42d_4c95_7f2d;
+    (0..len)
+        .map(|_| {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            if z % 3 == 0 {
+                0
+            } else {
+                (z >> 24) as u8
+            }
+        })
+        .collect()
+}
+
+fn packet_type(t: ProgType) -> bool {
+    matches!(
+        t,
+        ProgType::Xdp
+            | ProgType::SchedCls
+            | ProgType::SchedAct
+            | ProgType::SocketFilter
+            | ProgType::CgroupSkb
+    )
+}
+
+type Contents = BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn contents(m: &oxbpf::Map) -> Contents {
+    m.keys()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|k| m.lookup(&k).ok().map(|v| (k, v)))
+        .collect()
+}
+
+fn size_only(c: Contents) -> Contents {
+    (0..c.len() as u64)
+        .map(|i| (i.to_le_bytes().to_vec(), Vec::new()))
+        .collect()
+}
+
+#[test]
+fn jit_and_interpreter_agree_on_the_corpus() {
+    let packets = capture();
+    let mk = |engine| {
+        Runtime::with_options(RuntimeOptions {
+            workers: 2,
+            engine,
+            trace: std::sync::Arc::new(oxbpf::MemoryTrace::default()),
+        })
+    };
+    let (rt_jit, rt_interp) = (mk(Engine::Jit), mk(Engine::Interpreter));
+    let mut names: Vec<_> = std::fs::read_dir(repo().join("corpus/obj"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "o"))
+        .collect();
+    names.sort();
+    let (mut progs, mut runs) = (0usize, 0usize);
+    let mut diffs = Vec::new();
+    for path in names {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let (Ok(a), Ok(b)) = (
+            rt_jit.load_file(&path, &LoadOptions::default()),
+            rt_interp.load_file(&path, &LoadOptions::default()),
+        ) else {
+            continue;
+        };
+        for (pa, pb) in a.programs().iter().zip(b.programs()) {
+            if pa.engine() != Engine::Jit {
+                diffs.push(format!(
+                    "{stem}::{}: the JIT cannot compile it: {}",
+                    pa.name(),
+                    pa.jit_error().unwrap_or_default()
+                ));
+                continue;
+            }
+            progs += 1;
+            let ty = pa.prog_type();
+            for i in 0..if packet_type(ty) { packets.len() } else { 64 } {
+                let ctx;
+                let input = if packet_type(ty) {
+                    TestRunInput {
+                        data_in: &packets[i],
+                        data_size_out: Some(packets[i].len() as u32 + 4096),
+                        ..Default::default()
+                    }
+                } else {
+                    let len = match ty {
+                        ProgType::RawTracepoint | ProgType::RawTracepointWritable => 96,
+                        ProgType::Syscall => 64,
+                        _ => 256,
+                    };
+                    ctx = context(i as u64, len);
+                    TestRunInput {
+                        ctx_in: Some(&ctx),
+                        ..Default::default()
+                    }
+                };
+                let ra = pa
+                    .test_run_on(&input, Engine::Jit)
+                    .map(|o| (o.r0, o.data_out, o.ctx_out))
+                    .map_err(|e| e.errno());
+                let rb = pb
+                    .test_run_on(&input, Engine::Interpreter)
+                    .map(|o| (o.r0, o.data_out, o.ctx_out))
+                    .map_err(|e| e.errno());
+                runs += 1;
+                if ra != rb {
+                    diffs.push(format!(
+                        "{stem}::{} run {i}: JIT {:?}, interpreter {:?}",
+                        pa.name(),
+                        ra.as_ref().map(|r| r.0),
+                        rb.as_ref().map(|r| r.0)
+                    ));
+                    break;
+                }
+            }
+        }
+        for (ma, mb) in a.maps().iter().zip(b.maps()) {
+            let (mut x, mut y) = (contents(ma), contents(mb));
+            let ids = matches!(
+                ma.map_type(),
+                oxbpf::MapType::ProgArray
+                    | oxbpf::MapType::ArrayOfMaps
+                    | oxbpf::MapType::HashOfMaps
+            );
+            if ids
+                || TIME_VALUED
+                    .iter()
+                    .any(|(o, m)| *o == stem && *m == ma.name())
+            {
+                x.values_mut().for_each(Vec::clear);
+                y.values_mut().for_each(Vec::clear);
+            }
+            if COOKIE_KEYED
+                .iter()
+                .any(|(o, m)| *o == stem && *m == ma.name())
+            {
+                (x, y) = (size_only(x), size_only(y));
+            }
+            if x != y {
+                diffs.push(format!(
+                    "{stem}: map {} differs: JIT {} entries, interpreter {}",
+                    ma.name(),
+                    x.len(),
+                    y.len()
+                ));
+            }
+        }
+    }
+    eprintln!("{progs} programs, {runs} runs on both engines");
+    assert!(progs > 40, "only {progs} programs compared");
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

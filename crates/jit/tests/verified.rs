@@ -105,3 +105,49 @@ fn program_dump_uses_its_address() {
         jit.dump_jited(true).lines().count() / 2
     );
 }
+
+#[test]
+fn verified_bpf_loop_runs_on_both_engines() {
+    // r0 = bpf_loop(5, cb, &sum, 0) * 100 + sum, sum = 0 + 1 + 2 + 3 + 4.
+    let insns = raw("r1 = 0
+         *(u64 *)(r10 - 8) = r1
+         r1 = 5
+         ld_pseudo r2, 4, 9
+         r3 = r10
+         r3 += -8
+         r4 = 0
+         call 181
+         r0 *= 100
+         r1 = *(u64 *)(r10 - 8)
+         r0 += r1
+         exit
+         r3 = *(u64 *)(r2 + 0)
+         r3 += r1
+         *(u64 *)(r2 + 0) = r3
+         r0 = 0
+         exit");
+    let mut req = verifier::Request::new(&insns, ProgType::SocketFilter);
+    req.func_info = vec![
+        verifier::FuncInfo {
+            insn_off: 0,
+            name: "main".into(),
+        },
+        verifier::FuncInfo {
+            insn_off: 13,
+            name: "cb".into(),
+        },
+    ];
+    let verified = match verifier::verify(&req) {
+        Ok(v) => v,
+        Err(e) => panic!("the verifier refused it: {e}"),
+    };
+    let helpers = HelperRegistry::with_builtins();
+    let opts = CompileOptions::new(PrepareOptions::new(&helpers));
+    let jit = JitProgram::compile_verified(&verified, &opts).expect("compiles");
+    assert_eq!(jit.run(&mut RunEnv::new(), &[0]), Ok(510));
+    let prog = vm::Program::from_verified(&verified, &opts.prepare).expect("prepares");
+    assert_eq!(
+        vm::Machine::new().run(&prog, &mut RunEnv::new(), &[0]),
+        Ok(510)
+    );
+}

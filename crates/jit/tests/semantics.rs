@@ -691,3 +691,49 @@ fn tail_calls_from_callbacks_are_refused() {
     );
     assert_eq!(jit, interp);
 }
+
+/// 64-bit unsigned division and modulo around the 32-bit fast path's
+/// boundary: both operands below 2^32 take `div r32`, anything wider the
+/// 64-bit `div`; r0 and r3 (rax, rdx) must survive either way when live.
+#[test]
+fn unsigned_division_on_both_sides_of_2_pow_32() {
+    let values: [u64; 9] = [
+        1,
+        7,
+        0xffff_fffe,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x1_0000_0001,
+        0x1234_5678_9abc,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+    for &a in &values {
+        for &b in &values {
+            for (op, want) in [("/=", a / b), ("%=", a % b)] {
+                // r6 = a op b, with r0 and r3 live across the division.
+                let text = format!(
+                    "r0 = 11\nr3 = 33\nr6 = {a} ll\nr7 = {b} ll\nr6 {op} r7\n\
+                     if r0 != 11 goto bad\nif r3 != 33 goto bad\nr0 = r6\nexit\nbad:\nr0 = 0xbad\nexit\n"
+                );
+                let (r, _) = agree(&asm(&text), &[]);
+                assert_eq!(r, Ok(want), "{a:#x} {op} {b:#x}");
+                // The destination in rax and rdx themselves.
+                for dst in ["r0", "r3"] {
+                    let text =
+                        format!("{dst} = {a} ll\nr7 = {b} ll\n{dst} {op} r7\nr0 = {dst}\nexit\n");
+                    let (r, _) = agree(&asm(&text), &[]);
+                    assert_eq!(r, Ok(want), "{dst}: {a:#x} {op} {b:#x}");
+                }
+                // Divisors in rdx and rax, which the division overwrites.
+                for (dst, src) in [("r0", "r3"), ("r3", "r0"), ("r1", "r0")] {
+                    let text = format!(
+                        "{dst} = {a} ll\n{src} = {b} ll\n{dst} {op} {src}\nr0 = {dst}\nexit\n"
+                    );
+                    let (r, _) = agree(&asm(&text), &[]);
+                    assert_eq!(r, Ok(want), "{dst} {op} {src}: {a:#x} {op} {b:#x}");
+                }
+            }
+        }
+    }
+}

@@ -322,6 +322,16 @@ fn seed_workflow() {
         "visual",
     ]);
     assert!(dot.starts_with("digraph"), "{dot}");
+    let j = fs.ok(&["prog", "dump", "jited", "pinned", "/sys/fs/bpf/counter"]);
+    let tag = p["tag"].as_str().unwrap();
+    assert!(
+        j.starts_with(&format!(
+            "int count_runs(struct xdp_md * ctx):\nbpf_prog_{tag}_count_runs:\n"
+        )),
+        "{j}"
+    );
+    assert!(j.contains("; __u32 key = 0;\n"), "{j}");
+    assert!(j.lines().any(|l| l.trim_end().ends_with("ret")), "{j}");
 
     // Unlink the pins: the program is gone; its maps stay while pinned,
     // then are gone too.

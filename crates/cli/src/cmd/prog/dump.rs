@@ -4,9 +4,9 @@
 //! `xlated` prints what runs — the instructions after the verifier's
 //! rewrites — through `isa::xlated`, bpftool's format (text, `-j`, and the
 //! DOT graph of `visual`), with function prototypes from BTF and source
-//! lines from line info. `jited`: the runtime interprets, so a program has
-//! no machine code of its own, and we answer as bpftool does for a
-//! program that was not jited.
+//! lines from line info. `jited`: the x86-64 code of the runtime's JIT
+//! (compiled on demand, what `prog run … engine jit` runs), AT&T syntax as
+//! bpftool prints it, source lines from line info before their code.
 
 use super::pin::runtime;
 use crate::args::{Args, CliResult};
@@ -70,7 +70,48 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        "jited" => Err(cli_err!("no instructions returned")),
+        "jited" => {
+            if visual || opts.linum {
+                return Err(cli_err!("'visual' and 'linum' are for 'dump xlated'"));
+            }
+            // Compiled on demand with the runtime's JIT (what
+            // `prog run … engine jit` runs).
+            let Some(code) = prog.jited() else {
+                let why = prog.jit_error().unwrap_or_default();
+                return Err(cli_err!("no instructions returned ({why})"));
+            };
+            let mut notes: Vec<(u32, String)> = prog
+                .line_info()
+                .iter()
+                .filter_map(|l| {
+                    let off = code.slot_offset(l.insn_off as usize)?;
+                    Some((off, l.text.trim_start().to_string()))
+                })
+                .collect();
+            notes.sort_by_key(|n| n.0);
+            // bpftool's libbfd format, at the image's real address (so
+            // call and jump targets read as absolute addresses, as there).
+            let base = code.code().as_ptr() as u64;
+            let listing = with_notes(&jit::dump_jited(code.code(), base, opts.opcodes), &notes);
+            let proto = prog
+                .btf()
+                .and_then(|b| func_proto(b, prog.name()))
+                .unwrap_or_else(|| format!("{}()", prog.name()));
+            let tag = isa::tag::tag_hex(&isa::tag::prog_tag(prog.insns()));
+            if out.json {
+                let lines: Vec<&str> = listing.lines().collect();
+                out.print_json(&serde_json::json!([{
+                    "name": format!("bpf_prog_{tag}_{}", prog.name()),
+                    "proto": proto,
+                    "insns": lines,
+                }]));
+            } else {
+                println!("{proto}:");
+                println!("bpf_prog_{tag}_{}:", prog.name());
+                print!("{listing}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         other => Err(cli_err!("expected 'xlated' or 'jited', got: {other}")),
     }
 }
@@ -126,4 +167,31 @@ fn type_text(btf: &Btf, id: u32, depth: u32) -> String {
         Ok(Type::Array(a)) => format!("{}[{}]", type_text(btf, a.elem_type, depth + 1), a.nelems),
         _ => "?".into(),
     }
+}
+
+/// Puts `; note` lines before the first instruction line (`"%4x:\t…"`) at
+/// or past each note's offset.
+fn with_notes(listing: &str, notes: &[(u32, String)]) -> String {
+    let mut out = String::with_capacity(listing.len());
+    let mut next = 0;
+    for line in listing.lines() {
+        let off = line
+            .split_once(':')
+            .and_then(|(o, _)| u32::from_str_radix(o.trim(), 16).ok())
+            .filter(|_| !line.starts_with('\t'));
+        if let Some(off) = off {
+            while let Some((at, note)) = notes.get(next) {
+                if *at > off {
+                    break;
+                }
+                out.push_str("; ");
+                out.push_str(note);
+                out.push('\n');
+                next += 1;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

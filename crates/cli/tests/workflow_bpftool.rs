@@ -413,6 +413,30 @@ fn show_layout_like_bpftool() {
             k = k.replace("map_ids N,N", "map_ids N");
         }
         assert_eq!(o, k, "{what} show {m}");
+        // JSON, compact and pretty: bpftool's keys in bpftool's order.
+        for flag in ["-j", "-p"] {
+            let k = bpftool(&[flag, "-f", what, "show", "pinned", &format!("{kdir}/{m}")]).unwrap();
+            let o = fs.ok(&[
+                flag,
+                "-f",
+                what,
+                "show",
+                "pinned",
+                &format!("/sys/fs/bpf/{m}"),
+            ]);
+            let mut k = shape(&String::from_utf8_lossy(&k.stdout), &kdir);
+            let o = shape(&o, &root);
+            if what == "prog" {
+                k = k
+                    .replace("\"jited\":true,\"bytes_jited\":N", "\"jited\":false")
+                    .replace(
+                        "\"jited\": true,\n    \"bytes_jited\": N",
+                        "\"jited\": false",
+                    )
+                    .replace("[N,N", "[N");
+            }
+            assert_eq!(o.trim_end(), k.trim_end(), "{flag} {what} show {m}");
+        }
     }
     let _ = std::fs::remove_dir_all(&kdir);
 }

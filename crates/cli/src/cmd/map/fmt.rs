@@ -197,6 +197,28 @@ impl Jw {
     }
 }
 
+/// A serde value as a [`V`], object keys in `order` first (bpftool's
+/// order), then any others (serde keeps objects sorted).
+pub(crate) fn from_json(v: &serde_json::Value, order: &[&str]) -> V {
+    match v {
+        serde_json::Value::Object(o) => {
+            let mut out: Vec<(String, V)> = order
+                .iter()
+                .filter_map(|k| o.get(*k).map(|x| (k.to_string(), from_json(x, &[]))))
+                .collect();
+            for (k, x) in o {
+                if !order.contains(&k.as_str()) {
+                    out.push((k.clone(), from_json(x, &[])));
+                }
+            }
+            V::Obj(out)
+        }
+        serde_json::Value::Array(a) => V::Arr(a.iter().map(|x| from_json(x, order)).collect()),
+        serde_json::Value::String(s) => V::Str(s.clone()),
+        other => V::Raw(other.to_string()),
+    }
+}
+
 /// The compact JSON text of `v`.
 pub(crate) fn compact(v: &V) -> String {
     let mut w = Jw::new(false);

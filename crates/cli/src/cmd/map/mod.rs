@@ -19,7 +19,7 @@ macro_rules! println {
     }};
 }
 
-mod fmt;
+pub(crate) mod fmt;
 
 use crate::args::{Args, CliResult};
 use crate::cli_err;
@@ -175,7 +175,7 @@ fn entry_text(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> String {
     }
 }
 
-fn print_v(out: &Output, v: &V) {
+pub(crate) fn print_v(out: &Output, v: &V) {
     if out.pretty {
         let mut w = Jw::new(true);
         w.value(v);
@@ -258,11 +258,25 @@ fn show(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         }
     }
     if out.json {
-        if single && all.len() == 1 {
-            out.print_json(&all[0]);
+        const ORDER: &[&str] = &[
+            "id",
+            "type",
+            "name",
+            "flags",
+            "bytes_key",
+            "bytes_value",
+            "max_entries",
+            "bytes_memlock",
+            "frozen",
+            "btf_id",
+            "pinned",
+        ];
+        let v = if single && all.len() == 1 {
+            all.remove(0)
         } else {
-            out.print_json(&serde_json::Value::Array(all));
-        }
+            serde_json::Value::Array(all)
+        };
+        print_v(out, &fmt::from_json(&v, ORDER));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -45,11 +45,28 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     }
     if out.json {
         let v: Vec<serde_json::Value> = infos.iter().map(|i| to_json(i, fs)).collect();
-        if single && v.len() == 1 {
-            out.print_json(&v[0]);
+        const ORDER: &[&str] = &[
+            "id",
+            "type",
+            "name",
+            "tag",
+            "gpl_compatible",
+            "loaded_at",
+            "uid",
+            "bytes_xlated",
+            "jited",
+            "bytes_jited",
+            "bytes_memlock",
+            "map_ids",
+            "btf_id",
+            "pinned",
+        ];
+        let v = if single && v.len() == 1 {
+            v.into_iter().next().unwrap_or_default()
         } else {
-            out.print_json(&serde_json::Value::Array(v));
-        }
+            serde_json::Value::Array(v)
+        };
+        crate::cmd::map::print_v(out, &crate::cmd::map::fmt::from_json(&v, ORDER));
     } else {
         for i in &infos {
             print!("{}", to_text(i, fs));

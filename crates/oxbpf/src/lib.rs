@@ -20,6 +20,19 @@
 //! the maps, patches map references, verifies each program with
 //! `oxbpf-verifier` and prepares it for the engines; a program the verifier
 //! refuses is an [`Error::Verify`] with the kernel-format log.
+//!
+//! Typed access: `map.get::<u32, u64>(&key)`, `map.insert(&k, &v, 0)`,
+//! `map.get_percpu(&key)` for keys and values that are integers or byte
+//! arrays ([`Plain`]).
+//!
+//! Sharing with other processes, as bpffs does for the kernel: a runtime
+//! made from a [`pin::PinFs`] (`PinFs::from_env()?.into_runtime(..)`, the
+//! directory `$OXBPF_FS`) keeps its maps in shared memory there, gives ids
+//! unique across processes, and pins maps and programs with
+//! [`Map::pin`]/[`Program::pin`]; `oxbpf map dump pinned …` in another
+//! process sees the live values, and a pinned program opens again without
+//! being verified again. Runnable examples: `cargo run -p oxbpf --example
+//! count_packets` and `--example pinned`.
 
 mod error;
 mod helpers;

@@ -66,6 +66,10 @@ pub enum ArgType {
     /// A NUL-terminated string in a read-only map value.
     #[doc(alias = "ARG_PTR_TO_CONST_STR")]
     ConstStr,
+    /// A pointer to the kernel struct `name` (a BTF pointer, neither
+    /// untrusted nor maybe-null, to that struct or one that starts with it).
+    #[doc(alias = "ARG_PTR_TO_BTF_ID")]
+    BtfId { name: &'static str },
 }
 
 /// What `r0` holds after the call.
@@ -154,6 +158,7 @@ const MEM_NULL: ArgType = A::Mem {
     uninit: true,
     null: true,
 };
+const SEQ_FILE: ArgType = A::BtfId { name: "seq_file" };
 const SIZE: ArgType = A::ConstSize { zero_ok: false };
 const SIZE0: ArgType = A::ConstSize { zero_ok: true };
 
@@ -397,6 +402,13 @@ pub static PROTOS: &[HelperProto] = &[
         Integer,
         &[A::ConstMapPtr, A::Func, A::StackOrNull, A::Anything],
     ),
+    // Iterators print into the seq_file of their meta argument.
+    gpl(p(
+        id::SEQ_PRINTF,
+        Integer,
+        &[SEQ_FILE, MEM_RO, SIZE, MEM_RO_NULL, SIZE0],
+    )),
+    gpl(p(id::SEQ_WRITE, Integer, &[SEQ_FILE, MEM_RO, SIZE0])),
     // Socket maps: redirects from sk_skb and sk_msg programs, inserts
     // from sock_ops programs.
     p(
@@ -535,8 +547,19 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         | id::MSG_CORK_BYTES
         | id::MSG_PULL_DATA => t == ProgType::SkMsg,
         id::SOCK_MAP_UPDATE | id::SOCK_HASH_UPDATE => t == ProgType::SockOps,
+        id::SEQ_PRINTF | id::SEQ_WRITE => t == ProgType::Tracing,
         _ => true,
     }
+}
+
+/// [`allowed`], with the helpers that also depend on the attach type
+/// (`tracing_prog_func_proto`: the `seq_*` helpers are for iterators).
+pub fn allowed_for(t: ProgType, attach: Option<crate::AttachType>, helper: u32) -> bool {
+    allowed(t, helper)
+        && match helper {
+            id::SEQ_PRINTF | id::SEQ_WRITE => attach == Some(crate::AttachType::TraceIter),
+            _ => true,
+        }
 }
 
 #[cfg(test)]

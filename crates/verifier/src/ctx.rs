@@ -11,6 +11,7 @@ use crate::state::PtrKind;
 use uapi::ctx::{kern, sk_buff as skb, xdp_md};
 use uapi::ProgType;
 
+pub mod btf;
 mod sock;
 
 /// How to rewrite one context access: the internal offset and size.

@@ -128,6 +128,19 @@ impl Default for Options {
     }
 }
 
+/// The kernel BTF a tracing program's context and pointers are typed by.
+#[derive(Debug, Clone, Copy)]
+pub struct BtfInfo {
+    /// The kernel's BTF (`/sys/kernel/btf/vmlinux`, as
+    /// `object::vmlinux_btf()` parses it once per process).
+    pub vmlinux: &'static btf::Btf,
+    /// `attach_btf_id`: the type in `vmlinux` the program attaches to — a
+    /// `btf_trace_<tracepoint>` typedef for `tp_btf`, the `bpf_iter_<target>`
+    /// function for iterators, the function itself for `fentry`/`fexit`
+    /// ([`crate::attach_btf_id`] finds it from the section's target name).
+    pub attach_btf_id: u32,
+}
+
 /// Everything [`crate::verify`] needs.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
@@ -148,6 +161,9 @@ pub struct Request<'a> {
     /// like the kernel's against their prototype. A number here replaces
     /// the kernel's helper of that number, for every program type.
     pub custom_helpers: Vec<uapi::proto::HelperProto>,
+    /// Required by tracing programs (`tp_btf`, `iter`, `fentry`, …), whose
+    /// context is typed by the kernel's BTF; ignored by the other types.
+    pub btf: Option<BtfInfo>,
 }
 
 impl<'a> Request<'a> {
@@ -163,6 +179,7 @@ impl<'a> Request<'a> {
             log_level: 0,
             options: Options::default(),
             custom_helpers: Vec::new(),
+            btf: None,
         }
     }
 }

@@ -73,6 +73,14 @@
 //! * *Uninitialised stack reads* are refused unless
 //!   [`Options::allow_uninit_stack`] is set (the kernel allows them to
 //!   `CAP_PERFMON` loaders).
+//! * *Kernel objects.* Tracing programs (`tp_btf`, `iter`, `fentry`) see
+//!   their arguments typed by the kernel's BTF ([`Request::btf`]); pointers
+//!   to kernel structs ([`state::PtrKind::BtfId`]) are read at offsets that
+//!   fall on members, as the kernel's `btf_struct_walk` allows. Such loads
+//!   are listed by [`VerifiedProgram::probe_mem_insns`]: like the kernel's
+//!   `BPF_PROBE_MEM` they must not fault at run time. Socket pointers
+//!   (`sk` context fields, socket map lookups) are not modelled and are
+//!   refused.
 //! * The loader is taken to be privileged otherwise: pointer comparisons,
 //!   pointer subtraction and storing pointers to maps are allowed, as they
 //!   are for root.
@@ -101,8 +109,9 @@ pub mod log;
 mod rewrite;
 pub mod state;
 
+pub use ctx::btf::attach_btf_id;
 pub use error::{Fail, Rejection, RejectionKind};
-pub use input::{FuncInfo, LineInfo, MapIdx, MapMeta, Options, Request};
+pub use input::{BtfInfo, FuncInfo, LineInfo, MapIdx, MapMeta, Options, Request};
 
 use check::Env;
 use isa::RawInsn;
@@ -116,6 +125,7 @@ pub struct VerifiedProgram {
     insns_processed: u64,
     used_helpers: Vec<u32>,
     used_maps: Vec<i32>,
+    probe_mem: Vec<usize>,
     log: String,
 }
 
@@ -144,6 +154,14 @@ impl VerifiedProgram {
     /// Fds of the maps the program uses.
     pub fn used_maps(&self) -> &[i32] {
         &self.used_maps
+    }
+
+    /// Slots of the loads through BTF pointers (kernel objects a tracing
+    /// program reads): the kernel runs them as `BPF_PROBE_MEM`, loads
+    /// that give 0 instead of faulting. A runtime must do the same — the
+    /// verifier proved them typed, not backed by memory.
+    pub fn probe_mem_insns(&self) -> &[usize] {
+        &self.probe_mem
     }
 
     /// The log at the requested level (on success: the statistics line, and
@@ -181,6 +199,16 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
     env.log.put(&preamble);
     env.attach = req.expected_attach_type;
     env.custom_helpers = req.custom_helpers.clone();
+    if req.prog_type == uapi::ProgType::Tracing {
+        // The kernel refuses these at load time, before verifying.
+        let Some(b) = req.btf else {
+            let f = Fail::new(error::EINVAL, "Tracing programs must provide btf_id".into());
+            return Err(reject(f, String::new(), None));
+        };
+        let t = ctx::btf::Target::new(b.vmlinux, b.attach_btf_id, req.expected_attach_type)
+            .map_err(|m| reject(Fail::new(error::EINVAL, m), String::new(), None))?;
+        env.btf_target = Some(t);
+    }
     env.linfo = req.line_info.clone();
     env.linfo.sort_by_key(|l| l.insn_off);
     let mut fds = Vec::new();
@@ -222,6 +250,9 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         insns_processed: env.insn_processed,
         used_helpers: env.used_helpers.iter().copied().collect(),
         used_maps: env.used_maps.iter().map(|&m| fds[m as usize]).collect(),
+        probe_mem: (0..env.aux.len())
+            .filter(|&pc| env.aux[pc].probe_mem)
+            .collect(),
         log,
     })
 }

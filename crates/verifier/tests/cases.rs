@@ -18,7 +18,9 @@
 //! `@opt allow_uninit_stack`, `@accept`, `@reject MESSAGE` (the first line
 //! of the message, exactly), `@log LINE` (a line the level-2 log must
 //! contain), `@kernel accept|reject` (the real kernel's verdict when it
-//! differs from ours, e.g. because root may read uninitialised stack).
+//! differs from ours, e.g. because root may read uninitialised stack),
+//! `@attach_btf NAME` (the vmlinux typedef or function a tracing program
+//! attaches to: `btf_trace_<tracepoint>`, `bpf_iter_<target>`).
 //!
 //! With `KERNEL_ORACLE=/path/to/kload` (built from `tools/kload.c`, run as
 //! root), every case is also loaded into the running kernel and the verdicts
@@ -41,6 +43,9 @@ struct Case {
     expect: Option<Result<(), String>>,
     logs: Vec<String>,
     kernel: Option<bool>,
+    /// `@attach_btf NAME`: the vmlinux type (typedef or function) a
+    /// tracing program attaches to.
+    attach_btf: Option<String>,
     asm: Vec<String>,
 }
 
@@ -87,6 +92,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 expect: None,
                 logs: Vec::new(),
                 kernel: None,
+                attach_btf: None,
                 asm: Vec::new(),
             });
             continue;
@@ -114,6 +120,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 "reject" => c.expect = Some(Err(rest.to_string())),
                 "log" => c.logs.push(rest.to_string()),
                 "kernel" => c.kernel = Some(rest == "accept"),
+                "attach_btf" => c.attach_btf = Some(rest.to_string()),
                 k => panic!("{}: unknown directive @{k}", c.name),
             }
         } else {
@@ -191,13 +198,94 @@ fn all_cases() -> Vec<Case> {
     files.iter().flat_map(|f| parse_file(f)).collect()
 }
 
+/// The running kernel's BTF and the id of the typedef or function `name`
+/// in it (cases with `@attach_btf` need `/sys/kernel/btf/vmlinux`).
+fn attach_btf(name: &str) -> (&'static btf::Btf, u32) {
+    let vmlinux = object::vmlinux_btf()
+        .ok()
+        .flatten()
+        .expect("@attach_btf needs /sys/kernel/btf/vmlinux");
+    let id = vmlinux
+        .find_by_name(btf::Kind::Typedef, name)
+        .or_else(|| vmlinux.find_by_name(btf::Kind::Func, name))
+        .unwrap_or_else(|| panic!("no typedef or function {name} in vmlinux BTF"));
+    (vmlinux, id)
+}
+
+/// `{struct.member}`, `{struct.member+N}` and `{sizeof:struct}` in a
+/// line, replaced by byte offsets and sizes from the running kernel's BTF,
+/// so that cases on kernel structs follow the kernel's layout.
+fn subst(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('{') {
+        let Some(j) = rest[i..].find('}') else { break };
+        out.push_str(&rest[..i]);
+        let expr = &rest[i + 1..i + j];
+        out.push_str(&btf_value(expr).to_string());
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn btf_value(expr: &str) -> i64 {
+    let vmlinux = object::vmlinux_btf()
+        .ok()
+        .flatten()
+        .expect("kernel struct offsets need /sys/kernel/btf/vmlinux");
+    let st = |name: &str| {
+        vmlinux
+            .find_by_name(btf::Kind::Struct, name)
+            .unwrap_or_else(|| panic!("no struct {name} in vmlinux BTF"))
+    };
+    if let Some(name) = expr.strip_prefix("sizeof:") {
+        return vmlinux.size_of(st(name)).expect("size") as i64;
+    }
+    let (path, add) = match expr.find(['+', '-']) {
+        Some(k) => (
+            &expr[..k],
+            expr[k..].trim_start_matches('+').parse::<i64>().expect("N"),
+        ),
+        None => (expr, 0),
+    };
+    let (sname, field) = path.split_once('.').expect("{struct.member}");
+    let m = vmlinux
+        .find_member(st(sname), field)
+        .expect("member lookup")
+        .unwrap_or_else(|| panic!("no member {field} in struct {sname}"));
+    (m.bit_offset / 8) as i64 + add
+}
+
+/// The case with its `{…}` kernel offsets resolved.
+fn resolved(c: &Case) -> Case {
+    if c.attach_btf.is_none() {
+        return c.clone();
+    }
+    let mut c = c.clone();
+    c.asm = c.asm.iter().map(|l| subst(l)).collect();
+    c.logs = c.logs.iter().map(|l| subst(l)).collect();
+    if let Some(Err(m)) = &c.expect {
+        c.expect = Some(Err(subst(m)));
+    }
+    c
+}
+
 /// Run one case; `Err` describes the mismatch.
 fn run(c: &Case) -> Result<(), String> {
+    let c = &resolved(c);
     let raw = assemble(c);
     let mut req = Request::new(&raw, c.prog_type);
     req.expected_attach_type = c.attach;
     req.maps = c.maps.clone();
     req.options = c.opts;
+    req.btf = c.attach_btf.as_deref().map(|name| {
+        let (vmlinux, id) = attach_btf(name);
+        oxbpf_verifier::BtfInfo {
+            vmlinux,
+            attach_btf_id: id,
+        }
+    });
     req.log_level = if c.logs.is_empty() { 1 } else { 2 };
     let got = verify(&req);
     let expect = c.expect.clone().ok_or("no @accept/@reject")?;
@@ -256,6 +344,7 @@ fn kernel_oracle() {
     let mut agree = 0;
     let cases = all_cases();
     for c in &cases {
+        let c = &resolved(c);
         let raw = assemble(c);
         let path = std::env::temp_dir().join(format!("oxbpf-case-{}.bin", std::process::id()));
         std::fs::write(&path, RawInsn::slice_to_bytes(&raw)).expect("write bin");
@@ -263,6 +352,9 @@ fn kernel_oracle() {
         cmd.arg(c.prog_type.id().to_string()).arg("1").arg(&path);
         if let Some(a) = c.attach {
             cmd.env("KLOAD_ATTACH", a.id().to_string());
+        }
+        if let Some(name) = &c.attach_btf {
+            cmd.env("KLOAD_ATTACH_BTF_ID", attach_btf(name).1.to_string());
         }
         let mut ok_maps = true;
         for (k, m) in &c.maps {

@@ -74,6 +74,10 @@ int main(int argc, char **argv)
 	a.log_size = sizeof(log_buf);
 	char *eat = getenv("KLOAD_ATTACH");
 	if (eat) a.expected_attach_type = atoi(eat);
+	/* Tracing programs (tp_btf, iter, fentry) name their target by id in
+	 * the kernel's BTF. */
+	char *btf_id = getenv("KLOAD_ATTACH_BTF_ID");
+	if (btf_id) a.attach_btf_id = atoi(btf_id);
 	int fd = sys_bpf(BPF_PROG_LOAD, &a);
 	int err = errno;
 	fputs(log_buf, stdout);

@@ -198,6 +198,11 @@ impl Env {
             let msg = format!("R{d} pointer arithmetic on {kname} prohibited, null-check it first");
             return Err(self.fail(EACCES, msg));
         }
+        if ptr.kind == PtrKind::UntrustedMem && matches!(op, AluOp::Add | AluOp::Sub) {
+            // Untrusted memory has no bounds to keep: any offset gives the
+            // same untrusted memory (Linux 6.18 drops the offset too).
+            return Ok(RegState::ptr(PtrKind::UntrustedMem));
+        }
         let known = off.as_const();
         let allowed = match ptr.kind {
             PtrKind::MapPtr { .. } => known == Some(0) && op == AluOp::Add,

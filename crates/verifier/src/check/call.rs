@@ -147,6 +147,11 @@ impl Env {
             | ProgType::SockOps => Some((0, 1)),
             ProgType::SkLookup => Some((0, 1)),
             ProgType::Netfilter => Some((0, 1)),
+            ProgType::Tracing => match self.attach {
+                Some(uapi::AttachType::TraceIter) => Some((0, 1)),
+                Some(uapi::AttachType::TraceFentry | uapi::AttachType::TraceFexit) => Some((0, 0)),
+                _ => None,
+            },
             _ => None,
         };
         let Some((lo, hi)) = range else { return Ok(()) };

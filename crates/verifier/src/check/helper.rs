@@ -55,7 +55,7 @@ impl Env {
         }
         let Some(pr) = custom.or_else(|| {
             proto::proto(hid as u32)
-                .filter(|_| proto::allowed(self.prog_type, hid as u32))
+                .filter(|_| proto::allowed_for(self.prog_type, self.attach, hid as u32))
                 .copied()
         }) else {
             let msg = format!(
@@ -252,6 +252,7 @@ impl Env {
             },
             ArgType::SpinLock => self.check_spin_lock_arg(r, &reg),
             ArgType::ConstStr => self.check_const_str(st, r, &reg),
+            ArgType::BtfId { name } => self.check_btf_id_arg(r, &reg, name),
         }
     }
 
@@ -534,6 +535,38 @@ impl Env {
             }
         }
         Ok(())
+    }
+
+    /// `ARG_PTR_TO_BTF_ID`: a legacy, trusted or RCU pointer (not
+    /// untrusted, not maybe-null) to the struct `want` or one starting
+    /// with it.
+    fn check_btf_id_arg(&mut self, r: Reg, reg: &RegState, want: &str) -> Result<(), Fail> {
+        use crate::ctx::btf::{ids_match, NULL, UNTRUSTED};
+        let ok_kind = match reg.as_ptr() {
+            Some(p) => match p.kind {
+                PtrKind::BtfId { id, flags } if flags & (NULL | UNTRUSTED) == 0 => {
+                    Some((p.clone(), id))
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        let Some((p, id)) = ok_kind else {
+            return Err(self.type_mismatch(r, reg, "ptr_, trusted_ptr_, rcu_ptr_"));
+        };
+        let Some(vmlinux) = self.btf_target.as_ref().map(|t| t.vmlinux) else {
+            return Err(Fail::internal("BTF pointer without kernel BTF".into()));
+        };
+        let off = p.fixed_offset().and_then(|o| u32::try_from(o).ok());
+        if off.is_some_and(|o| ids_match(vmlinux, id, o, want)) {
+            return Ok(());
+        }
+        let msg = format!(
+            "R{} is of type {} but {want} is expected",
+            r.n(),
+            vmlinux.type_name(id).unwrap_or("")
+        );
+        Err(self.fail(EACCES, msg))
     }
 
     /// A constant string: a pointer into a read-only, frozen map value.

@@ -268,7 +268,8 @@ fn decide(d: &RegState, s: &RegState, cond: JmpCond, w: Width) -> Option<bool> {
                     | PtrKind::MapKey { .. }
                     | PtrKind::MapPtr { null: false, .. }
                     | PtrKind::Mem { null: false, .. }
-            );
+            ) || matches!(p.kind, PtrKind::BtfId { flags, .. }
+                if flags & crate::ctx::btf::TRUSTED != 0 && flags & crate::ctx::btf::NULL == 0);
             if non_null && z.val.as_const() == Some(0) && w == Width::W64 {
                 match cond {
                     JmpCond::Eq => Some(false),

@@ -193,6 +193,10 @@ impl Env {
         match ptr.kind {
             PtrKind::Stack { frame } => self.stack_access(st, reg, &ptr, frame, off, size, t, val),
             PtrKind::Ctx => self.ctx_access(&ptr, regno, off, size, t),
+            PtrKind::BtfId { .. } if !ptr.kind.maybe_null() => {
+                self.btf_ptr_access(&ptr, regno, off, size, t)
+            }
+            PtrKind::UntrustedMem => self.untrusted_mem_access(regno, t),
             PtrKind::MapValue { null: false, map } => {
                 self.map_value_access(&ptr, regno, map, off, size, t)?;
                 // Read-only configuration maps give constants.
@@ -737,6 +741,9 @@ impl Env {
         if ptr.var.as_const() != Some(0) {
             let msg = format!("variable ctx access var_off={} disallowed", ptr.var.var_off);
             return Err(self.fail(EACCES, msg));
+        }
+        if self.prog_type == uapi::ProgType::Tracing {
+            return self.tracing_ctx_access(off, size, t);
         }
         let acc = crate::ctx::access(
             self.prog_type,

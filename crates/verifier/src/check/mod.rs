@@ -12,6 +12,7 @@
 //! elsewhere is an infinite loop.
 
 mod alu;
+mod btfptr;
 mod call;
 mod helper;
 mod jmp;
@@ -38,6 +39,8 @@ pub struct InsnAux {
     pub ctx_access: Option<bool>,
     /// How to rewrite a context access.
     pub ctx_rewrite: Option<CtxRewrite>,
+    /// A load through a BTF pointer: the kernel's `BPF_PROBE_MEM`.
+    pub probe_mem: bool,
 }
 
 /// A state saved at a prune point.
@@ -75,6 +78,8 @@ pub(crate) struct Env {
     pub prog: Program,
     pub prog_type: ProgType,
     pub attach: Option<AttachType>,
+    /// What a tracing program attaches to (its BTF-typed arguments).
+    pub btf_target: Option<crate::ctx::btf::Target>,
     pub maps: Vec<MapMeta>,
     pub map_by_fd: std::collections::BTreeMap<i32, MapIdx>,
     pub opts: Options,
@@ -108,6 +113,7 @@ impl Env {
             prog,
             prog_type,
             attach: None,
+            btf_target: None,
             maps: Vec::new(),
             map_by_fd: Default::default(),
             opts,

@@ -52,6 +52,16 @@ pub enum PtrKind {
     /// `callx`.
     #[doc(alias = "PTR_TO_FUNC")]
     Func { subprog: u32 },
+    /// A kernel object of the struct with BTF id `id` in the kernel's BTF
+    /// (reads only, through `BPF_PROBE_MEM`); `flags` are
+    /// [`crate::ctx::btf::TRUSTED`], `UNTRUSTED`, `RCU` and `NULL`.
+    #[doc(alias = "PTR_TO_BTF_ID")]
+    BtfId { id: u32, flags: u8 },
+    /// Kernel memory of unknown extent, loaded from a pointer member of a
+    /// kernel struct whose target is not a struct (`char *`, `void *`):
+    /// readable anywhere through `BPF_PROBE_MEM`, never writable.
+    #[doc(alias = "PTR_TO_MEM | MEM_RDONLY | PTR_UNTRUSTED")]
+    UntrustedMem,
 }
 
 impl PtrKind {
@@ -87,6 +97,8 @@ impl PtrKind {
             PtrKind::Mem { null: true, .. } => "mem_or_null",
             PtrKind::Mem { .. } => "mem",
             PtrKind::Func { .. } => "func",
+            PtrKind::BtfId { flags, .. } => btf_name(*flags),
+            PtrKind::UntrustedMem => "rdonly_untrusted_mem",
         }
     }
 
@@ -97,7 +109,7 @@ impl PtrKind {
             PtrKind::MapValue { null: true, .. }
                 | PtrKind::Mem { null: true, .. }
                 | PtrKind::MapPtr { null: true, .. }
-        )
+        ) || matches!(self, PtrKind::BtfId { flags, .. } if flags & crate::ctx::btf::NULL != 0)
     }
 
     /// The same kind after a successful null check.
@@ -116,6 +128,10 @@ impl PtrKind {
                 ringbuf,
                 null: false,
             },
+            PtrKind::BtfId { id, flags } => PtrKind::BtfId {
+                id,
+                flags: flags & !crate::ctx::btf::NULL,
+            },
             k => k,
         }
     }
@@ -133,6 +149,27 @@ impl PtrKind {
             | PtrKind::MapKey { map } => Some(map),
             _ => None,
         }
+    }
+}
+
+/// `reg_type_str` of a BTF pointer: `rcu_`, `untrusted_`, `trusted_`
+/// prefixes, `or_null_` suffix (the struct name follows in state dumps).
+fn btf_name(flags: u8) -> &'static str {
+    use crate::ctx::btf::{NULL, RCU, TRUSTED, UNTRUSTED};
+    let null = flags & NULL != 0;
+    match (
+        flags & RCU != 0,
+        flags & UNTRUSTED != 0,
+        flags & TRUSTED != 0,
+    ) {
+        (true, _, _) if null => "rcu_ptr_or_null_",
+        (true, _, _) => "rcu_ptr_",
+        (_, true, _) if null => "untrusted_ptr_or_null_",
+        (_, true, _) => "untrusted_ptr_",
+        (_, _, true) if null => "trusted_ptr_or_null_",
+        (_, _, true) => "trusted_ptr_",
+        _ if null => "ptr_or_null_",
+        _ => "ptr_",
     }
 }
 

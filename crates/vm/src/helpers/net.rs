@@ -124,9 +124,7 @@ mod tests {
         let mut env = RunEnv::new();
         let p = env.add_region(&mut params, crate::RegionKind::Other);
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { fib_lookup(0, p, 64, 0, 0, &mut env) },
-            FIB_RET_NOT_FWDED
-        );
+        let r = unsafe { fib_lookup(0, p, 64, 0, 0, &mut env) };
+        assert_eq!(r, FIB_RET_NOT_FWDED);
     }
 }

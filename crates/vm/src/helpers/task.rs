@@ -227,10 +227,8 @@ mod tests {
             assert_eq!(level0, root);
         }
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { get_current_ancestor_cgroup_id(1000, 0, 0, 0, 0, &mut env) },
-            0
-        );
+        let deep = unsafe { get_current_ancestor_cgroup_id(1000, 0, 0, 0, 0, &mut env) };
+        assert_eq!(deep, 0);
     }
 
     #[test]
@@ -283,9 +281,7 @@ mod tests {
         assert_eq!(bad, neg(EINVAL));
         // Skipping the only frame leaves nothing to store.
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { get_stackid(ctx, addr, 1, 0, 0, &mut env) },
-            neg(EFAULT)
-        );
+        let skipped = unsafe { get_stackid(ctx, addr, 1, 0, 0, &mut env) };
+        assert_eq!(skipped, neg(EFAULT));
     }
 }

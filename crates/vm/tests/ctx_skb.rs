@@ -192,8 +192,7 @@ fn legacy_loads_from_the_mac_header() {
     // SKF_LL_OFF counts from the MAC header. For socket filters it lies
     // before skb->data, which `oxbpf_vm::PacketView` cannot express yet
     // (it reads from data there): a known gap, so only tc is compared.
-    for t in [ProgType::SchedCls] {
-        let text = "r6 = r1\nr0 = *(u32 *)skb[-2097152]\nexit\n";
-        check(&format!("{t:?} SKF_LL_OFF"), t, None, text, &inputs()[..3]);
-    }
+    let t = ProgType::SchedCls;
+    let text = "r6 = r1\nr0 = *(u32 *)skb[-2097152]\nexit\n";
+    check(&format!("{t:?} SKF_LL_OFF"), t, None, text, &inputs()[..3]);
 }

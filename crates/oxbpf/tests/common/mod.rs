@@ -2,8 +2,14 @@
 
 /// Objects the kernel accepts that oxbpf cannot load yet, each with why.
 pub const KNOWN: &[(&str, &str)] = &[
-    ("iter_task", "verifier: BTF-typed iterator contexts"),
-    ("tp_btf_exec", "verifier: BTF-typed tp_btf contexts"),
+    (
+        "iter_task",
+        "runtime: Request::btf not passed yet; vm: bpf_seq_printf (the verifier accepts it with BTF)",
+    ),
+    (
+        "tp_btf_exec",
+        "runtime: Request::btf not passed yet, probe-mem loads (the verifier accepts it with BTF)",
+    ),
     (
         "sk_skb_sockmap",
         "vm: sk_redirect_hash, msg_redirect_map, sock_hash_update helpers (the verifier accepts it)",

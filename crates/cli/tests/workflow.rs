@@ -492,6 +492,18 @@ fn load_twice_into_one_directory() {
     let b = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/b"]);
     assert_eq!(a["tag"], b["tag"]);
     assert_ne!(a["map_ids"], b["map_ids"]);
+    // Both by name, as bpftool lists every program of a name.
+    let both = fs.json(&["prog", "show", "name", "count_runs"]);
+    assert_eq!(both.as_array().unwrap().len(), 2);
+    assert_eq!(
+        fs.json(&["map", "show", "name", "counters"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let out = fs.run(&["prog", "pin", "name", "count_runs", "/sys/fs/bpf/c"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("several programs match"));
     // b's counter map lives as long as b.
     assert_eq!(fs.json(&["map", "show"]).as_array().unwrap().len(), 4);
     std::fs::remove_file(fs.dir.join("b")).unwrap();

@@ -188,8 +188,28 @@ pub(crate) fn print_v(out: &Output, v: &V) {
 fn show(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     let rt = runtime()?;
     let fs = fs(&rt)?;
-    let single = args.peek().is_some();
-    let maps = if single {
+    let by_name = args.peek() == Some("name");
+    // bpftool prints one object (not an array) when MAP names one.
+    let mut single = args.peek().is_some() && !by_name;
+    let maps = if by_name {
+        // bpftool shows every map of that name.
+        args.next_opt();
+        let name = args.next("a map name")?;
+        args.finish()?;
+        let mut v = Vec::new();
+        for id in fs.ids(ObjKind::Map).map_err(|e| cli_err!("{e}"))? {
+            if let Ok(m) = fs.map_by_id(&rt, id) {
+                if m.name() == name {
+                    v.push(m);
+                }
+            }
+        }
+        if v.is_empty() {
+            return Err(cli_err!("can't find map named '{name}'"));
+        }
+        single = v.len() == 1;
+        v
+    } else if single {
         let m = resolve_map(&rt, &mut args)?;
         args.finish()?;
         vec![m]

@@ -28,8 +28,26 @@ use std::time::UNIX_EPOCH;
 pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     let rt = runtime()?;
     let fs = fs(&rt)?;
-    let single = args.peek().is_some();
-    let ids = if single {
+    let by_name = args.peek() == Some("name");
+    // bpftool prints one object (not an array) when PROG names one.
+    let mut single = args.peek().is_some() && !by_name;
+    let ids = if by_name {
+        // bpftool shows every program of that name.
+        args.next_opt();
+        let name = args.next("a program name")?;
+        args.finish()?;
+        let ids: Vec<u32> = fs
+            .ids(ObjKind::Prog)
+            .map_err(|e| cli_err!("{e}"))?
+            .into_iter()
+            .filter(|&id| fs.program_info(id).is_ok_and(|i| i.name == name))
+            .collect();
+        if ids.is_empty() {
+            return Err(cli_err!("can't find program named '{name}'"));
+        }
+        single = ids.len() == 1;
+        ids
+    } else if single {
         let p = super::resolve(&rt, &mut args)?;
         args.finish()?;
         vec![p.id()]

@@ -73,7 +73,8 @@ fn kernel_maps(k: &Kernel, spec: &object::ObjectSpec) -> Result<Vec<testkit::ker
             None => None,
         };
         let name = m.kernel_name();
-        let mut c = MapCreate::new(m.map_type, m.key_size, m.value_size, m.max_entries);
+        let (ks, vs, max) = libbpf_sizes(m);
+        let mut c = MapCreate::new(m.map_type, ks, vs, max);
         c.map_flags = m.flags;
         c.map_extra = m.map_extra;
         c.inner_map_fd = inner.as_ref().map(|i| i.fd());
@@ -95,6 +96,25 @@ fn kernel_maps(k: &Kernel, spec: &object::ObjectSpec) -> Result<Vec<testkit::ker
         out.push(map);
     }
     Ok(out)
+}
+
+/// Key size, value size and entries as libbpf fixes them up before
+/// creating: perf event arrays default to 4-byte keys and values and one
+/// entry per possible CPU; ring buffers are a power-of-two number of pages.
+fn libbpf_sizes(m: &object::MapSpec) -> (u32, u32, u32) {
+    let or = |v: u32, d: u32| if v == 0 { d } else { v };
+    match m.map_type {
+        uapi::MapType::PerfEventArray => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+            (
+                or(m.key_size, 4),
+                or(m.value_size, 4),
+                or(m.max_entries, cpus),
+            )
+        }
+        uapi::MapType::Ringbuf => (0, 0, m.max_entries.max(4096).next_power_of_two()),
+        _ => (m.key_size, m.value_size, m.max_entries),
+    }
 }
 
 fn main() {

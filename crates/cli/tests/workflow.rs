@@ -517,3 +517,89 @@ fn load_twice_into_one_directory() {
         "{err}"
     );
 }
+
+#[test]
+fn maps_reused_by_name_and_by_pin() {
+    let fs = Fs::new("reuse");
+    let pkt = packet(&fs);
+    // LIBBPF_PIN_BY_NAME: two loads, one map, pinned at $OXBPF_FS/NAME.
+    fs.ok(&[
+        "prog",
+        "load",
+        "examples/workflow/shared.bpf.o",
+        "/sys/fs/bpf/s1",
+        "pinmaps",
+        "/sys/fs/bpf/m1",
+    ]);
+    assert!(fs.dir.join("shared_runs").is_file());
+    fs.ok(&[
+        "prog",
+        "load",
+        "examples/workflow/shared.bpf.o",
+        "/sys/fs/bpf/s2",
+        "pinmaps",
+        "/sys/fs/bpf/m2",
+    ]);
+    let a = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/s1"]);
+    let b = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/s2"]);
+    assert_eq!(a["map_ids"], b["map_ids"]);
+    for p in ["/sys/fs/bpf/s1", "/sys/fs/bpf/s2"] {
+        fs.ok(&["prog", "run", "pinned", p, "data_in", &pkt, "repeat", "5"]);
+    }
+    let v = fs.json(&[
+        "map",
+        "lookup",
+        "pinned",
+        "/sys/fs/bpf/shared_runs",
+        "key",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]);
+    assert_eq!(v["formatted"]["value"], 10);
+    // bpftool's `map name NAME MAP`: the counter program on the counters
+    // of an earlier load.
+    fs.ok(&[
+        "prog",
+        "load",
+        OBJ,
+        "/sys/fs/bpf/c1",
+        "pinmaps",
+        "/sys/fs/bpf/cm",
+    ]);
+    fs.ok(&[
+        "prog",
+        "load",
+        OBJ,
+        "/sys/fs/bpf/c2",
+        "map",
+        "name",
+        "counters",
+        "pinned",
+        "/sys/fs/bpf/cm/counters",
+        "pinmaps",
+        "/sys/fs/bpf/cm2",
+    ]);
+    let c1 = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/c1"]);
+    let c2 = fs.json(&["prog", "show", "pinned", "/sys/fs/bpf/c2"]);
+    assert_eq!(c1["map_ids"], c2["map_ids"]);
+    // `map idx 1` is flows; a 4-entry hash is no per-CPU array.
+    let out = fs.run(&[
+        "prog",
+        "load",
+        OBJ,
+        "/sys/fs/bpf/c3",
+        "map",
+        "idx",
+        "0",
+        "pinned",
+        "/sys/fs/bpf/cm/flows",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match"),
+        "{out:?}"
+    );
+    assert!(!fs.dir.join("c3").exists());
+}

@@ -33,6 +33,12 @@ pub struct LoadOptions {
     /// Refuse reads of never-written stack bytes, as the kernel does for
     /// unprivileged loaders (default: allowed, as for root).
     pub strict_uninit_stack: bool,
+    /// Existing maps to use instead of creating them, by the object's map
+    /// name (libbpf's `bpf_map__reuse_fd`; bpftool's `prog load … map name
+    /// NAME pinned PATH`; `LIBBPF_PIN_BY_NAME`). Each must match the
+    /// object's definition (type, key and value size, max entries, flags);
+    /// it is used as it is (no global data written, not frozen again).
+    pub reuse_maps: Vec<(String, Map)>,
 }
 
 /// A loaded object: its programs and maps.
@@ -254,6 +260,25 @@ impl Runtime {
             }
             if sspec.map_type == uapi::MapType::Ringbuf {
                 sspec.max_entries = sspec.max_entries.max(4096).next_multiple_of(4096);
+            }
+            if let Some((_, old)) = opts.reuse_maps.iter().find(|(n, _)| *n == m.name) {
+                let o = old.spec();
+                let same = o.map_type == sspec.map_type
+                    && o.key_size == sspec.key_size
+                    && o.value_size == sspec.value_size
+                    && o.max_entries == sspec.max_entries
+                    && o.flags == sspec.flags;
+                if !same {
+                    return Err(Error::Unsupported {
+                        program: m.name.clone(),
+                        reason: format!(
+                            "the map to reuse (id {}) does not match the object's definition",
+                            old.id()
+                        ),
+                    });
+                }
+                maps.push(old.clone());
+                continue;
             }
             let map = self.create_map_with_btf(sspec, btf.clone())?;
             if let Some(data) = &m.data {

@@ -57,6 +57,7 @@
 //! runs [`maps::Map::check`] and, if anything leaked, [`maps::Map::repair`].
 
 mod info;
+mod load;
 mod paths;
 mod store;
 mod trace;

@@ -9,8 +9,12 @@
 //! `pinmaps DIR` when given. `loadall` pins every program as DIR/NAME and
 //! the maps only with `pinmaps`. Whatever is not pinned is gone when the
 //! command exits, except maps that a pinned program uses.
+//!
+//! `map { idx N | name NAME } MAP` makes the object use an existing map
+//! (bpftool's map reuse), and maps declared `LIBBPF_PIN_BY_NAME` are
+//! reused from, or pinned at, `$OXBPF_FS/NAME` as libbpf does in bpffs.
 
-use super::pin::{bpf_err, fs, runtime};
+use super::pin::{bpf_err, fs, resolve_map, runtime};
 use crate::args::{Args, CliResult};
 use crate::cli_err;
 use crate::output::Output;
@@ -27,17 +31,50 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
     let mut opts = oxbpf::LoadOptions::default();
     let mut section = None;
     let mut pinmaps = None;
+    let mut reuse: Vec<(MapRef, Vec<String>)> = Vec::new();
     while let Some(w) = args.next_opt() {
         match w.as_str() {
             "type" => opts.prog_type = Some(super::parse_prog_type(&args.next("a program type")?)?),
             "section" => section = Some(args.next("a section name")?),
             "pinmaps" => pinmaps = Some(args.next("a directory")?),
+            // bpftool's `map { idx IDX | name NAME } MAP`: use that map.
+            "map" => {
+                let which = match args.next("'idx' or 'name'")?.as_str() {
+                    "idx" => {
+                        let i: usize = args
+                            .next("a map index")?
+                            .parse()
+                            .map_err(|_| cli_err!("can't parse map index"))?;
+                        MapRef::Idx(i)
+                    }
+                    "name" => MapRef::Name(args.next("a map name")?),
+                    other => return Err(cli_err!("expected 'idx' or 'name', got: '{other}'")),
+                };
+                reuse.push((which, args_to_vec(&mut args)?));
+            }
             other => return Err(cli_err!("unknown keyword '{other}'")),
         }
     }
     let rt = runtime()?;
     let fs = fs(&rt)?;
-    let obj = match rt.load_file(&obj_path, &opts) {
+    if !reuse.is_empty() {
+        let names = map_names(&obj_path)?;
+        for (which, words) in reuse {
+            let name = match which {
+                MapRef::Name(n) => n,
+                MapRef::Idx(i) => names
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| cli_err!("map idx '{i}' not used"))?,
+            };
+            if !names.contains(&name) {
+                return Err(cli_err!("map '{name}' not used"));
+            }
+            let m = resolve_map(&rt, &mut Args::new(words))?;
+            opts.reuse_maps.push((name, m));
+        }
+    }
+    let obj = match fs.load_file(&rt, &obj_path, &opts) {
         Ok(o) => o,
         Err(e) => {
             if let oxbpf::Error::Verify { log, .. } = e.innermost() {
@@ -51,9 +88,6 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
             return Err(cli_err!("failed to load object file: {e}"));
         }
     };
-    let elf = std::fs::read(&obj_path).map_err(|e| cli_err!("{obj_path}: {e}"))?;
-    fs.record_object_btf(&elf, &obj)
-        .map_err(|e| cli_err!("recording BTF: {e}"))?;
     let progs: Vec<&oxbpf::Program> = match &section {
         Some(sec) => {
             let names = section_programs(&obj_path, sec)?;
@@ -142,4 +176,30 @@ fn section_programs(path: &str, sec: &str) -> CliResult<Vec<String>> {
         .filter(|p| p.section == sec)
         .map(|p| p.name.clone())
         .collect())
+}
+
+/// Which map of the object a `map` keyword names.
+enum MapRef {
+    Idx(usize),
+    Name(String),
+}
+
+/// The words of a `MAP` (`id ID`, `pinned PATH`, `name NAME`).
+fn args_to_vec(args: &mut Args) -> CliResult<Vec<String>> {
+    let how = args.next("MAP (id, pinned or name)")?;
+    let what = args.next("a map id, path or name")?;
+    Ok(vec![how, what])
+}
+
+/// The object's map names, in libbpf's order (what `map idx N` counts).
+fn map_names(path: &str) -> CliResult<Vec<String>> {
+    let spec = oxbpf_object::ObjectSpec::open_with(
+        path,
+        &oxbpf_object::ParseOptions {
+            core: oxbpf_object::CoreTarget::None,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| cli_err!("{e}"))?;
+    Ok(spec.maps.iter().map(|m| m.name.clone()).collect())
 }

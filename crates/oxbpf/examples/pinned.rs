@@ -29,9 +29,9 @@ fn main() -> oxbpf::Result<()> {
         // Restored as it was verified: no second verification.
         fs.open_program(&rt, &pin)?
     } else {
-        let obj = rt.load_bytes(OBJECT, "counter", &LoadOptions::default())?;
-        // BTF lets `oxbpf map dump` print values by type.
-        fs.record_object_btf(OBJECT, &obj)?;
+        // Through the pin directory: pin-by-name maps reused, BTF kept
+        // (so `oxbpf map dump` prints values by type).
+        let obj = fs.load_bytes(&rt, OBJECT, "counter", &LoadOptions::default())?;
         let prog = obj.program("count_runs")?.clone();
         for m in obj.maps() {
             m.pin(root.join("example").join(m.name()))?;

@@ -104,7 +104,7 @@ fn replay() {
 
 #[test]
 fn accepted_programs_run_cleanly() {
-    let default = if cfg!(debug_assertions) { 1000 } else { 20000 };
+    let default = if cfg!(debug_assertions) { 600 } else { 20000 };
     let cases = env_u64("SOUNDNESS_CASES", default) as u32;
     let base = env_u64("SOUNDNESS_SEED", 0x5eed_f00d);
     let stats = Stats::default();

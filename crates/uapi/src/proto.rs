@@ -70,6 +70,10 @@ pub enum ArgType {
     /// untrusted nor maybe-null, to that struct or one that starts with it).
     #[doc(alias = "ARG_PTR_TO_BTF_ID")]
     BtfId { name: &'static str },
+    /// A `struct bpf_timer` inside a map value (its map is the one the
+    /// timer helpers work with).
+    #[doc(alias = "ARG_PTR_TO_TIMER")]
+    Timer,
 }
 
 /// What `r0` holds after the call.
@@ -402,6 +406,19 @@ pub static PROTOS: &[HelperProto] = &[
         Integer,
         &[A::ConstMapPtr, A::Func, A::StackOrNull, A::Anything],
     ),
+    // Timers in map values; the callback runs later, on its own.
+    gpl(p(
+        id::TIMER_INIT,
+        Integer,
+        &[A::Timer, A::ConstMapPtr, A::Anything],
+    )),
+    gpl(p(id::TIMER_SET_CALLBACK, Integer, &[A::Timer, A::Func])),
+    gpl(p(
+        id::TIMER_START,
+        Integer,
+        &[A::Timer, A::Anything, A::Anything],
+    )),
+    gpl(p(id::TIMER_CANCEL, Integer, &[A::Timer])),
     // Iterators print into the seq_file of their meta argument.
     gpl(p(
         id::SEQ_PRINTF,

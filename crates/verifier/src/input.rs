@@ -21,6 +21,8 @@ pub struct MapMeta {
     pub flags: u32,
     /// Offset of the `struct bpf_spin_lock` in the value, from BTF.
     pub spin_lock_off: Option<u32>,
+    /// Offset of the `struct bpf_timer` in the value, from BTF.
+    pub timer_off: Option<u32>,
     /// For `array_of_maps` / `hash_of_maps`: the inner map's template.
     pub inner: Option<Box<MapMeta>>,
     /// Frozen by `BPF_MAP_FREEZE` (read-only global data once loaded).
@@ -47,6 +49,7 @@ impl MapMeta {
             max_entries,
             flags: 0,
             spin_lock_off: None,
+            timer_off: None,
             inner: None,
             frozen: false,
             name: String::new(),

@@ -14,13 +14,15 @@
 //! ```
 //!
 //! Directives: `@type NAME`, `@attach NAME`, `@map K TYPE KEY VALUE MAX
-//! [flags=N] [lock=OFF] [inner=TYPE:KEY:VALUE:MAX] [frozen] [name=S]`,
+//! [flags=N] [lock=OFF] [timer=OFF] [inner=TYPE:KEY:VALUE:MAX] [frozen] [name=S]`,
 //! `@opt allow_uninit_stack`, `@accept`, `@reject MESSAGE` (the first line
 //! of the message, exactly), `@log LINE` (a line the level-2 log must
 //! contain), `@kernel accept|reject` (the real kernel's verdict when it
 //! differs from ours, e.g. because root may read uninitialised stack),
 //! `@attach_btf NAME` (the vmlinux typedef or function a tracing program
-//! attaches to: `btf_trace_<tracepoint>`, `bpf_iter_<target>`).
+//! attaches to: `btf_trace_<tracepoint>`, `bpf_iter_<target>`),
+//! `@func_info` (the oracle gives the kernel BTF func info, which it needs
+//! for programs that take a function's address).
 //!
 //! With `KERNEL_ORACLE=/path/to/kload` (built from `tools/kload.c`, run as
 //! root), every case is also loaded into the running kernel and the verdicts
@@ -46,6 +48,9 @@ struct Case {
     /// `@attach_btf NAME`: the vmlinux type (typedef or function) a
     /// tracing program attaches to.
     attach_btf: Option<String>,
+    /// `@func_info`: the oracle loads the program with BTF func info (the
+    /// kernel wants it once a program takes a function's address).
+    func_info: bool,
     asm: Vec<String>,
 }
 
@@ -59,6 +64,8 @@ fn parse_map(words: &[&str]) -> (i32, MapMeta) {
             m.flags = v.parse().expect("flags");
         } else if let Some(v) = w.strip_prefix("lock=") {
             m.spin_lock_off = Some(v.parse().expect("lock"));
+        } else if let Some(v) = w.strip_prefix("timer=") {
+            m.timer_off = Some(v.parse().expect("timer"));
         } else if let Some(v) = w.strip_prefix("name=") {
             m.name = v.to_string();
         } else if *w == "frozen" {
@@ -93,6 +100,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 logs: Vec::new(),
                 kernel: None,
                 attach_btf: None,
+                func_info: false,
                 asm: Vec::new(),
             });
             continue;
@@ -121,6 +129,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 "log" => c.logs.push(rest.to_string()),
                 "kernel" => c.kernel = Some(rest == "accept"),
                 "attach_btf" => c.attach_btf = Some(rest.to_string()),
+                "func_info" => c.func_info = true,
                 k => panic!("{}: unknown directive @{k}", c.name),
             }
         } else {
@@ -353,24 +362,28 @@ fn kernel_oracle() {
         if let Some(a) = c.attach {
             cmd.env("KLOAD_ATTACH", a.id().to_string());
         }
+        if c.func_info {
+            cmd.env("KLOAD_FUNC_INFO", "1");
+        }
         if let Some(name) = &c.attach_btf {
             cmd.env("KLOAD_ATTACH_BTF_ID", attach_btf(name).1.to_string());
         }
         let mut ok_maps = true;
         for (k, m) in &c.maps {
-            if *k as usize != cmd.get_args().count() - 3
-                || m.inner.is_some()
-                || m.spin_lock_off.is_some()
-            {
+            if *k as usize != cmd.get_args().count() - 3 || m.inner.is_some() {
                 ok_maps = false;
             }
+            // Maps with a lock or timer get BTF for their value from kload.
+            let off = |o: Option<u32>| o.map_or(-1, |v| v as i64);
             cmd.arg(format!(
-                "{}:{}:{}:{}:{}",
+                "{}:{}:{}:{}:{}:{}:{}",
                 m.map_type.id(),
                 m.key_size,
                 m.value_size,
                 m.max_entries,
-                m.flags
+                m.flags,
+                off(m.spin_lock_off),
+                off(m.timer_off)
             ));
         }
         if !ok_maps {

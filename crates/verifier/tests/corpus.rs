@@ -16,6 +16,11 @@ use std::path::Path;
 /// Byte offset of the `struct bpf_spin_lock` member of the map's value
 /// type, from the object's BTF.
 fn spin_lock_off(btf: Option<&btf::Btf>, m: &object::MapSpec) -> Option<u32> {
+    special_off(btf, m, "bpf_spin_lock")
+}
+
+/// Byte offset of the member of struct type `name` in the map's value.
+fn special_off(btf: Option<&btf::Btf>, m: &object::MapSpec, name: &str) -> Option<u32> {
     let btf = btf?;
     if m.btf_value_type_id == 0 {
         return None;
@@ -23,7 +28,7 @@ fn spin_lock_off(btf: Option<&btf::Btf>, m: &object::MapSpec) -> Option<u32> {
     let c = btf.composite(m.btf_value_type_id).ok()??;
     c.members.iter().find_map(|mem| {
         let t = btf.resolve(mem.type_id).ok()?;
-        (btf.type_name(t) == Some("bpf_spin_lock")).then_some(mem.bit_offset / 8)
+        (btf.type_name(t) == Some(name)).then_some(mem.bit_offset / 8)
     })
 }
 
@@ -69,8 +74,7 @@ const KNOWN: &[&str] = &[
     // are safe and a stock kernel accepts them.
     "fentry_unlink::unlink_entry",
     "fentry_unlink::unlink_exit",
-    // Timers and bpf_sys_bpf are not implemented.
-    "spinlock_timer::ratelimit_sessions",
+    // bpf_sys_bpf is not implemented.
     "syscall_prog::load_config",
 ];
 
@@ -127,6 +131,7 @@ fn run_corpus() -> Vec<Outcome> {
             for (i, m) in spec.maps.iter().enumerate() {
                 let mut mm = meta(m);
                 mm.spin_lock_off = spin_lock_off(spec.btf.as_ref(), m);
+                mm.timer_off = special_off(spec.btf.as_ref(), m, "bpf_timer");
                 req.maps.insert(i as i32, mm);
             }
             // The reference kernel ran as root: uninitialised stack reads

@@ -131,6 +131,11 @@ impl Env {
 
     /// The program type's allowed return values.
     fn check_return_code(&mut self, st: &State) -> Result<(), Fail> {
+        if let Some(cb) = &st.frames[0].callback {
+            // The exit of an asynchronous (timer) callback.
+            let (lo, hi) = (cb.ret_min, cb.ret_max);
+            return self.check_r0_range(st, lo, hi, "At async callback return");
+        }
         let range = match self.prog_type {
             ProgType::CgroupSkb => {
                 if self.attach == Some(uapi::AttachType::CgroupInetEgress) {
@@ -238,6 +243,38 @@ impl Env {
         for r in 0..=5 {
             self.log.scratch_reg(r);
         }
+    }
+
+    /// `bpf_timer_set_callback`: the callback runs later, on its own, with
+    /// `r1` the timer's map, `r2` the key and `r3` the value holding the
+    /// timer (`push_async_cb`): it is explored as a separate program whose
+    /// `exit` must return 0; the caller goes on with `r0` unknown.
+    pub(super) fn async_callback(
+        &mut self,
+        st: &mut State,
+        sub: usize,
+        pc: usize,
+        map: crate::input::MapIdx,
+    ) -> Result<Flow, Fail> {
+        let mut f = crate::state::Frame::new(0, sub, pc);
+        f.regs[1] = RegState::ptr(PtrKind::MapPtr { map, null: false });
+        f.regs[2] = RegState::ptr(PtrKind::MapKey { map });
+        f.regs[3] = RegState::ptr(PtrKind::MapValue { map, null: false });
+        f.callback = Some(CallbackInfo {
+            ret_min: 0,
+            ret_max: 0,
+        });
+        let cb = State {
+            frames: vec![f],
+            refs: Vec::new(),
+            lock: None,
+        };
+        self.clobber_caller_saved(st, RegState::unknown());
+        Ok(Flow::Fork {
+            other: Box::new(cb),
+            other_pc: self.prog.subprogs[sub].start,
+            next: pc + 1,
+        })
     }
 
     /// `bpf_loop` and `bpf_for_each_map_elem`: either the callback runs once more (a new frame at the

@@ -30,6 +30,8 @@ struct Meta {
     alloc_size: Option<u64>,
     release_ref: Option<u32>,
     callback: Option<usize>,
+    /// The map argument came from a timer (`ARG_PTR_TO_TIMER`).
+    timer: bool,
 }
 
 fn helper_name(hid: i32) -> String {
@@ -116,6 +118,15 @@ impl Env {
                     meta.map
                 };
                 return self.loop_callback(st, sub, pc, map);
+            }
+            id::TIMER_SET_CALLBACK => {
+                let sub = meta
+                    .callback
+                    .ok_or_else(|| Fail::internal("timer callback without callback".into()))?;
+                let map = meta
+                    .map
+                    .ok_or_else(|| Fail::internal("timer callback without map".into()))?;
+                return self.async_callback(st, sub, pc, map);
             }
             _ => {}
         }
@@ -214,6 +225,13 @@ impl Env {
             ArgType::None | ArgType::Anything => Ok(()),
             ArgType::ConstMapPtr => match reg.as_ptr().map(|p| p.kind) {
                 Some(PtrKind::MapPtr { map, null: false }) => {
+                    if meta.timer && meta.map != Some(map) {
+                        let msg = format!(
+                            "timer pointer in R1 map_uid=0 doesn't match map pointer in R{} map_uid=0",
+                            r.n()
+                        );
+                        return Err(self.fail(EINVAL, msg));
+                    }
                     meta.map = Some(map);
                     Ok(())
                 }
@@ -253,6 +271,12 @@ impl Env {
             ArgType::SpinLock => self.check_spin_lock_arg(r, &reg),
             ArgType::ConstStr => self.check_const_str(st, r, &reg),
             ArgType::BtfId { name } => self.check_btf_id_arg(r, &reg, name),
+            ArgType::Timer => {
+                let map = self.check_timer_arg(r, &reg)?;
+                meta.map = Some(map);
+                meta.timer = true;
+                Ok(())
+            }
         }
     }
 
@@ -510,6 +534,36 @@ impl Env {
             return Err(self.fail(EINVAL, msg));
         }
         Ok(())
+    }
+
+    /// `process_timer_func`: a map value pointer at the constant offset of
+    /// the map's `struct bpf_timer`; gives the map.
+    fn check_timer_arg(&mut self, r: Reg, reg: &RegState) -> Result<MapIdx, Fail> {
+        let Some(p) = reg
+            .as_ptr()
+            .filter(|p| matches!(p.kind, PtrKind::MapValue { null: false, .. }))
+        else {
+            return Err(self.type_mismatch(r, reg, "map_value"));
+        };
+        let Some(off) = p.var.as_const() else {
+            let msg = format!(
+                "R{} doesn't have constant offset. bpf_timer has to be at the constant offset",
+                r.n()
+            );
+            return Err(self.fail(EINVAL, msg));
+        };
+        let map = p.kind.map().unwrap_or(0);
+        let m = &self.maps[map as usize];
+        let Some(timer) = m.timer_off else {
+            let msg = format!("map '{}' has no valid bpf_timer", m.name);
+            return Err(self.fail(EINVAL, msg));
+        };
+        let at = off as i64 + p.off as i64;
+        if at != timer as i64 {
+            let msg = format!("off {at} doesn't point to 'struct bpf_timer' that is at {timer}");
+            return Err(self.fail(EINVAL, msg));
+        }
+        Ok(map)
     }
 
     fn spin_lock(&mut self, st: &mut State, lock: bool) -> Result<(), Fail> {

@@ -213,7 +213,9 @@ impl Env {
             PtrKind::MapKey { map } => {
                 let ks = self.maps[map as usize].key_size;
                 if t == Access::Write {
-                    return Err(self.fail(EACCES, format!("R{regno} cannot write into map_key")));
+                    return Err(
+                        self.fail(EACCES, format!("write to change key R{regno} not allowed"))
+                    );
                 }
                 self.region_access(&ptr, regno, off, size, ks, "map key", "key_size")?;
                 Ok(None)
@@ -312,6 +314,15 @@ impl Env {
             let hi = ptr.off as i64 + off as i64 + ptr.var.u64.max as i64 + size as i64;
             if lo < lock as i64 + 4 && (lock as i64) < hi {
                 let msg = "bpf_spin_lock cannot be accessed directly by load/store".into();
+                return Err(self.fail(EACCES, msg));
+            }
+        }
+        if let Some(timer) = m.timer_off {
+            let lo = ptr.off as i64 + off as i64 + ptr.var.s64.min;
+            let hi = ptr.off as i64 + off as i64 + ptr.var.u64.max as i64 + size as i64;
+            // `struct bpf_timer` is 16 bytes.
+            if lo < timer as i64 + 16 && (timer as i64) < hi {
+                let msg = "bpf_timer cannot be accessed directly by load/store".into();
                 return Err(self.fail(EACCES, msg));
             }
         }

@@ -311,6 +311,29 @@ fn hand_made_maps_like_bpftool() {
     step(&["map", "pop", "pinned", "@/q"]);
     step(&["map", "dequeue", "pinned", "@/q"]);
     step(&["map", "pop", "pinned", "@/q"]);
+    step(&[
+        "map",
+        "create",
+        "@/pe",
+        "type",
+        "perf_event_array",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "2",
+        "name",
+        "pe",
+    ]);
+    step(&["map", "dump", "pinned", "@/pe"]);
+    step(&["-j", "map", "dump", "pinned", "@/pe"]);
+    step(&[
+        "map", "create", "@/dm", "type", "devmap", "key", "4", "value", "4", "entries", "2",
+        "name", "dm",
+    ]);
+    step(&["map", "dump", "pinned", "@/dm"]);
+    step(&["-j", "map", "dump", "pinned", "@/dm"]);
     step(&["map", "freeze", "pinned", "@/arr"]);
     step(&[
         "map", "update", "pinned", "@/arr", "key", "0", "0", "0", "0", "value", "0", "0", "0", "0",

@@ -23,7 +23,7 @@ pub(crate) mod fmt;
 
 use crate::args::{Args, CliResult};
 use crate::cli_err;
-use crate::cmd::prog::pin::{bpf_err, fs, resolve_map, runtime};
+use crate::cmd::prog::pin::{bpf_err, errno_text, fs, resolve_map, runtime};
 use crate::output::Output;
 use fmt::{btf_value, compact, hex, hex_json, parse_bytes, Jw, V};
 use oxbpf::pin::ObjKind;
@@ -173,6 +173,24 @@ fn entry_text(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> String {
             hex(value)
         )
     }
+}
+
+/// bpftool's line for a key whose lookup failed: `<no entry>` for
+/// `ENOENT`, else the error's text.
+fn entry_error_text(key: &[u8], errno: i32) -> String {
+    let msg = if errno == 2 {
+        "<no entry>".to_string()
+    } else {
+        errno_text(errno)
+    };
+    let break_names = key.len() > 16 || msg.len() > 16;
+    let single = key.len() + msg.len() <= 24 && !break_names;
+    let b = if break_names { '\n' } else { ' ' };
+    format!(
+        "key:{b}{}{}value:{b}{msg}\n",
+        hex(key),
+        if single { "  " } else { "\n" }
+    )
 }
 
 pub(crate) fn print_v(out: &Output, v: &V) {
@@ -359,23 +377,39 @@ fn dump(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         Ok(k) => (k, false),
         Err(_) => (Vec::new(), true),
     };
-    let mut entries = Vec::new();
+    // Each key with its value, or the errno of its failed lookup.
+    let mut entries: Vec<(Vec<u8>, Result<Vec<u8>, i32>)> = Vec::new();
     for k in keys {
         match m.lookup(&k) {
-            Ok(v) => entries.push((k, v)),
-            // Deleted since the key was listed: skip, as bpftool does.
-            Err(e) if e.errno() == Some(2) => {}
-            Err(e) => return Err(bpf_err("lookup failed", &e)),
+            Ok(v) => entries.push((k, Ok(v))),
+            // No entry in a program array or map of maps: not shown.
+            Err(e) if e.errno() == Some(2) && is_fd_map(&m) => {}
+            Err(e) => entries.push((k, Err(e.errno().unwrap_or(22)))),
         }
     }
+    let found = entries.iter().filter(|(_, v)| v.is_ok()).count();
     if out.json {
-        let v = V::Arr(entries.iter().map(|(k, v)| entry_json(&m, k, v)).collect());
+        let v = V::Arr(
+            entries
+                .iter()
+                .map(|(k, v)| match v {
+                    Ok(v) => entry_json(&m, k, v),
+                    Err(errno) => V::Obj(vec![
+                        ("key".into(), hex_json(k)),
+                        (
+                            "value".into(),
+                            V::Obj(vec![("error".into(), V::Str(errno_text(*errno)))]),
+                        ),
+                    ]),
+                })
+                .collect(),
+        );
         print_v(out, &v);
     } else if m.btf().is_some() && m.spec().btf_value_type_id != 0 {
         let v = V::Arr(
             entries
                 .iter()
-                .filter_map(|(k, v)| formatted(&m, k, v, true))
+                .filter_map(|(k, v)| formatted(&m, k, v.as_ref().ok()?, true))
                 .collect(),
         );
         let mut w = Jw::new(true);
@@ -383,10 +417,12 @@ fn dump(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         println!("{}", w.out);
     } else {
         for (k, v) in &entries {
-            print!("{}", entry_text(&m, k, v));
+            match v {
+                Ok(v) => print!("{}", entry_text(&m, k, v)),
+                Err(errno) => print!("{}", entry_error_text(k, *errno)),
+            }
         }
-        let n = entries.len();
-        println!("Found {n} element{}", if n == 1 { "" } else { "s" });
+        println!("Found {found} element{}", if found == 1 { "" } else { "s" });
     }
     // bpftool's status when iteration failed (a queue, a stack).
     if failed {

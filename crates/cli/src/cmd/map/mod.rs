@@ -175,6 +175,9 @@ fn entry_text(m: &oxbpf::Map, key: &[u8], value: &[u8]) -> String {
     }
 }
 
+/// A value, or the errno of its failed lookup.
+type Lookup = Result<Vec<u8>, i32>;
+
 /// bpftool's line for a key whose lookup failed: `<no entry>` for
 /// `ENOENT`, else the error's text.
 fn entry_error_text(key: &[u8], errno: i32) -> String {
@@ -378,7 +381,7 @@ fn dump(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         Err(_) => (Vec::new(), true),
     };
     // Each key with its value, or the errno of its failed lookup.
-    let mut entries: Vec<(Vec<u8>, Result<Vec<u8>, i32>)> = Vec::new();
+    let mut entries: Vec<(Vec<u8>, Lookup)> = Vec::new();
     for k in keys {
         match m.lookup(&k) {
             Ok(v) => entries.push((k, Ok(v))),

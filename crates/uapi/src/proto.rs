@@ -419,6 +419,8 @@ pub static PROTOS: &[HelperProto] = &[
         &[A::Timer, A::Anything, A::Anything],
     )),
     gpl(p(id::TIMER_CANCEL, Integer, &[A::Timer])),
+    // Syscall programs issue bpf(2) commands themselves.
+    p(id::SYS_BPF, Integer, &[A::Anything, MEM_RO, SIZE]),
     // Iterators print into the seq_file of their meta argument.
     gpl(p(
         id::SEQ_PRINTF,
@@ -565,6 +567,7 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         | id::MSG_PULL_DATA => t == ProgType::SkMsg,
         id::SOCK_MAP_UPDATE | id::SOCK_HASH_UPDATE => t == ProgType::SockOps,
         id::SEQ_PRINTF | id::SEQ_WRITE => t == ProgType::Tracing,
+        id::SYS_BPF => t == ProgType::Syscall,
         _ => true,
     }
 }

@@ -74,8 +74,6 @@ const KNOWN: &[&str] = &[
     // are safe and a stock kernel accepts them.
     "fentry_unlink::unlink_entry",
     "fentry_unlink::unlink_exit",
-    // bpf_sys_bpf is not implemented.
-    "syscall_prog::load_config",
 ];
 
 struct Outcome {

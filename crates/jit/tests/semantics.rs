@@ -623,15 +623,17 @@ fn tail_calls_chain_up_to_the_kernel_limit() {
     let [interp, jit] = tail_run(once, "r0 = 42\nexit\n");
     assert_eq!(interp.0, Ok(42));
     assert_eq!(jit, interp);
-    // Only from the main frame, as in the interpreter.
-    let nested = "call f\nexit\nf:\nr2 = 0\nr3 = 0\ncall 12\nexit\n";
+    // From a bpf-to-bpf callee: the interpreter runs the target in the
+    // callee's place, as Linux does (its exit returns to the caller); the
+    // JIT refuses, and the runtime leaves such programs to the interpreter.
+    let nested = "call f\nr0 += 1\nexit\nf:\nr2 = 0\nr3 = 0\ncall 12\nexit\n";
     let [interp, jit] = tail_run(nested, "r0 = 42\nexit\n");
-    assert!(interp
+    assert_eq!(interp.0, Ok(43));
+    assert!(jit
         .0
         .as_ref()
         .unwrap_err()
         .contains("tail call from a subprogram"));
-    assert_eq!(jit, interp);
 }
 
 #[test]

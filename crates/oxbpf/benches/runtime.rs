@@ -263,7 +263,7 @@ fn main() {
             for p in &capture {
                 run.reset_packet(p).expect("packet");
                 let r0 = prog
-                    .run_once(&mut run, &mut host, &mut machine, 0)
+                    .run_once_on(&mut run, &mut host, &mut machine, 0, engine)
                     .expect("run");
                 passed += u64::from(oxbpf::verdict(prog.prog_type(), r0).passes());
             }

@@ -52,7 +52,7 @@ fn context(i: u64, len: usize) -> Vec<u8> {
             z ^= z << 13;
             z ^= z >> 7;
             z ^= z << 17;
-            if z % 3 == 0 {
+            if z.is_multiple_of(3) {
                 0
             } else {
                 (z >> 24) as u8
@@ -81,6 +81,10 @@ fn contents(m: &oxbpf::Map) -> Contents {
         .filter_map(|k| m.lookup(&k).ok().map(|v| (k, v)))
         .collect()
 }
+
+/// Objects with programs the JIT leaves to the interpreter: tail calls
+/// from bpf-to-bpf subprograms (see `Program::jit_error`).
+const JIT_FALLBACK: &[&str] = &["tail_call_dispatch"];
 
 fn size_only(c: Contents) -> Contents {
     (0..c.len() as u64)
@@ -116,7 +120,7 @@ fn jit_and_interpreter_agree_on_the_corpus() {
             continue;
         };
         for (pa, pb) in a.programs().iter().zip(b.programs()) {
-            if pa.engine() != Engine::Jit {
+            if pa.engine() != Engine::Jit && !JIT_FALLBACK.contains(&stem.as_str()) {
                 diffs.push(format!(
                     "{stem}::{}: the JIT cannot compile it: {}",
                     pa.name(),
@@ -126,7 +130,9 @@ fn jit_and_interpreter_agree_on_the_corpus() {
             }
             progs += 1;
             let ty = pa.prog_type();
-            for i in 0..if packet_type(ty) { packets.len() } else { 64 } {
+            let count = if packet_type(ty) { packets.len() } else { 64 };
+            #[allow(clippy::needless_range_loop)] // `i` also seeds contexts
+            for i in 0..count {
                 let ctx;
                 let input = if packet_type(ty) {
                     TestRunInput {

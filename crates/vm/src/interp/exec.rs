@@ -247,12 +247,30 @@ pub(super) fn exec<M: Mode>(
                 }
             }
             Op::TailCall => {
-                if cpu.depth != 0 {
+                if cpu.in_callback != 0 {
                     fail!(VmError::TailCallInSubprogram { pc: pc - 1 });
                 }
                 if let Some(next) = tail_target::<M>(cpu, env, r[2], r[3]) {
                     settle!();
-                    return Ok(Exit::TailCall(next));
+                    if cpu.depth == 0 {
+                        return Ok(Exit::TailCall(next));
+                    }
+                    // From a bpf-to-bpf callee the target replaces the
+                    // callee, as Linux's JIT does it: it runs in the
+                    // callee's frame, and its exit returns to the callee's
+                    // caller.
+                    let v = match exec::<M>(&next, r, cpu, frames, env, 0) {
+                        Ok(Exit::Return(v)) => v,
+                        other => return other,
+                    };
+                    r[0] = v;
+                    executed = cpu.executed;
+                    if cpu.depth == base {
+                        return Ok(Exit::Return(v));
+                    }
+                    let ret = pop_frame(cpu, frames, env, r);
+                    start = pc;
+                    jump!(ret)
                 }
             }
             Op::Loop | Op::ForEachMapElem => {
@@ -441,7 +459,10 @@ fn run_callback<M: Mode>(
 ) -> Result<u64, Stop> {
     push_frame(cpu, frames, env, r, at + 1).map_err(Stop::Err)?;
     r[1..6].copy_from_slice(&args);
-    match exec::<M>(prog, r, cpu, frames, env, entry) {
+    cpu.in_callback += 1;
+    let res = exec::<M>(prog, r, cpu, frames, env, entry);
+    cpu.in_callback -= 1;
+    match res {
         Ok(Exit::Return(v)) => {
             pop_frame(cpu, frames, env, r);
             Ok(v)

@@ -61,6 +61,10 @@ pub(crate) struct Cpu {
     budget: u64,
     /// Successful tail calls so far.
     tail_calls: u32,
+    /// Callbacks (`bpf_loop`, `bpf_for_each_map_elem`) being run: tail
+    /// calls are refused inside them, as the kernel's verifier refuses
+    /// them there.
+    in_callback: u32,
 }
 
 /// How a program segment ended.
@@ -151,6 +155,7 @@ impl Machine {
             executed: 0,
             budget: self.budget,
             tail_calls: 0,
+            in_callback: 0,
         };
         // Registers start at 0 (but for the arguments and the frame pointer),
         // so runs are deterministic whatever ran before.

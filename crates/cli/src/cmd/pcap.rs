@@ -41,19 +41,23 @@ pub fn run(out: &Output, args: Vec<String>) -> CliResult<ExitCode> {
     let input = a.next("INPUT (a pcap or pcapng file)")?;
     let mut out_path = None;
     let mut verbose = false;
+    let mut engine = None;
     while let Some(kw) = a.next_opt() {
         match kw.as_str() {
             "out" => out_path = Some(a.next("out FILE")?),
             "verbose" => verbose = true,
-            "engine" => match a.next("engine (interp|jit)")?.as_str() {
-                "interp" => {}
-                "jit" => return Err(cli_err!("engine jit is not available for pcap runs yet")),
-                e => return Err(cli_err!("invalid engine '{e}': expected interp or jit")),
-            },
+            "engine" => {
+                let e = a.next("engine (interp|jit)")?;
+                engine = Some(
+                    oxbpf::Engine::from_name(&e)
+                        .ok_or_else(|| cli_err!("invalid engine '{e}': expected interp or jit"))?,
+                );
+            }
             w => return Err(cli_err!("unexpected argument '{w}'")),
         }
     }
-    let stats = run_program(&prog, &input, out_path.as_deref(), verbose && !out.json)?;
+    let engine = engine.unwrap_or_else(|| prog.engine());
+    let stats = run_program(&prog, &input, out_path.as_deref(), verbose && !out.json, engine)?;
     report(out, &prog, &stats);
     Ok(ExitCode::SUCCESS)
 }
@@ -76,6 +80,7 @@ pub fn run_program(
     input: &str,
     out: Option<&str>,
     verbose: bool,
+    engine: oxbpf::Engine,
 ) -> CliResult<ProgStats> {
     let ty = prog.prog_type();
     if !matches!(
@@ -165,7 +170,7 @@ pub fn run_program(
             continue;
         };
         let r0 = prog
-            .run_once(r, &mut host, &mut machine, 0)
+            .run_once_on(r, &mut host, &mut machine, 0, engine)
             .map_err(|e| cli_err!("{input}: packet {}: {e}", stats.packets - 1))?;
         let v = oxbpf::verdict(ty, r0);
         if verbose {

@@ -48,6 +48,7 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     let (mut data_out, mut ctx_out) = (None, None);
     let (mut data_size_out, mut ctx_size_out) = (None, None);
     let mut repeat = 1;
+    let mut engine = None;
     while let Some(kw) = args.next_opt() {
         match kw.as_str() {
             "data_in" => data_in = Some(read_input(&args.next("data_in FILE")?)?),
@@ -57,11 +58,13 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
             "ctx_out" => ctx_out = Some(args.next("ctx_out FILE")?),
             "ctx_size_out" => ctx_size_out = Some(number(&mut args, "ctx_size_out")?),
             "repeat" => repeat = number(&mut args, "repeat")?,
-            "engine" => match args.next("engine (interp|jit)")?.as_str() {
-                "interp" => {}
-                "jit" => return Err(cli_err!("engine jit is not wired to prog run yet")),
-                e => return Err(cli_err!("invalid engine '{e}': expected interp or jit")),
-            },
+            "engine" => {
+                let e = args.next("engine (interp|jit)")?;
+                engine = Some(
+                    oxbpf::Engine::from_name(&e)
+                        .ok_or_else(|| cli_err!("invalid engine '{e}': expected interp or jit"))?,
+                );
+            }
             other => return Err(cli_err!("unexpected argument '{other}'")),
         }
     }

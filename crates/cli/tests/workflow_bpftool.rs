@@ -9,25 +9,18 @@ mod workflow_support;
 
 use std::path::Path;
 use std::process::Output;
-use workflow_support::{bpftool, Fs, OBJ};
+use workflow_support::{bpftool, Fs, KernelDir, OBJ};
 
 /// The same workflow through bpftool on the kernel and through oxbpf:
 /// the same tags, the same text for lookups, per-CPU dumps and errors,
 /// the same entries in JSON dumps.
 #[test]
 fn same_answers_as_bpftool() {
-    let kdir = format!("/sys/fs/bpf/oxbpf-wf-{}", std::process::id());
-    let Some(v) = bpftool(&["version"]) else {
-        eprintln!("SKIP: no bpftool");
-        return;
-    };
-    if !v.status.success() || std::fs::create_dir_all(&kdir).is_err() {
+    let Some(kd) = KernelDir::new("oxbpf-wf") else {
         eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
         return;
-    }
-    let cleanup = || {
-        let _ = std::fs::remove_dir_all(&kdir);
     };
+    let kdir = kd.0.clone();
     let obj = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../",
@@ -41,7 +34,6 @@ fn same_answers_as_bpftool() {
             "SKIP: bpftool prog load failed: {}",
             String::from_utf8_lossy(&load.stderr)
         );
-        cleanup();
         return;
     }
     let fs = Fs::new("bpftool");
@@ -210,7 +202,6 @@ fn same_answers_as_bpftool() {
     } else {
         eprintln!("per-CPU dumps not compared: {workers} workers, kernel CPUs {possible}");
     }
-    cleanup();
 }
 
 /// Maps made by hand (`map create`, no BTF): hex dumps, getnext, errors
@@ -218,13 +209,11 @@ fn same_answers_as_bpftool() {
 /// them for the kernel's maps.
 #[test]
 fn hand_made_maps_like_bpftool() {
-    let kdir = format!("/sys/fs/bpf/oxbpf-hand-{}", std::process::id());
-    let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
-        && std::fs::create_dir_all(&kdir).is_ok();
-    if !usable {
+    let Some(kd) = KernelDir::new("oxbpf-hand") else {
         eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
         return;
-    }
+    };
+    let kdir = kd.0.clone();
     let fs = Fs::new("hand");
     let text = |o: &Output| {
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
@@ -363,7 +352,6 @@ fn hand_made_maps_like_bpftool() {
         assert_eq!(text(&or), text(&kr), "oxbpf {o:?}");
         assert_eq!(or.status.success(), kr.status.success(), "{o:?}");
     }
-    let _ = std::fs::remove_dir_all(&kdir);
 }
 
 /// `map show` and `prog show` lay out their text as bpftool 7.1 with `-f`
@@ -371,13 +359,11 @@ fn hand_made_maps_like_bpftool() {
 /// time, instruction counts — aside).
 #[test]
 fn show_layout_like_bpftool() {
-    let kdir = format!("/sys/fs/bpf/oxbpf-show-{}", std::process::id());
-    let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
-        && std::fs::create_dir_all(&kdir).is_ok();
-    if !usable {
+    let Some(kd) = KernelDir::new("oxbpf-show") else {
         eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
         return;
-    }
+    };
+    let kdir = kd.0.clone();
     let fs = Fs::new("show");
     // Digits and pin roots differ; the words, order and spacing must not.
     let shape = |s: &str, root: &str| -> String {
@@ -461,7 +447,6 @@ fn show_layout_like_bpftool() {
             assert_eq!(o.trim_end(), k.trim_end(), "{flag} {what} show {m}");
         }
     }
-    let _ = std::fs::remove_dir_all(&kdir);
 }
 
 /// One `struct value` of `examples/workflow/types.bpf.c` (80 bytes).
@@ -503,13 +488,11 @@ fn typed_value(
 /// them, in text and JSON.
 #[test]
 fn btf_values_like_bpftool() {
-    let kdir = format!("/sys/fs/bpf/oxbpf-types-{}", std::process::id());
-    let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
-        && std::fs::create_dir_all(&kdir).is_ok();
-    if !usable {
+    let Some(kd) = KernelDir::new("oxbpf-types") else {
         eprintln!("SKIP: bpftool or /sys/fs/bpf unusable");
         return;
-    }
+    };
+    let kdir = kd.0.clone();
     let obj = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../",
@@ -600,5 +583,4 @@ fn btf_values_like_bpftool() {
             assert_eq!(text(&or), text(&kr), "lookup {i} json {json}");
         }
     }
-    let _ = std::fs::remove_dir_all(&kdir);
 }

@@ -89,3 +89,24 @@ pub fn packet(fs: &Fs) -> String {
 pub fn bpftool(args: &[&str]) -> Option<Output> {
     Command::new("bpftool").args(args).output().ok()
 }
+
+/// A directory in the real bpffs for bpftool's pins, removed when the test
+/// ends (passing or not).
+pub struct KernelDir(pub String);
+
+impl KernelDir {
+    /// `/sys/fs/bpf/<name>-<pid>`, created; `None` when bpftool or bpffs is
+    /// not usable here (the caller skips with a message).
+    pub fn new(name: &str) -> Option<KernelDir> {
+        let d = format!("/sys/fs/bpf/{name}-{}", std::process::id());
+        let usable = bpftool(&["version"]).is_some_and(|o| o.status.success())
+            && std::fs::create_dir_all(&d).is_ok();
+        usable.then_some(KernelDir(d))
+    }
+}
+
+impl Drop for KernelDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

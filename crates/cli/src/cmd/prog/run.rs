@@ -83,8 +83,16 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         repeat,
         ..Default::default()
     };
+    let engine = engine.unwrap_or_else(|| prog.engine());
+    if engine == oxbpf::Engine::Jit && prog.jited().is_none() {
+        return Err(cli_err!(
+            "the JIT cannot compile program '{}': {}",
+            prog.name(),
+            prog.jit_error().unwrap_or_default()
+        ));
+    }
     let res = prog
-        .test_run(&input)
+        .test_run_on(&input, engine)
         .map_err(|e| cli_err!("failed to run program: {e}"))?;
     if let Some(p) = &data_out {
         write_output(p, &res.data_out)?;

@@ -3,10 +3,12 @@
 //! ```text
 //! 7: xdp  name count_runs  tag 0123456789abcdef  gpl
 //!     loaded_at 2026-12-06T23:50:01+0000  uid 0
-//!     xlated 104B  not jited  memlock 4096B  map_ids 5,6
+//!     xlated 104B  jited 260B  memlock 4096B  map_ids 5,6
 //!     btf_id 3
 //! ```
-//! Programs run on the interpreter (`not jited`), as the runtime does.
+//! `jited` is the size of the code the runtime's JIT makes of the program
+//! (what runs when the runtime's engine is the JIT, its default); `not
+//! jited` when the engine is the interpreter or the JIT cannot compile it.
 
 // Output that a closed pipe (`| head`) ends quietly instead of panicking.
 macro_rules! print {
@@ -57,12 +59,15 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
     let mut infos = Vec::new();
     for id in ids {
         match fs.program_info(id) {
-            Ok(i) => infos.push(i),
+            Ok(i) => {
+                let jited = jited_bytes(&rt, fs, id);
+                infos.push((i, jited));
+            }
             Err(e) => return Err(cli_err!("can't get prog info (id {id}): {e}")),
         }
     }
     if out.json {
-        let v: Vec<serde_json::Value> = infos.iter().map(|i| to_json(i, fs)).collect();
+        let v: Vec<serde_json::Value> = infos.iter().map(|(i, j)| to_json(i, *j, fs)).collect();
         const ORDER: &[&str] = &[
             "id",
             "type",
@@ -87,7 +92,7 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
         crate::cmd::map::print_v(out, &crate::cmd::map::fmt::from_json(&v, ORDER));
     } else {
         for i in &infos {
-            print!("{}", to_text(i, fs));
+            print!("{}", to_text(&i.0, i.1, fs));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -103,7 +108,17 @@ fn type_name(i: &ProgInfo) -> String {
         .map_or_else(|| "unknown".to_string(), |t| t.name().to_string())
 }
 
-fn to_json(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> serde_json::Value {
+/// Bytes of the JIT's code for program `id`, restored in `rt` (none when
+/// the runtime interprets or the JIT refuses the program).
+fn jited_bytes(rt: &oxbpf::Runtime, fs: &oxbpf::pin::PinFs, id: u32) -> Option<usize> {
+    if rt.options().engine != oxbpf::Engine::Jit {
+        return None;
+    }
+    let p = fs.program_by_id(rt, id).ok()?;
+    p.jited().map(|c| c.code().len())
+}
+
+fn to_json(i: &ProgInfo, jited: Option<usize>, fs: &oxbpf::pin::PinFs) -> serde_json::Value {
     let secs = i
         .loaded_at
         .duration_since(UNIX_EPOCH)
@@ -117,10 +132,13 @@ fn to_json(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> serde_json::Value {
         "loaded_at": secs,
         "uid": i.uid,
         "bytes_xlated": i.xlated_len * 8,
-        "jited": false,
+        "jited": jited.is_some(),
         "bytes_memlock": memlock(i),
         "map_ids": i.map_ids,
     });
+    if let Some(n) = jited {
+        v["bytes_jited"] = json!(n);
+    }
     if let Some(b) = i.btf_id {
         v["btf_id"] = json!(b);
     }
@@ -135,7 +153,7 @@ fn to_json(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> serde_json::Value {
     v
 }
 
-fn to_text(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> String {
+fn to_text(i: &ProgInfo, jited: Option<usize>, fs: &oxbpf::pin::PinFs) -> String {
     let mut s = format!("{}: {}  ", i.id, type_name(i));
     if !i.name.is_empty() {
         s += &format!("name {}  ", i.name);
@@ -150,8 +168,9 @@ fn to_text(i: &ProgInfo, fs: &oxbpf::pin::PinFs) -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     s += &format!("\tloaded_at {}  uid {}\n", utc_time(secs), i.uid);
+    let jit = jited.map_or_else(|| "not jited".to_string(), |n| format!("jited {n}B"));
     s += &format!(
-        "\txlated {}B  not jited  memlock {}B",
+        "\txlated {}B  {jit}  memlock {}B",
         i.xlated_len * 8,
         memlock(i)
     );

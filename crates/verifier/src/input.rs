@@ -144,6 +144,16 @@ pub struct BtfInfo {
     pub attach_btf_id: u32,
 }
 
+/// The program's own BTF and its func info: global functions are verified
+/// on their own against their prototype, as the kernel does.
+#[derive(Debug, Clone)]
+pub struct ProgBtf {
+    pub btf: std::sync::Arc<btf::Btf>,
+    /// `(first instruction, id of the FUNC type)` per subprogram (the
+    /// `.BTF.ext` func info records, relocated to the program).
+    pub funcs: Vec<(u32, u32)>,
+}
+
 /// Everything [`crate::verify`] needs.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
@@ -167,6 +177,9 @@ pub struct Request<'a> {
     /// Required by tracing programs (`tp_btf`, `iter`, `fentry`, …), whose
     /// context is typed by the kernel's BTF; ignored by the other types.
     pub btf: Option<BtfInfo>,
+    /// Without it every subprogram is verified as a static function (with
+    /// its caller's state).
+    pub prog_btf: Option<ProgBtf>,
 }
 
 impl<'a> Request<'a> {
@@ -183,6 +196,7 @@ impl<'a> Request<'a> {
             options: Options::default(),
             custom_helpers: Vec::new(),
             btf: None,
+            prog_btf: None,
         }
     }
 }

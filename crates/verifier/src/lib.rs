@@ -111,7 +111,7 @@ pub mod state;
 
 pub use ctx::btf::attach_btf_id;
 pub use error::{Fail, Rejection, RejectionKind};
-pub use input::{BtfInfo, FuncInfo, LineInfo, MapIdx, MapMeta, Options, Request};
+pub use input::{BtfInfo, FuncInfo, LineInfo, MapIdx, MapMeta, Options, ProgBtf, Request};
 
 use check::Env;
 use isa::RawInsn;
@@ -217,8 +217,16 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         env.maps.push(m.clone());
         fds.push(*fd);
     }
+    if let Some(pb) = &req.prog_btf {
+        let starts: Vec<usize> = env.prog.subprogs.iter().map(|s| s.start).collect();
+        env.globals = check::global::prepare(pb, &starts, req.prog_type)
+            .map_err(|f| reject(f, String::new(), None))?;
+    }
     let entry = State::entry(RegState::ptr(PtrKind::Ctx));
-    let res = env.run(entry).and_then(|_| check_stack_depths(&env));
+    let res = env
+        .run(entry)
+        .and_then(|_| env.verify_globals())
+        .and_then(|_| check_stack_depths(&env));
     let stats = format!(
         "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0\n",
         env.insn_processed,

@@ -21,6 +21,7 @@
 //! differs from ours, e.g. because root may read uninitialised stack),
 //! `@attach_btf NAME` (the vmlinux typedef or function a tracing program
 //! attaches to: `btf_trace_<tracepoint>`, `bpf_iter_<target>`),
+//! `@global N ARGS` (subprogram N is a global function, see [`Case`]),
 //! `@func_info` (the oracle gives the kernel BTF func info, which it needs
 //! for programs that take a function's address).
 //!
@@ -51,6 +52,10 @@ struct Case {
     /// `@func_info`: the oracle loads the program with BTF func info (the
     /// kernel wants it once a program takes a function's address).
     func_info: bool,
+    /// `@global N ARGS`: subprogram N (1 = the first after the main one)
+    /// is a global function taking ARGS (`int`, `ctx`, `memSIZE`, comma
+    /// separated, or `void`); the case gets program BTF and func info.
+    globals: Vec<(usize, Vec<String>)>,
     asm: Vec<String>,
 }
 
@@ -101,6 +106,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 kernel: None,
                 attach_btf: None,
                 func_info: false,
+                globals: Vec::new(),
                 asm: Vec::new(),
             });
             continue;
@@ -130,6 +136,14 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 "kernel" => c.kernel = Some(rest == "accept"),
                 "attach_btf" => c.attach_btf = Some(rest.to_string()),
                 "func_info" => c.func_info = true,
+                "global" => {
+                    let (n, args) = rest.split_once(' ').unwrap_or((rest, "void"));
+                    let args = match args.trim() {
+                        "void" => Vec::new(),
+                        a => a.split(',').map(|s| s.trim().to_string()).collect(),
+                    };
+                    c.globals.push((n.parse().expect("@global N"), args));
+                }
                 k => panic!("{}: unknown directive @{k}", c.name),
             }
         } else {
@@ -205,6 +219,113 @@ fn all_cases() -> Vec<Case> {
         .collect();
     files.sort();
     files.iter().flat_map(|f| parse_file(f)).collect()
+}
+
+/// Subprogram starts as the kernel finds them: 0, local call targets and
+/// function-address `lddw` targets.
+fn subprog_starts(raw: &[RawInsn]) -> Vec<u32> {
+    let mut starts = vec![0u32];
+    let mut i = 0;
+    while i < raw.len() {
+        let t = match Insn::decode(raw, i) {
+            Ok(Insn::Call(CallTarget::Local { rel })) => Some(i as i64 + 1 + rel as i64),
+            Ok(Insn::LoadImm64 {
+                imm: LoadImm::Func { rel },
+                ..
+            }) => Some(i as i64 + 1 + rel as i64),
+            _ => None,
+        };
+        if let Some(t) = t.filter(|&t| t > 0) {
+            if !starts.contains(&(t as u32)) {
+                starts.push(t as u32);
+            }
+        }
+        i += if matches!(Insn::decode(raw, i), Ok(Insn::LoadImm64 { .. })) {
+            2
+        } else {
+            1
+        };
+    }
+    starts.sort();
+    starts
+}
+
+/// Program BTF for a case with `@global`: `int` and a `FUNC` per
+/// subprogram (`int fN(void)`, static, unless declared global with its
+/// arguments); with the func info records `(insn_off, FUNC id)`.
+fn case_prog_btf(c: &Case, raw: &[RawInsn]) -> (Vec<u8>, Vec<(u32, u32)>) {
+    let mut strs: Vec<u8> = b"\0int\0".to_vec();
+    let name = |s: &str, strs: &mut Vec<u8>| {
+        let off = strs.len() as u32;
+        strs.extend_from_slice(s.as_bytes());
+        strs.push(0);
+        off
+    };
+    let mut types: Vec<u32> = Vec::new();
+    // [1] int, [2] int (void)
+    types.extend([1, 1 << 24, 4, (1 << 24) | 32]);
+    types.extend([0, 13 << 24, 1]);
+    let mut next_id = 3u32;
+    let ctx_name = match c.prog_type {
+        ProgType::Xdp => "xdp_md",
+        _ => "__sk_buff",
+    };
+    // Pointer types by argument spelling.
+    let mut ptrs: Vec<(String, u32)> = Vec::new();
+    for (_, args) in &c.globals {
+        for a in args {
+            if a == "int" || ptrs.iter().any(|(k, _)| k == a) {
+                continue;
+            }
+            let (sname, size) = if a == "ctx" {
+                (ctx_name.to_string(), 8)
+            } else {
+                let n: u32 = a.strip_prefix("mem").expect("memN").parse().expect("N");
+                (format!("m{n}"), n)
+            };
+            let off = name(&sname, &mut strs);
+            types.extend([off, 4 << 24, size]);
+            types.extend([0, 2 << 24, next_id]);
+            ptrs.push((a.clone(), next_id + 1));
+            next_id += 2;
+        }
+    }
+    let starts = subprog_starts(raw);
+    let mut funcs = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let global = c.globals.iter().find(|(n, _)| *n == k);
+        let proto = match global {
+            Some((_, args)) => {
+                types.extend([0, (13 << 24) | args.len() as u32, 1]);
+                for (i, a) in args.iter().enumerate() {
+                    let pn = name(&format!("a{i}"), &mut strs);
+                    let t = if a == "int" {
+                        1
+                    } else {
+                        ptrs.iter().find(|(k, _)| k == a).expect("ptr").1
+                    };
+                    types.extend([pn, t]);
+                }
+                next_id += 1;
+                next_id - 1
+            }
+            None => 2,
+        };
+        let fname = name(&format!("f{k}"), &mut strs);
+        types.extend([fname, (12 << 24) | global.is_some() as u32, proto]);
+        funcs.push((start, next_id));
+        next_id += 1;
+    }
+    let mut blob = Vec::new();
+    let tlen = types.len() as u32 * 4;
+    for w in [0x0001_eB9F_u32, 24, 0, tlen, tlen, strs.len() as u32] {
+        blob.extend_from_slice(&w.to_le_bytes());
+    }
+    for w in &types {
+        blob.extend_from_slice(&w.to_le_bytes());
+    }
+    blob.extend_from_slice(&strs);
+    (blob, funcs)
 }
 
 /// The running kernel's BTF and the id of the typedef or function `name`
@@ -295,6 +416,14 @@ fn run(c: &Case) -> Result<(), String> {
             attach_btf_id: id,
         }
     });
+    if !c.globals.is_empty() {
+        let (blob, funcs) = case_prog_btf(c, &raw);
+        let btf = btf::Btf::parse(&blob).map_err(|e| format!("case BTF: {e}"))?;
+        req.prog_btf = Some(oxbpf_verifier::ProgBtf {
+            btf: std::sync::Arc::new(btf),
+            funcs,
+        });
+    }
     req.log_level = if c.logs.is_empty() { 1 } else { 2 };
     let got = verify(&req);
     let expect = c.expect.clone().ok_or("no @accept/@reject")?;
@@ -364,6 +493,19 @@ fn kernel_oracle() {
         }
         if c.func_info {
             cmd.env("KLOAD_FUNC_INFO", "1");
+        }
+        if !c.globals.is_empty() {
+            let (blob, funcs) = case_prog_btf(c, &raw);
+            let bp = std::env::temp_dir().join(format!("oxbpf-case-{}.btf", std::process::id()));
+            let fp = std::env::temp_dir().join(format!("oxbpf-case-{}.fi", std::process::id()));
+            std::fs::write(&bp, &blob).expect("write btf");
+            let fi: Vec<u8> = funcs
+                .iter()
+                .flat_map(|(o, t)| o.to_le_bytes().into_iter().chain(t.to_le_bytes()))
+                .collect();
+            std::fs::write(&fp, fi).expect("write func info");
+            cmd.env("KLOAD_BTF_FILE", &bp)
+                .env("KLOAD_FUNC_INFO_FILE", &fp);
         }
         if let Some(name) = &c.attach_btf {
             cmd.env("KLOAD_ATTACH_BTF_ID", attach_btf(name).1.to_string());

@@ -10,7 +10,7 @@
 //! [`KNOWN`], the gaps still open (most need BTF: typed contexts, timers,
 //! spin locks; some need more program types' context rules).
 
-use oxbpf_verifier::{verify, BtfInfo, MapMeta, Options, Request};
+use oxbpf_verifier::{verify, BtfInfo, MapMeta, Options, ProgBtf, Request};
 use std::path::Path;
 
 /// Byte offset of the `struct bpf_spin_lock` member of the map's value
@@ -100,6 +100,9 @@ fn run_corpus() -> Vec<Outcome> {
         let Ok(spec) = object::ObjectSpec::open(&obj_path) else {
             continue;
         };
+        // Global functions are verified on their own against the
+        // object's BTF.
+        let prog_btf = spec.btf.clone().map(std::sync::Arc::new);
         for p in exp["programs"].as_array().into_iter().flatten() {
             if p["kind"] != "entry" {
                 continue;
@@ -126,6 +129,14 @@ fn run_corpus() -> Vec<Outcome> {
             let mut req = Request::new(&insns, ty);
             req.expected_attach_type = prog.expected_attach_type;
             req.btf = kernel_btf(prog);
+            req.prog_btf = prog_btf.clone().map(|btf| ProgBtf {
+                btf,
+                funcs: prog
+                    .func_info
+                    .iter()
+                    .map(|f| (f.insn_off, f.type_id))
+                    .collect(),
+            });
             for (i, m) in spec.maps.iter().enumerate() {
                 let mut mm = meta(m);
                 mm.spin_lock_off = spin_lock_off(spec.btf.as_ref(), m);
@@ -220,6 +231,14 @@ fn corpus_log() {
     let mut req = Request::new(&insns, prog.prog_type);
     req.expected_attach_type = prog.expected_attach_type;
     req.btf = kernel_btf(prog);
+    req.prog_btf = spec.btf.clone().map(|b| ProgBtf {
+        btf: std::sync::Arc::new(b),
+        funcs: prog
+            .func_info
+            .iter()
+            .map(|f| (f.insn_off, f.type_id))
+            .collect(),
+    });
     for (i, m) in spec.maps.iter().enumerate() {
         req.maps.insert(i as i32, meta(m));
     }

@@ -178,7 +178,31 @@ int main(int argc, char **argv)
 	char *btf_id = getenv("KLOAD_ATTACH_BTF_ID");
 	if (btf_id) a.attach_btf_id = atoi(btf_id);
 	static unsigned finfo[128];
-	if (getenv("KLOAD_FUNC_INFO")) {
+	char *btf_file = getenv("KLOAD_BTF_FILE"), *fi_file = getenv("KLOAD_FUNC_INFO_FILE");
+	if (btf_file && fi_file) {
+		/* Program BTF and func info made by the caller (global functions
+		 * with real prototypes). */
+		static unsigned char blob[65536];
+		FILE *bf = fopen(btf_file, "rb"), *ff = fopen(fi_file, "rb");
+		if (!bf || !ff) { perror("btf files"); return 2; }
+		size_t bl = fread(blob, 1, sizeof(blob), bf);
+		size_t fl = fread(finfo, 1, sizeof(finfo), ff);
+		fclose(bf); fclose(ff);
+		union bpf_attr b;
+		memset(&b, 0, sizeof(b));
+		b.btf = (unsigned long)blob;
+		b.btf_size = bl;
+		b.btf_log_buf = (unsigned long)log_buf;
+		b.btf_log_size = sizeof(log_buf);
+		b.btf_log_level = 1;
+		int bfd = sys_bpf(BPF_BTF_LOAD, &b);
+		if (bfd < 0) { fprintf(stderr, "btf load: %s\n%s", strerror(errno), log_buf); return 2; }
+		log_buf[0] = 0;
+		a.prog_btf_fd = bfd;
+		a.func_info = (unsigned long)finfo;
+		a.func_info_rec_size = 8;
+		a.func_info_cnt = fl / 8;
+	} else if (getenv("KLOAD_FUNC_INFO")) {
 		unsigned starts[64], cnt = 0;
 		int bfd = prog_btf(insns, n, starts, &cnt);
 		if (bfd < 0) { fprintf(stderr, "prog btf: %s\n", strerror(errno)); return 2; }

@@ -22,6 +22,9 @@ impl Env {
                 let sub = self.prog.subprog_at(t).ok_or_else(|| {
                     Fail::internal(format!("call target {t} is not a subprogram"))
                 })?;
+                if self.globals.get(sub).is_some_and(|g| g.is_some()) {
+                    return self.call_global(st, sub, pc);
+                }
                 self.enter_subprog(st, sub, pc, None)
             }
             CallTarget::Kfunc { .. } => {
@@ -131,6 +134,19 @@ impl Env {
 
     /// The program type's allowed return values.
     fn check_return_code(&mut self, st: &State) -> Result<(), Fail> {
+        if self.in_global.is_some() {
+            // A global function returns a scalar to whoever called it.
+            return match st.cur().reg(Reg::R0) {
+                RegState::Scalar(_) => Ok(()),
+                r => {
+                    let msg = format!(
+                        "At subprogram exit the register R0 is not a scalar value ({})",
+                        r.type_name()
+                    );
+                    Err(self.fail(EACCES, msg))
+                }
+            };
+        }
         if let Some(cb) = &st.frames[0].callback {
             // The exit of an asynchronous (timer) callback.
             let (lo, hi) = (cb.ret_min, cb.ret_max);

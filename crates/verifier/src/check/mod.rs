@@ -14,6 +14,7 @@
 mod alu;
 mod btfptr;
 mod call;
+pub(crate) mod global;
 mod helper;
 mod jmp;
 mod mem;
@@ -80,6 +81,12 @@ pub(crate) struct Env {
     pub attach: Option<AttachType>,
     /// What a tracing program attaches to (its BTF-typed arguments).
     pub btf_target: Option<crate::ctx::btf::Target>,
+    /// Per subprogram: its prototype when it is a global function.
+    pub globals: Vec<Option<global::GlobalFn>>,
+    /// Global functions called so far (verified after the main program).
+    pub globals_called: Vec<usize>,
+    /// The global function being verified on its own, if any.
+    pub in_global: Option<usize>,
     pub maps: Vec<MapMeta>,
     pub map_by_fd: std::collections::BTreeMap<i32, MapIdx>,
     pub opts: Options,
@@ -114,6 +121,9 @@ impl Env {
             prog_type,
             attach: None,
             btf_target: None,
+            globals: Vec::new(),
+            globals_called: Vec::new(),
+            in_global: None,
             maps: Vec::new(),
             map_by_fd: Default::default(),
             opts,
@@ -154,8 +164,14 @@ impl Env {
     }
 
     /// Explore every path from the entry state.
-    pub fn run(&mut self, mut st: State) -> Result<(), Fail> {
-        let mut pc = 0usize;
+    pub fn run(&mut self, st: State) -> Result<(), Fail> {
+        self.run_at(st, 0)
+    }
+
+    /// Explore every path from `st` at instruction `start` (a global
+    /// function's first instruction, verified on its own).
+    pub fn run_at(&mut self, mut st: State, start: usize) -> Result<(), Fail> {
+        let mut pc = start;
         let mut prev = usize::MAX;
         let mut parent: Option<usize> = None;
         let mut print_state = false;

@@ -68,7 +68,19 @@ struct Rest {
     args: Vec<String>,
 }
 
+/// Lets a closed pipe (`oxbpf … | head`) end the process quietly, as it
+/// ends bpftool and every C tool, instead of making `println!` panic.
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE at the start of
+    // `main`, before any thread exists; no handler code is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse_from(cmd::conformance::runner_argv(std::env::args_os().collect()));
     let out = output::Output::new(cli.json || cli.pretty, cli.pretty);
     let result = match cli.command {

@@ -36,7 +36,10 @@ pub fn run(out: &Output, args: Vec<String>) -> CliResult<ExitCode> {
         let opts = super::cbpf::RunOptions::parse(&mut a)?;
         return super::cbpf::run_capture(out, &filter, &t, &input, &opts);
     }
-    let rt = oxbpf::Runtime::new();
+    // The pin directory's runtime: ids shared with other processes,
+    // trace_printk lines to `prog tracelog` (as Linux sends them to
+    // trace_pipe); a plain one when there is no usable pin directory.
+    let rt = crate::cmd::prog::pin::runtime().unwrap_or_else(|_| oxbpf::Runtime::new());
     let prog = super::prog::resolve(&rt, &mut a)?;
     let input = a.next("INPUT (a pcap or pcapng file)")?;
     let mut out_path = None;
@@ -57,7 +60,13 @@ pub fn run(out: &Output, args: Vec<String>) -> CliResult<ExitCode> {
         }
     }
     let engine = engine.unwrap_or_else(|| prog.engine());
-    let stats = run_program(&prog, &input, out_path.as_deref(), verbose && !out.json, engine)?;
+    let stats = run_program(
+        &prog,
+        &input,
+        out_path.as_deref(),
+        verbose && !out.json,
+        engine,
+    )?;
     report(out, &prog, &stats);
     Ok(ExitCode::SUCCESS)
 }

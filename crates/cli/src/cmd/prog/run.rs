@@ -42,7 +42,10 @@ fn number(args: &mut Args, what: &str) -> CliResult<u32> {
 }
 
 pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
-    let rt = oxbpf::Runtime::new();
+    // The pin directory's runtime: ids shared with other processes,
+    // trace_printk lines to `prog tracelog` (as Linux sends them to
+    // trace_pipe); a plain one when there is no usable pin directory.
+    let rt = crate::cmd::prog::pin::runtime().unwrap_or_else(|_| oxbpf::Runtime::new());
     let prog = super::resolve(&rt, &mut args)?;
     let (mut data_in, mut ctx_in) = (None, None);
     let (mut data_out, mut ctx_out) = (None, None);

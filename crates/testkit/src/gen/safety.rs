@@ -163,6 +163,8 @@ struct Gen<'s, 'a> {
     depth: u32,
     /// Percent chance of a deliberate mistake in each template.
     wrong: u64,
+    /// Subprograms, laid out after the main program's `exit`.
+    subs: Vec<String>,
 }
 
 /// Generates a program of about `size` templates (statements).
@@ -200,6 +202,7 @@ pub fn program(src: &mut Src<'_>, size: u32) -> SafetyProgram {
         reserved: 0,
         depth: 0,
         wrong,
+        subs: Vec::new(),
     };
     g.prologue();
     let n = 1 + g.src.below(size.max(1) as u64) as u32;
@@ -252,6 +255,111 @@ impl Gen<'_, '_> {
         self.emit("r0 = r9");
         self.emit("r0 &= 3");
         self.emit("exit");
+        let subs = std::mem::take(&mut self.subs);
+        self.out.extend(subs);
+    }
+
+    /// A subprogram that takes a pointer to `n` readable and writable
+    /// bytes in r1 (caller's stack or a map value) and a scalar in r2,
+    /// reads and writes them at constant and bounded variable offsets,
+    /// keeps something on its own stack, and returns a scalar. Returns its
+    /// label.
+    fn subprogram(&mut self, n: i64, stack: bool) -> String {
+        let name = format!("f{}", self.labels + 1);
+        self.labels += 1;
+        let outer = std::mem::take(&mut self.out);
+        let (f, reserved, depth) = (self.f, self.reserved, self.depth);
+        self.emit(format!("{name}:"));
+        self.emit("r0 = 0");
+        self.emit("*(u64 *)(r10 - 8) = r2");
+        for _ in 0..1 + self.src.below(4) {
+            let (sz, ty) = self.size();
+            let sz = sz as i64;
+            if sz > n {
+                continue;
+            }
+            // Stack accesses must be aligned (the kernel's rule for the
+            // stack); map values need not be.
+            let align = if stack { sz } else { 1 };
+            match self.src.below(5) {
+                0 | 1 => {
+                    let off = if self.oops() {
+                        n - sz + align
+                    } else {
+                        self.src.below(((n - sz) / align + 1) as u64) as i64 * align
+                    };
+                    self.emit(format!("r3 = *({ty} *)(r1 + {off})"));
+                    self.emit("r0 += r3");
+                }
+                2 => {
+                    let off = self.src.below(((n - sz) / align + 1) as u64) as i64 * align;
+                    self.emit(format!("*({ty} *)(r1 + {off}) = r2"));
+                }
+                3 if stack => {
+                    let skip = self.label();
+                    self.emit("r3 = *(u64 *)(r10 - 8)");
+                    let wrong = self.oops();
+                    self.bound(3, n - 1, &skip, wrong);
+                    self.emit("r4 = r1");
+                    self.emit("r4 += r3");
+                    self.emit("r5 = *(u8 *)(r4 + 0)");
+                    self.emit("r0 ^= r5");
+                    self.emit(format!("{skip}:"));
+                }
+                3 => {
+                    let skip = self.label();
+                    self.emit("r3 = *(u64 *)(r10 - 8)");
+                    let wrong = self.oops();
+                    self.bound(3, n - sz, &skip, wrong);
+                    self.emit("r4 = r1");
+                    self.emit("r4 += r3");
+                    self.emit(format!("r5 = *({ty} *)(r4 + 0)"));
+                    self.emit("r0 ^= r5");
+                    self.emit(format!("{skip}:"));
+                }
+                _ => {
+                    let top = self.label();
+                    let end = if self.oops() { n + 1 } else { n };
+                    self.emit("r3 = 0");
+                    self.emit(format!("{top}:"));
+                    self.emit("r4 = r1");
+                    self.emit("r4 += r3");
+                    self.emit("r5 = *(u8 *)(r4 + 0)");
+                    self.emit("r0 += r5");
+                    self.emit("r3 += 1");
+                    self.emit(format!("if r3 < {end} goto {top}"));
+                }
+            }
+        }
+        self.emit("r2 = *(u64 *)(r10 - 8)");
+        self.emit("r0 += r2");
+        self.emit("exit");
+        let body = std::mem::replace(&mut self.out, outer);
+        self.subs.extend(body);
+        (self.f, self.reserved, self.depth) = (f, reserved, depth);
+        name
+    }
+
+    /// Calls a subprogram with a pointer to an initialised buffer on the
+    /// caller's stack.
+    fn call_with_stack_buf(&mut self) {
+        let n = 8 * (1 + self.src.below(8) as i64);
+        let s = self.scalar();
+        self.emit(format!("r2 = r{s}"));
+        let words = if self.oops() { n / 8 - 1 } else { n / 8 };
+        for i in 0..words {
+            self.emit(format!(
+                "*(u64 *)({}) = r9",
+                mem(10, VAL_OFF + 8 * i as i32)
+            ));
+        }
+        let callee_n = if self.oops() { n + 8 } else { n };
+        let f = self.subprogram(callee_n, true);
+        self.emit("r1 = r10");
+        self.emit(format!("r1 += {VAL_OFF}"));
+        self.emit(format!("call {f}"));
+        self.clobber_call();
+        self.emit("r9 += r0");
     }
 
     /// A scratch register that may be written.
@@ -330,7 +438,7 @@ impl Gen<'_, '_> {
     fn stmt(&mut self) {
         let nest = self.depth < 3;
         let calls = self.reserved == 0;
-        match self.src.below(20) {
+        match self.src.below(21) {
             0..=3 => self.alu(),
             4 => self.fold(),
             5..=7 => self.packet(),
@@ -344,6 +452,7 @@ impl Gen<'_, '_> {
             16 if nest => self.if_else(),
             17 if nest && calls => self.counted_loop(),
             18 => self.ctx_access(),
+            20 if calls => self.call_with_stack_buf(),
             19 if calls => {
                 self.emit("call 7"); // bpf_get_prandom_u32
                 self.clobber_call();
@@ -584,6 +693,16 @@ impl Gen<'_, '_> {
                 0 | 1 => self.value_fixed(vs),
                 2 => self.value_var(vs),
                 3 => self.value_atomic(vs),
+                5 if self.src.chance(30) => {
+                    // Hand the value to a subprogram; r0 is gone after.
+                    let n = if self.oops() { vs + 1 } else { vs };
+                    let f = self.subprogram(n, false);
+                    self.emit("r1 = r0");
+                    self.emit("r2 = r9");
+                    self.emit(format!("call {f}"));
+                    self.emit("r9 += r0");
+                    break;
+                }
                 4 => {
                     // Spill the value pointer and use it after a fill.
                     let slot = 1 + self.src.below(SPILL_SLOTS as u64) as u32;

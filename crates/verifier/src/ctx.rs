@@ -113,6 +113,16 @@ fn skb_access(off: u32, size: u32, write: bool, tc: bool) -> Option<CtxAccess> {
         return None;
     }
     let in_range = |start: u32, len: u32| (start..start + len).contains(&off);
+    // tc reads the time stamp type as one byte (`tc_cls_act_is_valid_access`).
+    if tc && !write && off == skb::TSTAMP_TYPE && size == 1 {
+        return Some(CtxAccess {
+            ptr: None,
+            rewrite: Some(CtxRewrite {
+                off: kern::skb::TSTAMP_TYPE,
+                size: 1,
+            }),
+        });
+    }
     // Fields neither type may touch.
     if in_range(skb::FAMILY, skb::LOCAL_PORT + 4 - skb::FAMILY)
         || in_range(skb::FLOW_KEYS, 8)
@@ -210,9 +220,11 @@ fn cgroup_skb(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
         }
     }
     if in_range(skb::FAMILY, skb::LOCAL_PORT + 4 - skb::FAMILY) {
-        // Socket fields: plain reads, rewritten like the others.
+        // Socket fields: plain reads, rewritten like the others; the
+        // addresses only as whole words (`bpf_skb_is_valid_access`).
         let field_start = off & !3;
-        if write || !narrow_ok(off - field_start, size, 4) {
+        let address = in_range(skb::REMOTE_IP4, skb::REMOTE_PORT - skb::REMOTE_IP4);
+        if write || !narrow_ok(off - field_start, size, 4) || (address && size != 4) {
             return None;
         }
         let koff = kern::skb_field(field_start)? + (off - field_start);

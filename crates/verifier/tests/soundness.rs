@@ -17,7 +17,7 @@
 #[path = "soundness/harness.rs"]
 mod harness;
 
-use harness::{check, report, Outcome};
+use harness::{check, execute, report, Outcome};
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::cell::Cell;
 use testkit::gen::safety::{mutate, program, Src};
@@ -80,6 +80,74 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The harness must be able to fail: unsafe programs, run without the
+/// verifier (in the runtime's context layout), are caught every time.
+#[test]
+fn harness_catches_unsafe_programs() {
+    use testkit::gen::safety::SafetyMap;
+    use uapi::{MapType, ProgType};
+    let maps = [
+        SafetyMap {
+            map_type: MapType::Array,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
+        },
+        SafetyMap {
+            map_type: MapType::Hash,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 8,
+        },
+    ];
+    let cases = [
+        // Packet read far past any generated packet (kern xdp: data at 0).
+        (
+            "memory",
+            "r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + 200)\nexit",
+        ),
+        // The byte at data_end (taken when the packet is short).
+        (
+            "memory",
+            "r2 = *(u64 *)(r1 + 0)\nr3 = *(u64 *)(r1 + 8)\nr4 = r2\nr4 += 200\n\
+             if r4 > r3 goto out\nr0 = 0\nexit\nout:\nr0 = *(u8 *)(r3 + 0)\nexit",
+        ),
+        // Map value read one past value_size.
+        (
+            "memory",
+            "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 0\ncall 1\n\
+             if r0 == 0 goto out\nr0 = *(u8 *)(r0 + 8)\nout:\nexit",
+        ),
+        // No null check, key never present.
+        (
+            "memory",
+            "*(u32 *)(r10 - 4) = 1000\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\ncall 1\n\
+             r0 = *(u64 *)(r0 + 0)\nexit",
+        ),
+        // Stale stack in the result.
+        ("uninit", "r0 = *(u64 *)(r10 - 16)\nexit"),
+        // Misaligned atomic.
+        (
+            "misaligned",
+            "r1 = 1\nlock *(u64 *)(r10 - 12) += r1\nr0 = 0\nexit",
+        ),
+        // Endless loop.
+        ("budget", "r0 = 0\nl:\nr0 += 1\ngoto l"),
+        // Helper given a key pointer outside any region.
+        (
+            "helper",
+            "r2 = 4096\nld_pseudo r1, 1, 0\ncall 1\nr0 = 0\nexit",
+        ),
+    ];
+    for (kind, text) in cases {
+        let raw = isa::asm::assemble(text, isa::asm::Syntax::Llvm).expect("assemble");
+        match execute(ProgType::Xdp, &maps, &raw, 1) {
+            Err(f) => assert_eq!(f.kind, kind, "{text}: {}", f.what),
+            Ok(o) => panic!("not caught ({o:?}):\n{text}"),
+        }
+    }
 }
 
 /// `SOUNDNESS_REPLAY=SEED` runs the program of one seed (as printed by a

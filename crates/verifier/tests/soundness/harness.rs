@@ -87,12 +87,25 @@ pub fn check(
         Ok(v) => v,
         Err(r) => return Ok(Outcome::Rejected(r.message)),
     };
+    execute(prog_type, maps, v.insns(), seed)
+}
+
+/// Runs `insns` (the verifier's output, or anything in the runtime layout)
+/// on `INPUTS` inputs from `seed` and reports what the checked mode or the
+/// stack-poison comparison caught. `check` calls it for accepted programs;
+/// tests call it directly to show that it catches unsafe ones.
+pub fn execute(
+    prog_type: ProgType,
+    maps: &[SafetyMap],
+    insns: &[RawInsn],
+    seed: u64,
+) -> Result<Outcome, Finding> {
     let world = World::new(maps);
     let resolver = MapResolver(world.maps.iter().map(HelperHost::map_addr).collect());
     let helpers = registry();
     let mut opts = PrepareOptions::new(&helpers);
     opts.resolver = Some(&resolver);
-    let prog = match Program::from_raw(v.insns(), &opts) {
+    let prog = match Program::from_raw(insns, &opts) {
         Ok(p) => p,
         Err(e @ PrepareError::UnknownHelper { .. }) => {
             return Ok(Outcome::Unrunnable(e.to_string()))

@@ -101,6 +101,12 @@ fn harness_catches_unsafe_programs() {
             value_size: 8,
             max_entries: 8,
         },
+        SafetyMap {
+            map_type: MapType::Ringbuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: 4096,
+        },
     ];
     let cases = [
         // Packet read far past any generated packet (kern xdp: data at 0).
@@ -135,6 +141,11 @@ fn harness_catches_unsafe_programs() {
         ),
         // Endless loop.
         ("budget", "r0 = 0\nl:\nr0 += 1\ngoto l"),
+        // A ring buffer record never submitted.
+        (
+            "leak",
+            "ld_pseudo r1, 1, 2\nr2 = 8\nr3 = 0\ncall 131\nr0 = 0\nexit",
+        ),
         // Helper given a key pointer outside any region.
         (
             "helper",

@@ -165,6 +165,10 @@ struct Gen<'s, 'a> {
     wrong: u64,
     /// Subprograms, laid out after the main program's `exit`.
     subs: Vec<String>,
+    /// Maps with keys (array, hash): the first `keyed` of `maps`; a ring
+    /// buffer, if any, comes after them.
+    keyed: usize,
+    ringbuf: Option<usize>,
 }
 
 /// Generates a program of about `size` templates (statements).
@@ -188,6 +192,16 @@ pub fn program(src: &mut Src<'_>, size: u32) -> SafetyProgram {
             max_entries: 8,
         });
     }
+    let keyed = maps.len();
+    let ringbuf = src.chance(30).then(|| {
+        maps.push(SafetyMap {
+            map_type: MapType::Ringbuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: 4096,
+        });
+        keyed
+    });
     let wrong = src.pick(&[0, 3, 10]);
     let mut g = Gen {
         src,
@@ -203,6 +217,8 @@ pub fn program(src: &mut Src<'_>, size: u32) -> SafetyProgram {
         depth: 0,
         wrong,
         subs: Vec::new(),
+        keyed,
+        ringbuf,
     };
     g.prologue();
     let n = 1 + g.src.below(size.max(1) as u64) as u32;
@@ -444,7 +460,8 @@ impl Gen<'_, '_> {
             5..=7 => self.packet(),
             8..=9 if calls => self.map_lookup(),
             10 if calls => self.map_update(),
-            11 if calls && self.maps.len() > 1 => self.map_delete(),
+            11 if calls && self.keyed > 1 => self.map_delete(),
+            11 if calls && self.ringbuf.is_some() => self.ringbuf_record(),
             12 => self.spill_fill(),
             13 if self.f.slots == 0xff || self.src.chance(20) => self.stack_var(),
             13 => self.spill_fill(),
@@ -452,6 +469,7 @@ impl Gen<'_, '_> {
             16 if nest => self.if_else(),
             17 if nest && calls => self.counted_loop(),
             18 => self.ctx_access(),
+            20 if calls && self.ringbuf.is_some() && self.src.chance(50) => self.ringbuf_record(),
             20 if calls => self.call_with_stack_buf(),
             19 if calls => {
                 self.emit("call 7"); // bpf_get_prandom_u32
@@ -673,7 +691,7 @@ impl Gen<'_, '_> {
     }
 
     fn map_lookup(&mut self) {
-        let m = self.src.below(self.maps.len() as u64) as usize;
+        let m = self.src.below(self.keyed as u64) as usize;
         let vs = self.maps[m].value_size as i64;
         self.key(m);
         self.emit("r2 = r10");
@@ -838,7 +856,7 @@ impl Gen<'_, '_> {
     }
 
     fn map_update(&mut self) {
-        let m = self.src.below(self.maps.len() as u64) as usize;
+        let m = self.src.below(self.keyed as u64) as usize;
         let vs = self.maps[m].value_size as i32;
         self.key(m);
         let words = if self.oops() {
@@ -861,8 +879,47 @@ impl Gen<'_, '_> {
         self.emit("r9 += r0");
     }
 
+    /// Reserve a ring buffer record, fill it, submit or discard it. Wrong
+    /// on purpose: no null check, an access past the record, a path that
+    /// skips the submit (a leaked reference).
+    fn ringbuf_record(&mut self) {
+        let Some(m) = self.ringbuf else { return };
+        let size = self.src.pick(&[8i64, 16, 24, 40, 64]);
+        self.emit(format!("ld_pseudo r1, 1, {m}"));
+        self.emit(format!("r2 = {size}"));
+        self.emit("r3 = 0");
+        self.emit("call 131"); // bpf_ringbuf_reserve
+        self.clobber_call();
+        let skip = self.label();
+        if !self.oops() {
+            self.emit(format!("if r0 == 0 goto {skip}"));
+        }
+        let before = self.f;
+        self.reserved |= 1;
+        for _ in 0..1 + self.src.below(3) {
+            if self.src.chance(70) {
+                self.value_fixed(size);
+            } else {
+                self.alu();
+            }
+        }
+        if self.oops() {
+            let v = self.imm();
+            self.emit(format!("if r9 > {v} goto {skip}"));
+        }
+        self.reserved &= !1;
+        self.emit("r1 = r0");
+        self.emit("r2 = 0");
+        let done = self.src.pick(&[132, 133]); // submit, discard
+        self.emit(format!("call {done}"));
+        self.clobber_call();
+        self.emit(format!("{skip}:"));
+        self.f = self.f.meet(before);
+        self.f.scalars = 0;
+    }
+
     fn map_delete(&mut self) {
-        let m = 1 + self.src.below(self.maps.len() as u64 - 1) as usize;
+        let m = 1 + self.src.below(self.keyed as u64 - 1) as usize;
         self.key(m);
         self.emit("r2 = r10");
         self.emit(format!("r2 += {KEY_OFF}"));

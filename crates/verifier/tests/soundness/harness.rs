@@ -137,6 +137,16 @@ pub fn execute(
                     what: e.to_string(),
                     input: input.describe(),
                 })?;
+            if leaked_records() > 0 {
+                return Err(Finding {
+                    what: format!(
+                        "{} ring buffer record(s) neither submitted nor discarded",
+                        leaked_records()
+                    ),
+                    kind: "leak",
+                    input: input.describe(),
+                });
+            }
             outs.push(out);
             runs += 1;
         }
@@ -271,7 +281,92 @@ fn registry() -> HelperRegistry {
     r.register(HelperId(id::MAP_UPDATE_ELEM), map_update);
     r.register(HelperId(id::MAP_DELETE_ELEM), map_delete);
     r.register(HelperId(id::GET_PRANDOM_U32), prandom);
+    r.register(HelperId(id::RINGBUF_RESERVE), ringbuf_reserve);
+    r.register(HelperId(id::RINGBUF_SUBMIT), ringbuf_release);
+    r.register(HelperId(id::RINGBUF_DISCARD), ringbuf_release);
     r
+}
+
+thread_local! {
+    /// Ring buffer records of the current run not yet submitted or
+    /// discarded: each lives in its own allocation, granted to the run with
+    /// exactly its size. Cleared before each run; anything left after a
+    /// run that ended normally is a leaked reference.
+    static RECORDS: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `bpf_ringbuf_reserve(map, size, flags)`: a record of exactly `size`
+/// bytes (the maps crate's ring buffer is not needed to test the verifier:
+/// what matters is the bounds and that every record is released).
+///
+/// # Safety
+/// The helper contract of `vm::helpers`.
+unsafe extern "C" fn ringbuf_reserve(
+    m: u64,
+    size: u64,
+    flags: u64,
+    _: u64,
+    _: u64,
+    env: &mut RunEnv<'_>,
+) -> u64 {
+    let Some(map) = map_at(env, m) else { return 0 };
+    if map.map_type() != uapi::MapType::Ringbuf || flags != 0 || size == 0 || size > 4096 {
+        return 0;
+    }
+    let mut rec = vec![0xccu8; size as usize].into_boxed_slice();
+    let start = rec.as_mut_ptr().expose_provenance() as u64;
+    let region = Region {
+        start,
+        len: size,
+        writable: true,
+        kind: RegionKind::Helper,
+    };
+    // SAFETY: the record's allocation is kept in RECORDS (a boxed slice
+    // does not move when the vector grows) until the next run starts, after
+    // this run's regions were withdrawn; its address was exposed above.
+    unsafe { env.grant(region) };
+    RECORDS.with(|r| r.borrow_mut().push(rec));
+    start
+}
+
+/// `bpf_ringbuf_submit` / `bpf_ringbuf_discard(record, flags)`.
+///
+/// # Safety
+/// The helper contract of `vm::helpers`.
+unsafe extern "C" fn ringbuf_release(
+    p: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    env: &mut RunEnv<'_>,
+) -> u64 {
+    let found = RECORDS.with(|r| {
+        let mut r = r.borrow_mut();
+        let i = r
+            .iter()
+            .position(|b| b.as_ptr().expose_provenance() as u64 == p)?;
+        // Released records stay allocated until the run ends (their
+        // region is still granted); only their count matters.
+        let rec = r.swap_remove(i);
+        RELEASED.with(|d| d.borrow_mut().push(rec));
+        Some(())
+    });
+    if found.is_none() {
+        env.fault(HelperFault::Other(format!(
+            "{p:#x} is not an outstanding ring buffer record"
+        )));
+    }
+    0
+}
+
+thread_local! {
+    static RELEASED: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records reserved and not released in the last run.
+fn leaked_records() -> usize {
+    RECORDS.with(|r| r.borrow().len())
 }
 
 /// The map at `addr`, or a fault.
@@ -449,7 +544,9 @@ impl Input {
         let contents = maps
             .iter()
             .map(|m| {
-                let keys: Vec<u64> = if m.map_type == uapi::MapType::Array {
+                let keys: Vec<u64> = if m.map_type == uapi::MapType::Ringbuf {
+                    Vec::new()
+                } else if m.map_type == uapi::MapType::Array {
                     (0..m.max_entries as u64).collect()
                 } else {
                     let mut ks: Vec<u64> = (0..src.below(m.max_entries as u64 + 1))
@@ -521,7 +618,7 @@ impl World {
 
     fn reset(&self, input: &Input) {
         for (m, contents) in self.maps.iter().zip(&input.contents) {
-            if m.map_type() != uapi::MapType::Array {
+            if m.map_type() == uapi::MapType::Hash {
                 for k in m.keys().unwrap_or_default() {
                     let _ = m.delete(&k);
                 }
@@ -560,6 +657,8 @@ impl World {
         vm.run(poison, &mut RunEnv::new(), &[])
             .expect("poison program runs");
         PRANDOM.with(|s| s.set(1));
+        RECORDS.with(|r| r.borrow_mut().clear());
+        RELEASED.with(|r| r.borrow_mut().clear());
         let len = input.packet.len();
         bufs.pkt[..len].copy_from_slice(&input.packet);
         let xdp = input.prog_type == ProgType::Xdp;

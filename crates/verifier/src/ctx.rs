@@ -8,11 +8,14 @@
 //! their accesses as they are.
 
 use crate::state::PtrKind;
-use uapi::ctx::{kern, sk_buff as skb, xdp_md};
+use uapi::ctx::{kern, sk_buff, xdp_md};
 use uapi::ProgType;
 
 pub mod btf;
+mod skb;
 mod sock;
+
+use skb::Skb;
 
 /// How to rewrite one context access: the internal offset and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,11 +68,11 @@ pub fn access(
     };
     match t {
         ProgType::Xdp => xdp(off, size, write, attach),
-        ProgType::SocketFilter => skb_access(off, size, write, false),
-        ProgType::SchedCls | ProgType::SchedAct => skb_access(off, size, write, true),
-        ProgType::CgroupSkb => cgroup_skb(off, size, write),
-        ProgType::CgroupSockAddr => sock_addr(off, size, write),
-        ProgType::SkSkb => sock::sk_skb(off, size, write),
+        ProgType::SocketFilter => skb::access(Skb::Filter, off, size, write),
+        ProgType::SchedCls | ProgType::SchedAct => skb::access(Skb::Tc, off, size, write),
+        ProgType::CgroupSkb => skb::access(Skb::Cgroup, off, size, write),
+        ProgType::CgroupSockAddr => sock_addr(off, size, write, attach),
+        ProgType::SkSkb => skb::access(Skb::SkSkb, off, size, write),
         ProgType::SkMsg => sock::sk_msg(off, size, write),
         ProgType::SockOps => sock::sock_ops(off, size, write),
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
@@ -107,182 +110,89 @@ fn xdp(off: u32, size: u32, write: bool, attach: Option<uapi::AttachType>) -> Op
     })
 }
 
-/// `__sk_buff` for socket filters (`tc = false`) and tc programs.
-fn skb_access(off: u32, size: u32, write: bool, tc: bool) -> Option<CtxAccess> {
-    if off + size > skb::SIZE {
-        return None;
-    }
-    let in_range = |start: u32, len: u32| (start..start + len).contains(&off);
-    // tc reads the time stamp type as one byte (`tc_cls_act_is_valid_access`).
-    if tc && !write && off == skb::TSTAMP_TYPE && size == 1 {
-        return Some(CtxAccess {
-            ptr: None,
-            rewrite: Some(CtxRewrite {
-                off: kern::skb::TSTAMP_TYPE,
-                size: 1,
-            }),
-        });
-    }
-    // Fields neither type may touch.
-    if in_range(skb::FAMILY, skb::LOCAL_PORT + 4 - skb::FAMILY)
-        || in_range(skb::FLOW_KEYS, 8)
-        || in_range(skb::SK, 8)
-        || in_range(skb::TSTAMP_TYPE, skb::HWTSTAMP - skb::TSTAMP_TYPE)
-    {
-        return None;
-    }
-    if !tc
-        && (in_range(skb::TC_CLASSID, 4)
-            || in_range(skb::DATA, 8)
-            || in_range(skb::DATA_META, 4)
-            || in_range(skb::TSTAMP, 8)
-            || in_range(skb::WIRE_LEN, 4)
-            || in_range(skb::HWTSTAMP, 8))
-    {
-        return None;
-    }
-    if write {
-        let cb = in_range(skb::CB, 20);
-        let tc_w = [
-            skb::MARK,
-            skb::TC_INDEX,
-            skb::PRIORITY,
-            skb::TC_CLASSID,
-            skb::QUEUE_MAPPING,
-        ]
-        .iter()
-        .any(|&f| in_range(f, 4))
-            || in_range(skb::TSTAMP, 8);
-        if !(cb || (tc && tc_w)) {
-            return None;
-        }
-    }
-    let ptr = match off {
-        skb::DATA => Some(PtrKind::Packet { range: 0 }),
-        skb::DATA_META => Some(PtrKind::PacketMeta { range: 0 }),
-        skb::DATA_END => Some(PtrKind::PacketEnd),
-        _ => None,
-    };
-    let wide = [skb::TSTAMP, skb::HWTSTAMP];
-    if ptr.is_some() {
-        if size != 4 {
-            return None;
-        }
-    } else if wide.contains(&off) {
-        if size != 8 {
-            return None;
-        }
-    } else if in_range(skb::CB, 20) {
-        if off + size > skb::CB + 20 {
-            return None;
-        }
-    } else {
-        let field_start = off & !3;
-        if write && size != 4 {
-            return None;
-        }
-        if !narrow_ok(off - field_start, size, 4) {
-            return None;
-        }
-    }
-    // Fields the vm provides are rewritten to its layout; the byte offset
-    // within a 32-bit field carries over (little-endian narrow loads).
-    let field_start = if in_range(skb::CB, 20) || wide.contains(&off) {
-        off
-    } else {
-        off & !3
-    };
-    let koff = kern::skb_field(field_start)? + (off - field_start);
-    let ksize = if ptr.is_some() { 8 } else { size };
-    Some(CtxAccess {
-        ptr,
-        rewrite: Some(CtxRewrite {
-            off: koff,
-            size: ksize,
-        }),
-    })
-}
-
-/// `__sk_buff` for cgroup skb programs: the socket fields are readable,
-/// `mark`, `priority`, `cb` and `tstamp` writable; no `data_meta`.
-fn cgroup_skb(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
-    let in_range = |start: u32, len: u32| (start..start + len).contains(&off);
-    if in_range(skb::TC_CLASSID, 4) || in_range(skb::DATA_META, 4) || in_range(skb::WIRE_LEN, 4) {
-        return None;
-    }
-    if write {
-        let ok = in_range(skb::MARK, 4)
-            || in_range(skb::PRIORITY, 4)
-            || in_range(skb::CB, 20)
-            || in_range(skb::TSTAMP, 8);
-        if !ok {
-            return None;
-        }
-    }
-    if in_range(skb::FAMILY, skb::LOCAL_PORT + 4 - skb::FAMILY) {
-        // Socket fields: plain reads, rewritten like the others; the
-        // addresses only as whole words (`bpf_skb_is_valid_access`).
-        let field_start = off & !3;
-        let address = in_range(skb::REMOTE_IP4, skb::REMOTE_PORT - skb::REMOTE_IP4);
-        if write || !narrow_ok(off - field_start, size, 4) || (address && size != 4) {
-            return None;
-        }
-        let koff = kern::skb_field(field_start)? + (off - field_start);
-        return Some(CtxAccess {
-            ptr: None,
-            rewrite: Some(CtxRewrite { off: koff, size }),
-        });
-    }
-    // The rest as tc sees it (data and data_end included).
-    skb_access(
-        off,
-        size,
-        write && !in_range(skb::MARK, 4) && !in_range(skb::PRIORITY, 4),
-        true,
-    )
-    .or_else(|| {
-        // mark and priority writes.
-        let koff = kern::skb_field(off)?;
-        (write && size == 4).then_some(CtxAccess {
-            ptr: None,
-            rewrite: Some(CtxRewrite { off: koff, size }),
-        })
-    })
-}
-
-/// `struct bpf_sock_addr` (72 bytes): addresses and port readable with
-/// narrow loads and writable as whole words; family, type and protocol
-/// read-only; the `sk` pointer is not modelled yet. The context is raw
-/// memory in the uapi layout (no rewrite).
-fn sock_addr(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+/// `struct bpf_sock_addr` (72 bytes), as `sock_addr_is_valid_access`:
+/// each address field only for the attach types of its family (and the
+/// message source addresses only for `sendmsg`); addresses and port read
+/// with narrow loads and written as words, the IPv6 addresses also as
+/// aligned 64-bit halves; family, type and protocol read-only words; the
+/// `sk` pointer is not modelled. The context is raw memory in the uapi
+/// layout (no rewrite).
+fn sock_addr(
+    off: u32,
+    size: u32,
+    write: bool,
+    attach: Option<uapi::AttachType>,
+) -> Option<CtxAccess> {
+    use uapi::AttachType as A;
     const USER_IP4: u32 = 4;
     const USER_IP6: u32 = 8;
     const USER_PORT: u32 = 24;
-    const FAMILY_TYPE_PROTO: u32 = 28;
+    const FAMILY: u32 = 28;
     const MSG_SRC_IP4: u32 = 40;
     const MSG_SRC_IP6: u32 = 44;
     const SK: u32 = 64;
-    if off + size > SK {
+    if off >= SK + 8 || !off.is_multiple_of(size) {
         return None;
     }
-    let field = off & !3;
-    let addr = field == USER_IP4
-        || (USER_IP6..USER_PORT).contains(&field)
-        || field == USER_PORT
-        || field == MSG_SRC_IP4
-        || (MSG_SRC_IP6..SK).contains(&field);
-    let ok = if write {
-        addr && (size == 4
-            || (size == 8
-                && (field == USER_IP6
-                    || field == MSG_SRC_IP6 + 8
-                    || field == USER_IP6 + 8
-                    || field == MSG_SRC_IP6)))
-    } else if addr {
-        narrow_ok(off - field, size, 4)
+    let r = |start: u32, len: u32| (start..start + len).contains(&off);
+    let family_ok = if r(USER_IP4, 4) {
+        matches!(
+            attach,
+            Some(
+                A::CgroupInet4Bind
+                    | A::CgroupInet4Connect
+                    | A::CgroupInet4Getpeername
+                    | A::CgroupInet4Getsockname
+                    | A::CgroupUdp4Sendmsg
+                    | A::CgroupUdp4Recvmsg
+            )
+        )
+    } else if r(USER_IP6, 16) {
+        matches!(
+            attach,
+            Some(
+                A::CgroupInet6Bind
+                    | A::CgroupInet6Connect
+                    | A::CgroupInet6Getpeername
+                    | A::CgroupInet6Getsockname
+                    | A::CgroupUdp6Sendmsg
+                    | A::CgroupUdp6Recvmsg
+            )
+        )
+    } else if r(MSG_SRC_IP4, 4) {
+        attach == Some(A::CgroupUdp4Sendmsg)
+    } else if r(MSG_SRC_IP6, 16) {
+        attach == Some(A::CgroupUdp6Sendmsg)
     } else {
-        // user_family, family, type, protocol: whole words only.
-        size == 4 && (field == 0 || (FAMILY_TYPE_PROTO..MSG_SRC_IP4).contains(&field))
+        true
+    };
+    if !family_ok {
+        return None;
+    }
+    // `bpf_ctx_wide_access_ok`: an aligned 64-bit access inside an IPv6
+    // address.
+    let wide = |start: u32| size == 8 && off >= start && off + 8 <= start + 16 && off % 8 == 0;
+    let ok = if r(USER_IP4, 4)
+        || r(USER_IP6, 16)
+        || r(MSG_SRC_IP4, 4)
+        || r(MSG_SRC_IP6, 16)
+        || r(USER_PORT, 4)
+    {
+        if wide(USER_IP6) || wide(MSG_SRC_IP6) {
+            true
+        } else if write {
+            size == 4
+        } else {
+            narrow_ok(off % 4, size, 4)
+        }
+    } else if r(SK, 8) {
+        // A socket pointer (`PTR_TO_SOCKET`): not modelled.
+        false
+    } else if r(0, 4) || r(FAMILY, 12) {
+        // user_family, family, type, protocol.
+        !write && size == 4
+    } else {
+        false
     };
     ok.then_some(CtxAccess {
         ptr: None,
@@ -310,7 +220,7 @@ fn perf_event(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
 pub fn ctx_size(t: ProgType) -> u32 {
     match t {
         ProgType::Xdp => xdp_md::SIZE,
-        ProgType::SocketFilter | ProgType::SchedCls | ProgType::SchedAct => skb::SIZE,
+        ProgType::SocketFilter | ProgType::SchedCls | ProgType::SchedAct => sk_buff::SIZE,
         ProgType::Kprobe => PT_REGS_SIZE,
         ProgType::Tracepoint => PERF_MAX_TRACE_SIZE,
         ProgType::RawTracepoint | ProgType::RawTracepointWritable => RAW_TP_SIZE,
@@ -345,11 +255,25 @@ mod tests {
                 size: 1
             })
         );
-        assert!(access(ProgType::SchedCls, None, skb::MARK as i64, 4, true).is_some());
-        assert!(access(ProgType::SocketFilter, None, skb::MARK as i64, 4, true).is_none());
-        assert!(access(ProgType::SocketFilter, None, skb::DATA as i64, 4, false).is_none());
-        assert!(access(ProgType::SocketFilter, None, skb::CB as i64 + 4, 8, false).is_none());
-        assert!(access(ProgType::SocketFilter, None, skb::CB as i64 + 8, 8, true).is_some());
+        assert!(access(ProgType::SchedCls, None, sk_buff::MARK as i64, 4, true).is_some());
+        assert!(access(ProgType::SocketFilter, None, sk_buff::MARK as i64, 4, true).is_none());
+        assert!(access(ProgType::SocketFilter, None, sk_buff::DATA as i64, 4, false).is_none());
+        assert!(access(
+            ProgType::SocketFilter,
+            None,
+            sk_buff::CB as i64 + 4,
+            8,
+            false
+        )
+        .is_none());
+        assert!(access(
+            ProgType::SocketFilter,
+            None,
+            sk_buff::CB as i64 + 8,
+            8,
+            true
+        )
+        .is_some());
         assert!(access(ProgType::Kprobe, None, 160, 8, false).is_some());
         assert!(access(ProgType::Kprobe, None, 164, 8, false).is_none());
         assert!(access(ProgType::Tracepoint, None, 0, 8, false).is_none());

@@ -72,7 +72,7 @@ pub fn access(
         ProgType::SchedCls | ProgType::SchedAct => skb::access(Skb::Tc, off, size, write),
         ProgType::CgroupSkb => skb::access(Skb::Cgroup, off, size, write),
         ProgType::CgroupSockAddr => sock_addr(off, size, write, attach),
-        ProgType::SkSkb => skb::access(Skb::SkSkb, off, size, write),
+        ProgType::SkSkb => skb::access(Skb::Stream, off, size, write),
         ProgType::SkMsg => sock::sk_msg(off, size, write),
         ProgType::SockOps => sock::sock_ops(off, size, write),
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
@@ -171,7 +171,8 @@ fn sock_addr(
     }
     // `bpf_ctx_wide_access_ok`: an aligned 64-bit access inside an IPv6
     // address.
-    let wide = |start: u32| size == 8 && off >= start && off + 8 <= start + 16 && off % 8 == 0;
+    let wide =
+        |start: u32| size == 8 && off >= start && off + 8 <= start + 16 && off.is_multiple_of(8);
     let ok = if r(USER_IP4, 4)
         || r(USER_IP6, 16)
         || r(MSG_SRC_IP4, 4)

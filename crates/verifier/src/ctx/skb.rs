@@ -20,7 +20,7 @@ pub(super) enum Skb {
     /// cgroup skb programs.
     Cgroup,
     /// sk_skb stream parsers and verdicts.
-    SkSkb,
+    Stream,
 }
 
 fn within(off: u32, start: u32, len: u32) -> bool {
@@ -101,7 +101,7 @@ pub(super) fn access(kind: Skb, off: u32, size: u32, write: bool) -> Option<CtxA
             r(skb::TC_CLASSID, 4) || r(skb::DATA_META, 4) || r(skb::WIRE_LEN, 4),
             r(skb::MARK, 4) || r(skb::PRIORITY, 4) || r(skb::CB, 20) || r(skb::TSTAMP, 8),
         ),
-        Skb::SkSkb => (
+        Skb::Stream => (
             r(skb::TC_CLASSID, 4)
                 || r(skb::DATA_META, 4)
                 || r(skb::TSTAMP, 8)
@@ -153,12 +153,12 @@ mod tests {
 
     #[test]
     fn rules() {
-        assert!(access(Skb::SkSkb, skb::MARK, 4, false).is_none());
-        assert!(access(Skb::SkSkb, skb::CB, 4, true).is_none());
-        assert!(access(Skb::SkSkb, skb::PRIORITY, 4, true).is_some());
-        assert!(access(Skb::SkSkb, skb::REMOTE_IP4 + 2, 2, false).is_none());
-        assert!(access(Skb::SkSkb, skb::REMOTE_PORT + 2, 2, false).is_some());
-        let a = access(Skb::SkSkb, skb::DATA_END, 4, false).unwrap();
+        assert!(access(Skb::Stream, skb::MARK, 4, false).is_none());
+        assert!(access(Skb::Stream, skb::CB, 4, true).is_none());
+        assert!(access(Skb::Stream, skb::PRIORITY, 4, true).is_some());
+        assert!(access(Skb::Stream, skb::REMOTE_IP4 + 2, 2, false).is_none());
+        assert!(access(Skb::Stream, skb::REMOTE_PORT + 2, 2, false).is_some());
+        let a = access(Skb::Stream, skb::DATA_END, 4, false).unwrap();
         assert_eq!(a.ptr, Some(PtrKind::PacketEnd));
         assert_eq!(a.rewrite.unwrap().size, 8);
         // A byte in the middle of cb.

@@ -318,7 +318,7 @@ fn case_prog_btf(c: &Case, raw: &[RawInsn]) -> (Vec<u8>, Vec<(u32, u32)>) {
     }
     let mut blob = Vec::new();
     let tlen = types.len() as u32 * 4;
-    for w in [0x0001_eB9F_u32, 24, 0, tlen, tlen, strs.len() as u32] {
+    for w in [0x0001_eb9f_u32, 24, 0, tlen, tlen, strs.len() as u32] {
         blob.extend_from_slice(&w.to_le_bytes());
     }
     for w in &types {

@@ -287,12 +287,26 @@ fn registry() -> HelperRegistry {
     r
 }
 
+/// Ring buffer records a run may reserve.
+const RECORD_SLOTS: usize = 16;
+
 thread_local! {
-    /// Ring buffer records of the current run not yet submitted or
-    /// discarded: each lives in its own allocation, granted to the run with
-    /// exactly its size. Cleared before each run; anything left after a
-    /// run that ended normally is a leaked reference.
-    static RECORDS: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Memory for ring buffer records: fixed slots allocated once per
+    /// thread and reused by every run, so that a record has the same
+    /// address in the A, B and A runs of an input (a program may leak it
+    /// into its result). Never freed: regions granted to past runs may
+    /// point into it.
+    static ARENA: Vec<std::cell::UnsafeCell<[u8; 4096]>> =
+        (0..RECORD_SLOTS).map(|_| std::cell::UnsafeCell::new([0u8; 4096])).collect();
+    /// Per slot: reserved and not yet submitted or discarded in this run.
+    static OUTSTANDING: std::cell::RefCell<[bool; RECORD_SLOTS]> =
+        const { std::cell::RefCell::new([false; RECORD_SLOTS]) };
+    /// Slots handed out in this run.
+    static NEXT_SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn slot_addr(i: usize) -> u64 {
+    ARENA.with(|a| a[i].get().cast::<u8>().expose_provenance() as u64)
 }
 
 /// `bpf_ringbuf_reserve(map, size, flags)`: a record of exactly `size`
@@ -313,19 +327,27 @@ unsafe extern "C" fn ringbuf_reserve(
     if map.map_type() != uapi::MapType::Ringbuf || flags != 0 || size == 0 || size > 4096 {
         return 0;
     }
-    let mut rec = vec![0xccu8; size as usize].into_boxed_slice();
-    let start = rec.as_mut_ptr().expose_provenance() as u64;
+    let i = NEXT_SLOT.get();
+    if i >= RECORD_SLOTS {
+        return 0;
+    }
+    NEXT_SLOT.set(i + 1);
+    let start = slot_addr(i);
+    ARENA.with(|a| {
+        // SAFETY: slot `i` is handed out once per run; no program or helper
+        // accesses it before this grant.
+        unsafe { (*a[i].get()).fill(0xcc) }
+    });
     let region = Region {
         start,
         len: size,
         writable: true,
         kind: RegionKind::Helper,
     };
-    // SAFETY: the record's allocation is kept in RECORDS (a boxed slice
-    // does not move when the vector grows) until the next run starts, after
-    // this run's regions were withdrawn; its address was exposed above.
+    // SAFETY: the arena lives as long as the thread and never moves; its
+    // address was exposed by `slot_addr`.
     unsafe { env.grant(region) };
-    RECORDS.with(|r| r.borrow_mut().push(rec));
+    OUTSTANDING.with(|o| o.borrow_mut()[i] = true);
     start
 }
 
@@ -341,18 +363,10 @@ unsafe extern "C" fn ringbuf_release(
     _: u64,
     env: &mut RunEnv<'_>,
 ) -> u64 {
-    let found = RECORDS.with(|r| {
-        let mut r = r.borrow_mut();
-        let i = r
-            .iter()
-            .position(|b| b.as_ptr().expose_provenance() as u64 == p)?;
-        // Released records stay allocated until the run ends (their
-        // region is still granted); only their count matters.
-        let rec = r.swap_remove(i);
-        RELEASED.with(|d| d.borrow_mut().push(rec));
-        Some(())
-    });
-    if found.is_none() {
+    let slot = (0..RECORD_SLOTS).find(|&i| slot_addr(i) == p);
+    let released =
+        slot.is_some_and(|i| OUTSTANDING.with(|o| std::mem::take(&mut o.borrow_mut()[i])));
+    if !released {
         env.fault(HelperFault::Other(format!(
             "{p:#x} is not an outstanding ring buffer record"
         )));
@@ -360,13 +374,9 @@ unsafe extern "C" fn ringbuf_release(
     0
 }
 
-thread_local! {
-    static RELEASED: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Records reserved and not released in the last run.
 fn leaked_records() -> usize {
-    RECORDS.with(|r| r.borrow().len())
+    OUTSTANDING.with(|o| o.borrow().iter().filter(|&&b| b).count())
 }
 
 /// The map at `addr`, or a fault.
@@ -657,8 +667,8 @@ impl World {
         vm.run(poison, &mut RunEnv::new(), &[])
             .expect("poison program runs");
         PRANDOM.with(|s| s.set(1));
-        RECORDS.with(|r| r.borrow_mut().clear());
-        RELEASED.with(|r| r.borrow_mut().clear());
+        OUTSTANDING.with(|o| *o.borrow_mut() = [false; RECORD_SLOTS]);
+        NEXT_SLOT.set(0);
         let len = input.packet.len();
         bufs.pkt[..len].copy_from_slice(&input.packet);
         let xdp = input.prog_type == ProgType::Xdp;

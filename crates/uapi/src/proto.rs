@@ -507,10 +507,12 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         id::SKB_STORE_BYTES => {
             matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::SkSkb)
         }
+        id::SKB_ADJUST_ROOM => {
+            matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::SkSkb)
+        }
         id::L3_CSUM_REPLACE
         | id::L4_CSUM_REPLACE
         | id::SKB_CHANGE_PROTO
-        | id::SKB_ADJUST_ROOM
         | id::SKB_VLAN_PUSH
         | id::SKB_VLAN_POP => matches!(t, ProgType::SchedCls | ProgType::SchedAct),
         id::CSUM_DIFF => matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::Xdp),
@@ -556,8 +558,8 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
                 | ProgType::SkReuseport
         ),
         id::FIB_LOOKUP => matches!(t, ProgType::SchedCls | ProgType::SchedAct | ProgType::Xdp),
-        // Sleepable only: oxbpf's syscall programs.
-        id::COPY_FROM_USER => t == ProgType::Syscall,
+        // Offered to every type, but it may sleep ([`might_sleep`]).
+        id::COPY_FROM_USER => true,
         id::TAIL_CALL => t != ProgType::Syscall,
         id::SK_REDIRECT_MAP | id::SK_REDIRECT_HASH => t == ProgType::SkSkb,
         id::MSG_REDIRECT_MAP
@@ -570,6 +572,12 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         id::SYS_BPF => t == ProgType::Syscall,
         _ => true,
     }
+}
+
+/// Helpers only sleepable programs may call (`might_sleep`); oxbpf's only
+/// sleepable programs are syscall programs.
+pub fn might_sleep(helper: u32) -> bool {
+    helper == id::COPY_FROM_USER
 }
 
 /// [`allowed`], with the helpers that also depend on the attach type

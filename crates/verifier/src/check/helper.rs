@@ -66,6 +66,12 @@ impl Env {
             );
             return Err(self.fail(EINVAL, msg));
         };
+        if proto::might_sleep(hid as u32) && self.prog_type != uapi::ProgType::Syscall {
+            return Err(self.fail(
+                EINVAL,
+                "helper call might sleep in a non-sleepable prog".into(),
+            ));
+        }
         if st.lock.is_some() && hid as u32 != id::SPIN_UNLOCK {
             return Err(self.fail(
                 EINVAL,

@@ -131,3 +131,68 @@ fn ctx_accesses_agree_with_the_kernel() {
     );
     assert!(differ.is_empty());
 }
+
+/// Program types and attach types whose return values the kernel limits.
+const RET_TYPES: &[(ProgType, Option<AttachType>)] = &[
+    (ProgType::SocketFilter, None),
+    (ProgType::SchedCls, None),
+    (ProgType::Xdp, None),
+    (ProgType::CgroupSkb, Some(AttachType::CgroupInetIngress)),
+    (ProgType::CgroupSkb, Some(AttachType::CgroupInetEgress)),
+    (ProgType::CgroupSock, Some(AttachType::CgroupInetSockCreate)),
+    (
+        ProgType::CgroupSockAddr,
+        Some(AttachType::CgroupInet4Connect),
+    ),
+    (
+        ProgType::CgroupSockAddr,
+        Some(AttachType::CgroupUdp4Recvmsg),
+    ),
+    (
+        ProgType::CgroupSockAddr,
+        Some(AttachType::CgroupInet4Getpeername),
+    ),
+    (ProgType::SockOps, None),
+    (ProgType::SkSkb, None),
+    (ProgType::SkMsg, None),
+    (ProgType::Kprobe, None),
+    (ProgType::Tracepoint, None),
+    (ProgType::PerfEvent, None),
+    (ProgType::RawTracepoint, None),
+];
+
+#[test]
+fn return_values_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let mut differ = Vec::new();
+    for &(t, attach) in RET_TYPES {
+        for v in [-1i64, 0, 1, 2, 3, 4, 7, 0x7fff_ffff] {
+            let text = format!("r0 = {v}\nexit\n");
+            let insns = isa::asm::assemble(&text, isa::asm::Syntax::Llvm).expect("assemble");
+            let mut req = Request::new(&insns, t);
+            req.expected_attach_type = attach;
+            let ours = verify(&req).is_ok();
+            let mut load = ProgLoad::new(t, &insns);
+            if let Some(a) = attach {
+                load = load.expected_attach_type(a);
+            }
+            let theirs = k.load_prog(&load).is_ok();
+            if ours != theirs {
+                differ.push(format!(
+                    "{} {attach:?} r0={v}: kernel {}, oxbpf {}",
+                    t.name(),
+                    if theirs { "accepts" } else { "rejects" },
+                    if ours { "accepts" } else { "rejects" },
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "return sweep: {} disagreements\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+    assert!(differ.is_empty());
+}

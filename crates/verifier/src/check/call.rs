@@ -160,6 +160,26 @@ impl Env {
                     Some((0, 1))
                 }
             }
+            // recvmsg and get{peer,sock}name hooks must let the call
+            // through: only 1.
+            ProgType::CgroupSockAddr
+                if matches!(
+                    self.attach,
+                    Some(
+                        uapi::AttachType::CgroupUdp4Recvmsg
+                            | uapi::AttachType::CgroupUdp6Recvmsg
+                            | uapi::AttachType::CgroupUnixRecvmsg
+                            | uapi::AttachType::CgroupInet4Getpeername
+                            | uapi::AttachType::CgroupInet6Getpeername
+                            | uapi::AttachType::CgroupUnixGetpeername
+                            | uapi::AttachType::CgroupInet4Getsockname
+                            | uapi::AttachType::CgroupInet6Getsockname
+                            | uapi::AttachType::CgroupUnixGetsockname
+                    )
+                ) =>
+            {
+                Some((1, 1))
+            }
             ProgType::CgroupSock
             | ProgType::CgroupSockAddr
             | ProgType::CgroupDevice

@@ -221,26 +221,59 @@ impl JitProgram {
         args: &[u64],
         tail_calls: Option<&dyn TailCalls>,
     ) -> Result<u64, VmError> {
+        self.run_repeated(env, args, tail_calls, 1)
+    }
+
+    /// Runs the program `repeat` times (at least once) on the same
+    /// arguments and environment, stopping at the first error, and returns
+    /// the last r0: `BPF_PROG_TEST_RUN`'s loop. The run context is set up
+    /// once for all repetitions (the kernel's loop, too, only calls the
+    /// program and checks the time), so a repetition costs the call of the
+    /// compiled code and a status check.
+    pub fn run_repeated(
+        &self,
+        env: &mut RunEnv<'_>,
+        args: &[u64],
+        tail_calls: Option<&dyn TailCalls>,
+        repeat: u32,
+    ) -> Result<u64, VmError> {
         if args.len() > 5 {
             return Err(VmError::TooManyArgs { count: args.len() });
         }
-        if self.simple {
-            return Ok(self.run_simple(args));
-        }
         let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         let a = [arg(0), arg(1), arg(2), arg(3), arg(4)];
+        if self.simple {
+            let mut r0 = self.run_simple(&a);
+            for _ in 1..repeat {
+                r0 = self.run_simple(&a);
+            }
+            return Ok(r0);
+        }
         // SAFETY: the program was compiled by `compile_trusted`, whose
         // caller promised the verifier's guarantees for every run.
         let mark = unsafe { env.begin_compiled_run() };
         let mut ctx = RunCtx::new(env, tail_calls);
         // SAFETY: offset 0 of the sealed code is the entry trampoline,
-        // generated for exactly this signature; `ctx` outlives the call and
+        // generated for exactly this signature; `ctx` outlives the calls and
         // compiled code touches only its documented fields; the environment
         // pointer in it comes from the `&mut` borrow, which is not used
-        // again until the call returns.
+        // again until the last call returns (between calls the environment
+        // is reached through that pointer only).
         let entry: Entry = unsafe { std::mem::transmute(self.code.addr() as usize) };
-        // SAFETY: as above.
-        let r0 = unsafe { entry(a[0], a[1], a[2], a[3], a[4], &mut ctx) };
+        let mut left = repeat.max(1);
+        let r0 = loop {
+            // SAFETY: as above.
+            let r0 = unsafe { entry(a[0], a[1], a[2], a[3], a[4], &mut ctx) };
+            left -= 1;
+            if left == 0 || ctx.status != Status::Ok as u32 {
+                break r0;
+            }
+            ctx.next_run();
+            // SAFETY: `ctx.env` is the environment borrowed above, not
+            // otherwise reachable while the context lives; no compiled code
+            // runs during this call.
+            unsafe { (*ctx.env).next_compiled_run(mark) };
+        };
         let (status, pc, aux) = (ctx.status, ctx.err_pc as usize, ctx.aux);
         drop(ctx);
         let fault = env.end_compiled_run(mark);

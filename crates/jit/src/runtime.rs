@@ -148,6 +148,26 @@ impl<'h> RunCtx<'h> {
     }
 }
 
+impl RunCtx<'_> {
+    /// Readies the context for the next repetition of a run that ended
+    /// without error: the tail-call count starts again, the programs
+    /// tail-called into are let go, and the packet of the legacy loads is
+    /// read again (a helper may have moved it; it stays as the last
+    /// repetition left it, as the kernel's context does).
+    #[inline]
+    pub(crate) fn next_run(&mut self) {
+        self.tail_calls = 0;
+        if !self.held.is_empty() {
+            self.held.clear();
+        }
+        // SAFETY: `env` is the environment the run wrapper borrowed for the
+        // context's whole life; no compiled code runs during this read.
+        let (start, len) = unsafe { (*self.env).packet() }.map_or((0, 0), |p| (p.start, p.len));
+        self.pkt_start = start;
+        self.pkt_len = len;
+    }
+}
+
 /// `bpf_tail_call(ctx, prog_array, index)` (called with `rdi` = the run
 /// context, `rsi` = r2, `rdx` = r3): the address to jump to (the target's
 /// function 0), or 0 when the tail call fails — too many already, no hook,

@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo bench -p oxbpf --bench runtime            # PACKETS=1000000 by default
+//! ONLY=xdp_firewall PACKETS=0 cargo bench -p oxbpf --bench runtime   # one program, no pcap
 //! ```
 //!
 //! Each number is the median of 5 rounds; durations are the averages the
@@ -166,7 +167,17 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
     let mut interp_ratios = Vec::new();
+    // `ONLY=name,name` times just those programs (for profiling one).
+    let only: Option<Vec<String>> = std::env::var("ONLY")
+        .ok()
+        .map(|s| s.split(',').map(str::to_string).collect());
     for (stem, name) in PROGRAMS {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == stem || n == name))
+        {
+            continue;
+        }
         let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
         let loaded = match rt.load_file(&obj, &LoadOptions::default()) {
             Ok(o) => o,
@@ -195,7 +206,12 @@ fn main() {
             )
         };
         let ours = time(oxbpf::Engine::Jit);
-        let interp = time(oxbpf::Engine::Interpreter);
+        // `JIT_ONLY=1` skips the interpreter (for profiling the JIT).
+        let interp = if std::env::var_os("JIT_ONLY").is_some() {
+            f64::NAN
+        } else {
+            time(oxbpf::Engine::Interpreter)
+        };
         let theirs = kernel
             .as_mut()
             .and_then(|k| k.load(&obj, stem, name))
@@ -237,6 +253,9 @@ fn main() {
     }
 
     // pcap throughput: a million different packets through one program.
+    if packets == 0 {
+        return;
+    }
     let capture: Vec<Vec<u8>> = (0..packets as u32)
         .map(|i| tcp_syn(i, (i % 64) as usize))
         .collect();

@@ -294,20 +294,26 @@ impl Program {
         engine: Engine,
     ) -> Result<vm::test_run::TestRunOutput> {
         let tail = self.tail_calls();
+        // The engines run all repetitions in one call, set up once, as the
+        // kernel's test-run loop does (see `TestRun::run_repeated`).
         let res = match (engine, self.jited()) {
-            (Engine::Jit, Some(code)) => run.run(host, |env, ctx| {
+            (Engine::Jit, Some(code)) => run.run_repeated(host, |env, ctx, n| {
                 env.set_worker(worker);
-                code.run_with_tail_calls(env, &[ctx], tail.map(|t| t as &dyn jit::TailCalls))
+                code.run_repeated(env, &[ctx], tail.map(|t| t as &dyn jit::TailCalls), n)
             }),
             _ => {
                 let mut machine = vm::Machine::new();
                 let exec = &self.0.exec;
-                run.run(host, |env, ctx| {
+                run.run_repeated(host, |env, ctx, n| {
                     env.set_worker(worker);
                     if let Some(t) = tail {
                         env.set_tail_calls(t);
                     }
-                    machine.run(exec, env, &[ctx])
+                    let mut r0 = machine.run(exec, env, &[ctx])?;
+                    for _ in 1..n {
+                        r0 = machine.run(exec, env, &[ctx])?;
+                    }
+                    Ok(r0)
                 })
             }
         };

@@ -309,6 +309,16 @@ impl RunEnv<'_> {
         self.mem.regions.len()
     }
 
+    /// Between two runs of compiled code in one bracket (the repetitions of
+    /// a test run), after a run that ended without a fault: withdraws the
+    /// regions helpers granted during it, as [`RunEnv::end_compiled_run`]
+    /// would, and leaves the rest as [`RunEnv::begin_compiled_run`] set it.
+    #[doc(hidden)]
+    #[inline]
+    pub fn next_compiled_run(&mut self, mark: usize) {
+        self.mem.regions.truncate(mark);
+    }
+
     /// Ends a run of compiled code: withdraws the regions helpers granted
     /// during it, makes the environment checked again, and returns the
     /// fault a helper reported, if any.

@@ -399,7 +399,11 @@ impl TestRun {
     where
         F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
     {
-        self.execute(host, 1, engine).map(|(r0, _)| r0)
+        let mut engine = engine;
+        self.execute(host, 1, |env, ctx, n| {
+            repeat_engine(&mut engine, env, ctx, n)
+        })
+        .map(|(r0, _)| r0)
     }
 
     /// Runs the program `repeat` times (at least once) on the same context
@@ -407,10 +411,26 @@ impl TestRun {
     pub fn run<F>(
         &mut self,
         host: &mut HelperHost,
-        engine: F,
+        mut engine: F,
     ) -> Result<TestRunOutput, TestRunError>
     where
         F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+    {
+        self.run_repeated(host, |env, ctx, n| repeat_engine(&mut engine, env, ctx, n))
+    }
+
+    /// [`TestRun::run`] with an engine that runs the program `n` times
+    /// itself (`n` ≥ 1; it stops at the first error and returns the last
+    /// `r0`): what lets an engine set a run up once for all repetitions,
+    /// as the kernel's `bpf_test_run` loop does, so that the average
+    /// duration measures the program rather than per-call setup.
+    pub fn run_repeated<F>(
+        &mut self,
+        host: &mut HelperHost,
+        engine: F,
+    ) -> Result<TestRunOutput, TestRunError>
+    where
+        F: FnMut(&mut RunEnv<'_>, u64, u32) -> Result<u64, VmError>,
     {
         host.redirect = None;
         let repeat = match self.mode {
@@ -485,7 +505,7 @@ impl TestRun {
         mut engine: F,
     ) -> Result<(u64, u32), TestRunError>
     where
-        F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+        F: FnMut(&mut RunEnv<'_>, u64, u32) -> Result<u64, VmError>,
     {
         let mut total: u64 = 0;
         let mut r0 = 0;
@@ -527,8 +547,8 @@ impl TestRun {
         out.data_out = data;
     }
 
-    /// Registers the context, the packet and the maps, and calls `engine`
-    /// `repeat` times: (last `r0`, average nanoseconds).
+    /// Registers the context, the packet and the maps, and has `engine`
+    /// run the program `repeat` times: (last `r0`, average nanoseconds).
     fn execute<F>(
         &mut self,
         host: &mut HelperHost,
@@ -536,7 +556,7 @@ impl TestRun {
         mut engine: F,
     ) -> Result<(u64, u32), VmError>
     where
-        F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+        F: FnMut(&mut RunEnv<'_>, u64, u32) -> Result<u64, VmError>,
     {
         host.packet = self.packet.take();
         let mut view = None;
@@ -570,19 +590,27 @@ impl TestRun {
             host.add_map_regions(&mut env);
             env.set_host(host);
             let start = std::time::Instant::now();
-            let mut r0 = Ok(0);
-            for _ in 0..repeat {
-                r0 = engine(&mut env, ctx_addr);
-                if r0.is_err() {
-                    break;
-                }
-            }
+            let r0 = engine(&mut env, ctx_addr, repeat.max(1));
             let ns = start.elapsed().as_nanos() / repeat.max(1) as u128;
             r0.map(|r| (r, ns.min(u32::MAX as u128) as u32))
         };
         self.packet = host.packet.take();
         result
     }
+}
+
+/// Runs a one-run engine `n` times (at least once), stopping at the first
+/// error: the batched engine of [`TestRun::run`] and [`TestRun::run_once`].
+#[inline(always)]
+fn repeat_engine<F>(engine: &mut F, env: &mut RunEnv<'_>, ctx: u64, n: u32) -> Result<u64, VmError>
+where
+    F: FnMut(&mut RunEnv<'_>, u64) -> Result<u64, VmError>,
+{
+    let mut r0 = engine(env, ctx)?;
+    for _ in 1..n {
+        r0 = engine(env, ctx)?;
+    }
+    Ok(r0)
 }
 
 /// Where the legacy `BPF_ABS`/`BPF_IND` loads of an skb read: from `data`,

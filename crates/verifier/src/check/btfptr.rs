@@ -48,11 +48,18 @@ impl Env {
             Walk::Scalar => RegState::unknown(),
             Walk::UntrustedMem => RegState::ptr(PtrKind::UntrustedMem),
             Walk::Ptr {
-                id: target, field, ..
+                id: target,
+                field,
+                untrusted,
+                ..
             } => {
                 // The kernel names the member within the struct the
                 // pointer points to, anonymous unions flattened.
-                let flags = btf::loaded_flags(vmlinux, id, &field, flags);
+                let flags = if untrusted {
+                    btf::UNTRUSTED
+                } else {
+                    btf::loaded_flags(vmlinux, id, &field, flags)
+                };
                 let id = target;
                 let mut p = Ptr::new(PtrKind::BtfId { id, flags });
                 if flags & btf::NULL != 0 {

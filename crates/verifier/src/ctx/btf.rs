@@ -215,6 +215,9 @@ pub enum Walk {
         id: TypeId,
         parent: TypeId,
         field: String,
+        /// Found inside a union of several members: the kernel does not
+        /// trust what it loads there.
+        untrusted: bool,
     },
 }
 
@@ -223,11 +226,22 @@ pub enum Walk {
 pub fn struct_access(btf: &Btf, id: TypeId, off: u32, size: u32) -> Result<Walk, String> {
     let mut id = id;
     let mut off = off;
+    // Walking a union of several members makes the access untrusted
+    // (the kernel's `PTR_UNTRUSTED` walk flag): no member end check, and
+    // pointers loaded there are untrusted.
+    let mut untrusted = false;
     for _ in 0..64 {
-        match walk(btf, id, off, size)? {
+        match walk(btf, id, off, size, &mut untrusted)? {
             Step::Scalar => return Ok(Walk::Scalar),
             Step::UntrustedMem => return Ok(Walk::UntrustedMem),
-            Step::Ptr { id, parent, field } => return Ok(Walk::Ptr { id, parent, field }),
+            Step::Ptr { id, parent, field } => {
+                return Ok(Walk::Ptr {
+                    id,
+                    parent,
+                    field,
+                    untrusted,
+                })
+            }
             Step::Struct(next) => {
                 id = next;
                 off = 0;
@@ -296,16 +310,36 @@ fn is_struct(btf: &Btf, id: TypeId) -> bool {
 }
 
 /// One step of `btf_struct_walk`.
-fn walk(btf: &Btf, mut id: TypeId, mut off: u32, size: u32) -> Result<Step, String> {
+/// `__btf_name_by_offset`: anonymous names print as `(anon)`.
+fn name_or_anon(name: Option<&str>) -> String {
+    match name {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => "(anon)".to_string(),
+    }
+}
+
+fn walk(
+    btf: &Btf,
+    mut id: TypeId,
+    mut off: u32,
+    size: u32,
+    untrusted: &mut bool,
+) -> Result<Step, String> {
     let mut depth = 0;
     'again: loop {
         depth += 1;
         if depth > 64 {
             return Err(format!("struct nesting too deep at off {off}"));
         }
-        let tname = btf.type_name(id).unwrap_or("").to_string();
+        let tname = name_or_anon(btf.type_name(id));
         let (tsize, members) = match btf.get(id) {
-            Ok(Type::Struct(c) | Type::Union(c)) => (c.size, c.members.clone()),
+            Ok(Type::Struct(c)) => (c.size, c.members.clone()),
+            Ok(Type::Union(c)) => {
+                if c.members.len() != 1 {
+                    *untrusted = true;
+                }
+                (c.size, c.members.clone())
+            }
             _ => return Err(format!("Type '{tname}' is not a struct")),
         };
         if off + size > tsize {
@@ -346,7 +380,7 @@ fn walk(btf: &Btf, mut id: TypeId, mut off: u32, size: u32) -> Result<Step, Stri
             if off < moff {
                 break;
             }
-            let mname = btf.name_by_offset(m.name_off).unwrap_or("").to_string();
+            let mname = name_or_anon(btf.name_by_offset(m.name_off));
             let Some(r) = resolve_size(btf, m.type_id) else {
                 return Err(format!("field {mname} doesn't have size"));
             };
@@ -397,7 +431,7 @@ fn walk(btf: &Btf, mut id: TypeId, mut off: u32, size: u32) -> Result<Step, Stri
                 // read-only memory (`rdonly_untrusted_mem`).
                 return Ok(Step::UntrustedMem);
             }
-            if off + size > mtrue_end {
+            if off + size > mtrue_end && !*untrusted {
                 return Err(format!(
                     "access beyond the end of member {mname} (mend:{mtrue_end}) in struct {tname} with off {off} size {size}"
                 ));
@@ -455,7 +489,7 @@ pub fn ids_match(btf: &Btf, mut id: TypeId, off: u32, want: &str) -> bool {
     }
     let mut off = off;
     for _ in 0..32 {
-        match walk(btf, id, off, 1) {
+        match walk(btf, id, off, 1, &mut false) {
             Ok(Step::Struct(next)) => {
                 if btf.type_name(next) == Some(want) {
                     return true;

@@ -104,3 +104,102 @@ fn btf_reads_agree_with_the_kernel() {
     );
     assert!(differ.is_empty());
 }
+
+/// Which iterator arguments may be null: for every iterator target, each
+/// context argument is loaded and dereferenced without a null check, here
+/// and in the kernel; the verdicts must agree.
+#[test]
+fn iterator_arguments_agree_with_the_kernel() {
+    let Ok(kload) = std::env::var("KERNEL_ORACLE") else {
+        eprintln!("SKIPPED: KERNEL_ORACLE (tools/kload.c) not set");
+        return;
+    };
+    let Some(vmlinux) = object::vmlinux_btf().ok().flatten() else {
+        eprintln!("SKIPPED: no /sys/kernel/btf/vmlinux");
+        return;
+    };
+    let targets = [
+        "bpf_link",
+        "bpf_map",
+        "bpf_map_elem",
+        "bpf_prog",
+        "bpf_sk_storage_map",
+        "cgroup",
+        "dmabuf",
+        "ipv6_route",
+        "kmem_cache",
+        "ksym",
+        "netlink",
+        "sockmap",
+        "task",
+        "task_file",
+        "task_vma",
+        "tcp",
+        "udp",
+        "unix",
+    ];
+    let path = std::env::temp_dir().join(format!("oxbpf-iter-sweep-{}.bin", std::process::id()));
+    let mut refused = Vec::new();
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for target in targets {
+        let Some(id) = oxbpf_verifier::attach_btf_id(vmlinux, AttachType::TraceIter, target) else {
+            continue;
+        };
+        for arg in 0..4u32 {
+            for check_null in [false, true] {
+                let guard = if check_null {
+                    "if r2 == 0 goto +1\n"
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "r2 = *(u64 *)(r1 + {})\n{guard}r0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit\n",
+                    arg * 8
+                );
+                let insns = isa::asm::assemble(&text, isa::asm::Syntax::Llvm).expect("assemble");
+                let mut req = Request::new(&insns, ProgType::Tracing);
+                req.expected_attach_type = Some(AttachType::TraceIter);
+                req.btf = Some(BtfInfo {
+                    vmlinux,
+                    attach_btf_id: id,
+                });
+                let ours = verify(&req).is_ok();
+                std::fs::write(&path, RawInsn::slice_to_bytes(&insns)).expect("write");
+                let out = std::process::Command::new(&kload)
+                    .arg(ProgType::Tracing.id().to_string())
+                    .arg("1")
+                    .arg(&path)
+                    .env("KLOAD_ATTACH", AttachType::TraceIter.id().to_string())
+                    .env("KLOAD_ATTACH_BTF_ID", id.to_string())
+                    .output()
+                    .expect("run kload");
+                let text = String::from_utf8_lossy(&out.stdout);
+                if text.contains("VERDICT reject 1\n") && text.contains("processed 0 insns") {
+                    // EPERM before verifying (map element iterators on
+                    // this machine): not a verdict on the program.
+                    refused.push(target);
+                    continue;
+                }
+                let theirs = text.contains("VERDICT accept");
+                tried += 1;
+                if ours != theirs {
+                    let kmsg = text.lines().rev().nth(2).unwrap_or("").to_string();
+                    differ.push(format!(
+                        "iter/{target} arg{arg} null check {check_null}: kernel {} ({kmsg}), oxbpf {}",
+                        if theirs { "accepts" } else { "rejects" },
+                        if ours { "accepts" } else { "rejects" },
+                    ));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    refused.dedup();
+    eprintln!(
+        "iterator sweep: {tried} programs, {} disagreements; targets the kernel refused to load: {refused:?}\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+    assert!(differ.is_empty());
+}

@@ -207,6 +207,7 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         };
         let t = ctx::btf::Target::new(b.vmlinux, b.attach_btf_id, req.expected_attach_type)
             .map_err(|m| reject(Fail::new(error::EINVAL, m), String::new(), None))?;
+        env.log.btf = Some(b.vmlinux);
         env.btf_target = Some(t);
     }
     env.linfo = req.line_info.clone();

@@ -33,6 +33,8 @@ pub struct Log {
     pub scratched_regs: u16,
     /// Stack slots of the current frame touched since the last print.
     pub scratched_stack: u64,
+    /// The kernel's BTF, to name the structs BTF pointers point to.
+    pub btf: Option<&'static btf::Btf>,
 }
 
 impl Log {
@@ -134,7 +136,10 @@ impl Log {
             if !r.is_init() || (!all && self.scratched_regs & (1 << i) == 0) {
                 continue;
             }
-            s.push_str(&format!(" R{i}={}", fmt_reg(r, f.frameno, maps)));
+            s.push_str(&format!(
+                " R{i}={}",
+                fmt_reg_btf(r, f.frameno, maps, self.btf)
+            ));
         }
         for (spi, slot) in f.stack.slots.iter().enumerate() {
             if !all && (spi >= 64 || self.scratched_stack & (1 << spi) == 0) {
@@ -155,7 +160,7 @@ impl Log {
             };
             s.push_str(&format!(" fp{off}={types}"));
             if slot.is_spill() {
-                s.push_str(&fmt_reg(&slot.spilled, f.frameno, maps));
+                s.push_str(&fmt_reg_btf(&slot.spilled, f.frameno, maps, self.btf));
             }
         }
         if !st.refs.is_empty() {
@@ -187,6 +192,12 @@ fn alignment(pos: usize) -> usize {
 /// A register as the kernel prints it: `0`, `ctx()`, `fp-8`,
 /// `map_value(id=1,ks=4,vs=8)`, `scalar(smin=…)`.
 pub fn fmt_reg(r: &RegState, frameno: u32, maps: &[MapMeta]) -> String {
+    fmt_reg_btf(r, frameno, maps, None)
+}
+
+/// [`fmt_reg`], naming the struct of a BTF pointer as the kernel does
+/// (`trusted_ptr_task_struct(…)`).
+pub fn fmt_reg_btf(r: &RegState, frameno: u32, maps: &[MapMeta], btf: Option<&btf::Btf>) -> String {
     match r {
         RegState::NotInit => "?".into(),
         RegState::Scalar(s) => {
@@ -202,6 +213,9 @@ pub fn fmt_reg(r: &RegState, frameno: u32, maps: &[MapMeta]) -> String {
         }
         RegState::Ptr(p) => {
             let mut out = String::from(p.kind.name());
+            if let (PtrKind::BtfId { id, .. }, Some(b)) = (p.kind, btf) {
+                out.push_str(b.type_name(id).unwrap_or(""));
+            }
             if let PtrKind::Stack { frame } = p.kind {
                 if frame != frameno {
                     out.push_str(&format!("[{frame}]"));
@@ -232,6 +246,7 @@ pub fn fmt_reg(r: &RegState, frameno: u32, maps: &[MapMeta]) -> String {
                     parts.push(format!("r={range}"))
                 }
                 PtrKind::Mem { size, .. } => parts.push(format!("sz={size}")),
+                PtrKind::UntrustedMem => parts.push("sz=0".into()),
                 _ => {}
             }
             match p.var.as_const() {

@@ -97,6 +97,18 @@ impl Env {
         let kind = target
             .ctx_access(off as i64, size, t == Access::Write)
             .map_err(|m| Fail::new(EACCES, m))?;
+        if let (Some(PtrKind::BtfId { id, .. }), true) = (kind, self.log.on()) {
+            // The kernel notes every typed argument it hands out.
+            let b = target.vmlinux;
+            let kind_name = b.get(id).map_or("UNKN", |t| t.kind().as_str());
+            let line = format!(
+                "func '{}' arg{} has btf_id {id} type {kind_name} '{}'\n",
+                target.name,
+                off / 8,
+                b.type_name(id).unwrap_or("")
+            );
+            self.log.put(&line);
+        }
         Ok(Some(match kind {
             None => RegState::unknown(),
             Some(k) => {

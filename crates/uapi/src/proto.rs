@@ -92,6 +92,9 @@ pub enum RetType {
     /// reference.
     #[doc(alias = "RET_PTR_TO_RINGBUF_MEM_OR_NULL")]
     RingbufMemOrNull,
+    /// A trusted pointer to the kernel struct `name`, never null.
+    #[doc(alias = "RET_PTR_TO_BTF_ID_TRUSTED")]
+    BtfId { name: &'static str },
 }
 
 /// One helper's prototype.
@@ -419,6 +422,14 @@ pub static PROTOS: &[HelperProto] = &[
         &[A::Timer, A::Anything, A::Anything],
     )),
     gpl(p(id::TIMER_CANCEL, Integer, &[A::Timer])),
+    // The current task as a typed kernel pointer.
+    gpl(p(
+        id::GET_CURRENT_TASK_BTF,
+        BtfId {
+            name: "task_struct",
+        },
+        &[],
+    )),
     // Syscall programs issue bpf(2) commands themselves.
     p(id::SYS_BPF, Integer, &[A::Anything, MEM_RO, SIZE]),
     // Iterators print into the seq_file of their meta argument.

@@ -131,7 +131,9 @@ impl Default for Options {
     }
 }
 
-/// The kernel BTF a tracing program's context and pointers are typed by.
+/// The kernel BTF a tracing program's context and pointers are typed by
+/// (other program types use only `vmlinux`, for helpers that return
+/// kernel objects such as `bpf_get_current_task_btf`).
 #[derive(Debug, Clone, Copy)]
 pub struct BtfInfo {
     /// The kernel's BTF (`/sys/kernel/btf/vmlinux`, as

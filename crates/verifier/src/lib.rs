@@ -199,6 +199,10 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
     env.log.put(&preamble);
     env.attach = req.expected_attach_type;
     env.custom_helpers = req.custom_helpers.clone();
+    if let Some(b) = req.btf {
+        env.vmlinux = Some(b.vmlinux);
+        env.log.btf = Some(b.vmlinux);
+    }
     if req.prog_type == uapi::ProgType::Tracing {
         // The kernel refuses these at load time, before verifying.
         let Some(b) = req.btf else {
@@ -207,7 +211,6 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         };
         let t = ctx::btf::Target::new(b.vmlinux, b.attach_btf_id, req.expected_attach_type)
             .map_err(|m| reject(Fail::new(error::EINVAL, m), String::new(), None))?;
-        env.log.btf = Some(b.vmlinux);
         env.btf_target = Some(t);
     }
     env.linfo = req.line_info.clone();

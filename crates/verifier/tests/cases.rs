@@ -21,7 +21,7 @@
 //! differs from ours, e.g. because root may read uninitialised stack),
 //! `@attach_btf NAME` (the vmlinux typedef or function a tracing program
 //! attaches to: `btf_trace_<tracepoint>`, `bpf_iter_<target>`),
-//! `@global N ARGS` (subprogram N is a global function, see [`Case`]),
+//! `@vmlinux` (the request carries the kernel's BTF), `@global N ARGS` (subprogram N is a global function, see [`Case`]),
 //! `@func_info` (the oracle gives the kernel BTF func info, which it needs
 //! for programs that take a function's address).
 //!
@@ -49,6 +49,9 @@ struct Case {
     /// `@attach_btf NAME`: the vmlinux type (typedef or function) a
     /// tracing program attaches to.
     attach_btf: Option<String>,
+    /// `@vmlinux`: the request carries the kernel's BTF (for helpers that
+    /// return kernel objects), without an attach target.
+    vmlinux: bool,
     /// `@func_info`: the oracle loads the program with BTF func info (the
     /// kernel wants it once a program takes a function's address).
     func_info: bool,
@@ -106,6 +109,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 kernel: None,
                 attach_btf: None,
                 func_info: false,
+                vmlinux: false,
                 globals: Vec::new(),
                 asm: Vec::new(),
             });
@@ -136,6 +140,7 @@ fn parse_file(path: &Path) -> Vec<Case> {
                 "kernel" => c.kernel = Some(rest == "accept"),
                 "attach_btf" => c.attach_btf = Some(rest.to_string()),
                 "func_info" => c.func_info = true,
+                "vmlinux" => c.vmlinux = true,
                 "global" => {
                     let (n, args) = rest.split_once(' ').unwrap_or((rest, "void"));
                     let args = match args.trim() {
@@ -389,7 +394,7 @@ fn btf_value(expr: &str) -> i64 {
 
 /// The case with its `{…}` kernel offsets resolved.
 fn resolved(c: &Case) -> Case {
-    if c.attach_btf.is_none() {
+    if c.attach_btf.is_none() && !c.vmlinux {
         return c.clone();
     }
     let mut c = c.clone();
@@ -416,6 +421,15 @@ fn run(c: &Case) -> Result<(), String> {
             attach_btf_id: id,
         }
     });
+    if c.vmlinux {
+        req.btf = object::vmlinux_btf()
+            .ok()
+            .flatten()
+            .map(|vmlinux| oxbpf_verifier::BtfInfo {
+                vmlinux,
+                attach_btf_id: 0,
+            });
+    }
     if !c.globals.is_empty() {
         let (blob, funcs) = case_prog_btf(c, &raw);
         let btf = btf::Btf::parse(&blob).map_err(|e| format!("case BTF: {e}"))?;

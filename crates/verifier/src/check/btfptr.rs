@@ -22,7 +22,7 @@ impl Env {
         let PtrKind::BtfId { id, flags } = ptr.kind else {
             return Err(Fail::internal("btf_ptr_access on another pointer".into()));
         };
-        let Some(vmlinux) = self.btf_target.as_ref().map(|t| t.vmlinux) else {
+        let Some(vmlinux) = self.vmlinux else {
             return Err(Fail::internal("BTF pointer without kernel BTF".into()));
         };
         let tname = vmlinux.type_name(id).unwrap_or("").to_string();

@@ -178,6 +178,20 @@ impl Env {
                 p.id = idnew;
                 RegState::Ptr(p)
             }
+            RetType::BtfId { name } => {
+                let id = self
+                    .vmlinux
+                    .and_then(|b| b.find_by_name(btf::Kind::Struct, name));
+                let Some(id) = id else {
+                    let msg =
+                        format!("the kernel's BTF (Request::btf) is needed for struct {name}");
+                    return Err(self.fail(EINVAL, msg));
+                };
+                RegState::ptr(PtrKind::BtfId {
+                    id,
+                    flags: crate::ctx::btf::TRUSTED,
+                })
+            }
             RetType::RingbufMemOrNull => {
                 let size = meta
                     .alloc_size
@@ -614,7 +628,7 @@ impl Env {
         let Some((p, id)) = ok_kind else {
             return Err(self.type_mismatch(r, reg, "ptr_, trusted_ptr_, rcu_ptr_"));
         };
-        let Some(vmlinux) = self.btf_target.as_ref().map(|t| t.vmlinux) else {
+        let Some(vmlinux) = self.vmlinux else {
             return Err(Fail::internal("BTF pointer without kernel BTF".into()));
         };
         let off = p.fixed_offset().and_then(|o| u32::try_from(o).ok());

@@ -81,6 +81,8 @@ pub(crate) struct Env {
     pub attach: Option<AttachType>,
     /// What a tracing program attaches to (its BTF-typed arguments).
     pub btf_target: Option<crate::ctx::btf::Target>,
+    /// The kernel's BTF, when the request gave it.
+    pub vmlinux: Option<&'static btf::Btf>,
     /// Per subprogram: its prototype when it is a global function.
     pub globals: Vec<Option<global::GlobalFn>>,
     /// Global functions called so far (verified after the main program).
@@ -121,6 +123,7 @@ impl Env {
             prog_type,
             attach: None,
             btf_target: None,
+            vmlinux: None,
             globals: Vec::new(),
             globals_called: Vec::new(),
             in_global: None,

@@ -49,7 +49,17 @@ fn one(seed: u64, stats: &Stats) -> Result<(), String> {
         mutate(&mut raw, &mut src, n);
     }
     bump(&stats.tried, 1);
-    match check(p.prog_type, &p.maps, &raw, seed) {
+    let t0 = std::time::Instant::now();
+    let outcome = check(p.prog_type, &p.maps, &raw, seed);
+    if std::env::var_os("SOUNDNESS_VERBOSE").is_some() && t0.elapsed().as_millis() > 100 {
+        let what = match &outcome {
+            Ok(Outcome::Rejected(m)) => format!("rejected: {}", m.lines().next().unwrap_or("")),
+            Ok(o) => format!("{o:?}"),
+            Err(f) => f.what.clone(),
+        };
+        eprintln!("slow: seed {seed} took {:?} ({what})", t0.elapsed());
+    }
+    match outcome {
         Ok(Outcome::Rejected(msg)) => {
             if std::env::var_os("SOUNDNESS_VERBOSE").is_some() && !mutated {
                 eprintln!("rejected: {}", msg.lines().next().unwrap_or(""));

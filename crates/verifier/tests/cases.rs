@@ -56,8 +56,10 @@ struct Case {
     /// kernel wants it once a program takes a function's address).
     func_info: bool,
     /// `@global N ARGS`: subprogram N (1 = the first after the main one)
-    /// is a global function taking ARGS (`int`, `ctx`, `memSIZE`, comma
-    /// separated, or `void`); the case gets program BTF and func info.
+    /// is a global function taking ARGS (`int`, `ctx`, `memSIZE`, `void*`,
+    /// comma separated, or `void`; `!TAG` after an argument adds the
+    /// `arg:TAG` declaration tag, as `__arg_ctx` and friends do); the case
+    /// gets program BTF and func info.
     globals: Vec<(usize, Vec<String>)>,
     asm: Vec<String>,
 }
@@ -275,11 +277,18 @@ fn case_prog_btf(c: &Case, raw: &[RawInsn]) -> (Vec<u8>, Vec<(u32, u32)>) {
         ProgType::Xdp => "xdp_md",
         _ => "__sk_buff",
     };
-    // Pointer types by argument spelling.
+    // Pointer types by argument spelling (tags stripped).
+    let base = |a: &str| a.split('!').next().unwrap_or("").to_string();
     let mut ptrs: Vec<(String, u32)> = Vec::new();
     for (_, args) in &c.globals {
-        for a in args {
-            if a == "int" || ptrs.iter().any(|(k, _)| k == a) {
+        for a in args.iter().map(|a| base(a)) {
+            if a == "int" || ptrs.iter().any(|(k, _)| *k == a) {
+                continue;
+            }
+            if a == "void*" {
+                types.extend([0, 2 << 24, 0]);
+                ptrs.push((a.clone(), next_id));
+                next_id += 1;
                 continue;
             }
             let (sname, size) = if a == "ctx" {
@@ -304,10 +313,11 @@ fn case_prog_btf(c: &Case, raw: &[RawInsn]) -> (Vec<u8>, Vec<(u32, u32)>) {
                 types.extend([0, (13 << 24) | args.len() as u32, 1]);
                 for (i, a) in args.iter().enumerate() {
                     let pn = name(&format!("a{i}"), &mut strs);
+                    let a = base(a);
                     let t = if a == "int" {
                         1
                     } else {
-                        ptrs.iter().find(|(k, _)| k == a).expect("ptr").1
+                        ptrs.iter().find(|(k, _)| *k == a).expect("ptr").1
                     };
                     types.extend([pn, t]);
                 }
@@ -320,6 +330,15 @@ fn case_prog_btf(c: &Case, raw: &[RawInsn]) -> (Vec<u8>, Vec<(u32, u32)>) {
         types.extend([fname, (12 << 24) | global.is_some() as u32, proto]);
         funcs.push((start, next_id));
         next_id += 1;
+    }
+    // Declaration tags on arguments: DECL_TAG "arg:TAG" on the FUNC.
+    for (k, args) in &c.globals {
+        for (i, a) in args.iter().enumerate() {
+            for tag in a.split('!').skip(1) {
+                let tn = name(&format!("arg:{tag}"), &mut strs);
+                types.extend([tn, 17 << 24, funcs[*k].1, i as u32]);
+            }
+        }
     }
     let mut blob = Vec::new();
     let tlen = types.len() as u32 * 4;

@@ -24,8 +24,9 @@ pub enum GlobalArg {
     Scalar,
     /// A pointer to the program's context type.
     Ctx,
-    /// A pointer to `size` bytes (the pointed-to type), maybe null.
-    Mem { size: u32 },
+    /// A pointer to `size` bytes (the pointed-to type), null unless
+    /// tagged `arg:nonnull`.
+    Mem { size: u32, nonnull: bool },
 }
 
 /// A global function's prototype.
@@ -33,6 +34,9 @@ pub enum GlobalArg {
 pub struct GlobalFn {
     pub name: String,
     pub args: Vec<GlobalArg>,
+    /// Why the prototype cannot be used (the kernel says so at the first
+    /// call: an argument whose size cannot be determined).
+    pub bad: Option<String>,
 }
 
 /// The uapi name of the context struct of `t` (`btf_is_prog_ctx_type`).
@@ -94,37 +98,87 @@ pub(crate) fn prepare(
             return Err(Fail::new(EINVAL, msg));
         }
         let mut args = Vec::new();
+        let mut bad = None;
         for (i, p) in fp.params.iter().enumerate() {
-            args.push(arg_kind(btf, p.type_id, prog_type).ok_or_else(|| {
-                let t = btf.resolve(p.type_id).unwrap_or(0);
-                let kind = btf.get(t).map_or("UNKN", |t| t.kind().as_str());
-                Fail::new(
-                    EINVAL,
-                    format!("Arg#{i} type {kind} in {name}() is not supported yet."),
-                )
-            })?);
+            let tags = arg_tags(btf, fid, i);
+            match arg_kind(btf, p.type_id, prog_type, &tags) {
+                Ok(Some(a)) => args.push(a),
+                Ok(None) => {
+                    let t = btf.resolve(p.type_id).unwrap_or(0);
+                    let kind = btf.get(t).map_or("UNKN", |t| t.kind().as_str());
+                    let msg = format!("Arg#{i} type {kind} in {name}() is not supported yet.");
+                    return Err(Fail::new(EINVAL, msg));
+                }
+                Err(m) => {
+                    bad.get_or_insert(format!("arg#{i} {m}"));
+                    args.push(GlobalArg::Scalar);
+                }
+            }
         }
-        out[sub] = Some(GlobalFn { name, args });
+        out[sub] = Some(GlobalFn { name, args, bad });
     }
     Ok(out)
 }
 
-fn arg_kind(btf: &Btf, ty: u32, prog_type: ProgType) -> Option<GlobalArg> {
-    let t = btf.resolve(ty).ok()?;
-    match btf.get(t).ok()? {
-        Type::Int(i) if i.size <= 8 => Some(GlobalArg::Scalar),
-        Type::Enum(_) | Type::Enum64(_) => Some(GlobalArg::Scalar),
-        Type::Ptr(p) => {
-            let target = btf.resolve(p.type_id).ok()?;
+/// The `arg:…` declaration tags (`__arg_ctx`, `__arg_nonnull`, …) on
+/// argument `i` of function `fid`.
+fn arg_tags(btf: &Btf, fid: u32, i: usize) -> Vec<String> {
+    btf.types()
+        .filter_map(|(_, t)| match t {
+            Type::DeclTag(d) if d.type_id == fid && d.component_idx == i as i32 => btf
+                .name_by_offset(d.name_off)
+                .and_then(|n| n.strip_prefix("arg:"))
+                .map(str::to_string),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `btf_prepare_func_args` for one argument: `Ok(None)` for a type no
+/// global function may take, `Err` for a pointer whose target has no size
+/// (reported when the function is called).
+fn arg_kind(
+    btf: &Btf,
+    ty: u32,
+    prog_type: ProgType,
+    tags: &[String],
+) -> Result<Option<GlobalArg>, String> {
+    let Ok(t) = btf.resolve(ty) else {
+        return Ok(None);
+    };
+    Ok(match btf.get(t) {
+        Ok(Type::Int(i)) if i.size <= 8 => Some(GlobalArg::Scalar),
+        Ok(Type::Enum(_) | Type::Enum64(_)) => Some(GlobalArg::Scalar),
+        Ok(Type::Ptr(p)) => {
+            if tags.iter().any(|t| t == "ctx") {
+                return Ok(Some(GlobalArg::Ctx));
+            }
+            let target = btf.resolve(p.type_id).unwrap_or(0);
             let tname = btf.type_name(target).unwrap_or("");
             if !tname.is_empty() && ctx_type_name(prog_type) == Some(tname) {
-                return Some(GlobalArg::Ctx);
+                return Ok(Some(GlobalArg::Ctx));
             }
-            let size = btf.size_of(target).ok()?;
-            (size > 0 && size <= u32::MAX as u64).then_some(GlobalArg::Mem { size: size as u32 })
+            let size = if target == 0 {
+                0
+            } else {
+                btf.size_of(target).unwrap_or(0)
+            };
+            if size == 0 || size > u32::MAX as u64 {
+                let kind = match btf.get(target) {
+                    Ok(Type::Void) | Err(_) => "UNKNOWN",
+                    Ok(t) => t.kind().as_str(),
+                };
+                return Err(format!(
+                    "reference type('{kind} {tname}') size cannot be determined: -22"
+                ));
+            }
+            Some(GlobalArg::Mem {
+                size: size as u32,
+                nonnull: tags.iter().any(|t| t == "nonnull"),
+            })
         }
         _ => None,
-    }
+    })
 }
 
 impl Env {
@@ -145,6 +199,30 @@ impl Env {
                 "function calls are not allowed while holding a lock".into(),
             ));
         }
+        self.check_global_args(st, &g).map_err(|mut f| {
+            f.msg.push_str(&format!(
+                "\nCaller passes invalid args into func#{sub} ('{}')",
+                g.name
+            ));
+            f
+        })?;
+        if self.log.on() {
+            let msg = format!("Func#{sub} ('{}') is global and assumed valid.\n", g.name);
+            self.log.put(&msg);
+        }
+        if !self.globals_called.contains(&sub) {
+            self.globals_called.push(sub);
+        }
+        self.clobber_caller_saved(st, RegState::unknown());
+        Ok(Flow::Next(pc + 1))
+    }
+
+    /// `btf_check_subprog_call`: the caller's registers against the
+    /// prototype.
+    fn check_global_args(&mut self, st: &mut State, g: &GlobalFn) -> Result<(), Fail> {
+        if let Some(m) = &g.bad {
+            return Err(self.fail(EINVAL, m.clone()));
+        }
         for (i, a) in g.args.iter().enumerate() {
             let r = Reg::new(i as u8 + 1).ok_or_else(|| Fail::internal("arg reg".into()))?;
             self.read_reg(st, r)?;
@@ -163,8 +241,12 @@ impl Env {
                         return Err(self.fail(EINVAL, msg));
                     }
                 }
-                GlobalArg::Mem { size } => {
+                GlobalArg::Mem { size, nonnull } => {
                     if reg.is_null_const() {
+                        if nonnull {
+                            let msg = format!("arg#{i} is expected to be non-NULL");
+                            return Err(self.fail(EINVAL, msg));
+                        }
                         continue;
                     }
                     let mem = matches!(
@@ -189,15 +271,7 @@ impl Env {
                 }
             }
         }
-        if self.log.on() {
-            let msg = format!("Func#{sub} ('{}') is global and assumed valid.\n", g.name);
-            self.log.put(&msg);
-        }
-        if !self.globals_called.contains(&sub) {
-            self.globals_called.push(sub);
-        }
-        self.clobber_caller_saved(st, RegState::unknown());
-        Ok(Flow::Next(pc + 1))
+        Ok(())
     }
 
     /// Verify every global function called, each from its prototype.
@@ -218,14 +292,16 @@ impl Env {
                 f.regs[i + 1] = match *a {
                     GlobalArg::Scalar => RegState::unknown(),
                     GlobalArg::Ctx => RegState::ptr(PtrKind::Ctx),
-                    GlobalArg::Mem { size } => {
+                    GlobalArg::Mem { size, nonnull } => {
                         let mut p = Ptr::new(PtrKind::Mem {
                             size,
                             rdonly: false,
                             ringbuf: false,
-                            null: true,
+                            null: !nonnull,
                         });
-                        p.id = self.new_id();
+                        if !nonnull {
+                            p.id = self.new_id();
+                        }
                         RegState::Ptr(p)
                     }
                 };

@@ -34,7 +34,8 @@ pub const HZ: u64 = 250;
 const INITIAL_JIFFIES: u64 = (-300i64 * HZ as i64) as u32 as u64;
 
 /// A clock of `clock_gettime(2)` in nanoseconds.
-fn clock_ns(clock: libc::clockid_t) -> u64 {
+#[inline]
+pub(crate) fn clock_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -99,8 +99,9 @@ impl HelperRegistry {
     }
 }
 
-/// `bpf_ktime_get_ns`: monotonic nanoseconds (CLOCK_MONOTONIC-like; the
-/// origin is the first call in this process).
+/// `bpf_ktime_get_ns`: `CLOCK_MONOTONIC` in nanoseconds, the kernel's
+/// clock (`ktime_get_mono_fast_ns`), read straight from the vDSO: no
+/// `Instant` arithmetic on the path programs call per packet.
 ///
 /// # Safety
 /// None needed beyond the helper contract; it reads no memory.
@@ -112,11 +113,7 @@ pub unsafe extern "C" fn ktime_get_ns(
     _: u64,
     _: &mut RunEnv<'_>,
 ) -> u64 {
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    // Start at one second so that programs never see 0.
-    ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1_000_000_000
+    misc::clock_ns(libc::CLOCK_MONOTONIC)
 }
 
 /// `bpf_get_prandom_u32`: a fast pseudo-random 32-bit number (not for

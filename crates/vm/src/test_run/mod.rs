@@ -589,13 +589,50 @@ impl TestRun {
             }
             host.add_map_regions(&mut env);
             env.set_host(host);
-            let start = std::time::Instant::now();
+            let start = RunClock::now();
             let r0 = engine(&mut env, ctx_addr, repeat.max(1));
-            let ns = start.elapsed().as_nanos() / repeat.max(1) as u128;
-            r0.map(|r| (r, ns.min(u32::MAX as u128) as u32))
+            let ns = start.elapsed_ns() / u64::from(repeat.max(1));
+            r0.map(|r| (r, ns.min(u64::from(u32::MAX)) as u32))
         };
         self.packet = host.packet.take();
         result
+    }
+}
+
+/// The clock of a test run's duration: this thread's CPU time, so that,
+/// as in the kernel, time the runner spends descheduled does not count
+/// (`bpf_test_timer_continue` stops its clock around `cond_resched()`,
+/// and XDP runs with preemption disabled). A busy machine would otherwise
+/// inflate the average by the share of the CPU other processes take.
+/// Falls back to the monotonic clock where there is no thread CPU clock.
+enum RunClock {
+    Thread(u64),
+    Wall(std::time::Instant),
+}
+
+impl RunClock {
+    fn thread_ns() -> Option<u64> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+    }
+
+    fn now() -> RunClock {
+        match Self::thread_ns() {
+            Some(t) => RunClock::Thread(t),
+            None => RunClock::Wall(std::time::Instant::now()),
+        }
+    }
+
+    fn elapsed_ns(&self) -> u64 {
+        match self {
+            RunClock::Thread(t0) => Self::thread_ns().map_or(0, |t| t.saturating_sub(*t0)),
+            RunClock::Wall(t0) => t0.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64,
+        }
     }
 }
 

@@ -55,6 +55,9 @@ pub struct JitProgram {
     /// runs skip the run context entirely.
     simple: bool,
     slot_offsets: Vec<u32>,
+    /// Maps the code addresses directly (inlined array lookups): kept
+    /// alive as long as the code.
+    _maps: Vec<std::sync::Arc<maps::Map>>,
 }
 
 impl std::fmt::Debug for JitProgram {
@@ -114,6 +117,7 @@ impl JitProgram {
             func0: out.func0,
             simple: out.simple,
             slot_offsets: out.slot_offsets,
+            _maps: an.maps.clone(),
         })
     }
 

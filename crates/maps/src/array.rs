@@ -30,6 +30,23 @@ pub(crate) fn body_len(spec: &MapSpec, ncpus: u32) -> Result<u64> {
         .ok_or(MapError::NoMemory { bytes: u64::MAX })
 }
 
+/// Where the values of an array map (`BPF_MAP_TYPE_ARRAY`,
+/// `BPF_MAP_TYPE_PERCPU_ARRAY`) lie, for engines that inline
+/// `bpf_map_lookup_elem` as the kernel's verifier does
+/// (`array_map_gen_lookup`): the value of index `i` (`i < max_entries`)
+/// for worker `w` (`w < ncpus`; always 0 for a plain array) is at
+/// `base + i * stride + w * cpu_stride`, the same address
+/// [`crate::Map::lookup_ptr`] returns. Valid as long as the map lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArrayLayout {
+    pub base: *mut u8,
+    pub stride: usize,
+    pub max_entries: u32,
+    /// Per-CPU maps: bytes between two workers' values of one index, and
+    /// the number of workers. `None` for a plain array.
+    pub per_cpu: Option<(usize, u32)>,
+}
+
 pub(crate) struct ArrayMap {
     region: Region,
     max: u32,
@@ -48,6 +65,16 @@ impl ArrayMap {
             percpu: spec.map_type == MapType::PercpuArray,
             slot: spec.value_slot(),
             copy: ValueCopy::of(spec),
+        }
+    }
+
+    pub(crate) fn layout(&self) -> ArrayLayout {
+        let per = if self.percpu { self.ncpus } else { 1 };
+        ArrayLayout {
+            base: self.region.ptr(self.slot_off(0, 0)),
+            stride: per * self.slot,
+            max_entries: self.max,
+            per_cpu: self.percpu.then_some((self.slot, self.ncpus as u32)),
         }
     }
 

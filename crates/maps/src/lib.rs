@@ -53,6 +53,7 @@ use uapi::map::create_flags::{BPF_F_RDONLY, BPF_F_WRONLY};
 use uapi::map::update_flags::BPF_F_LOCK;
 use uapi::MapType;
 
+pub use array::ArrayLayout;
 pub use batch::{BatchLookup, BatchWritten};
 pub use error::{MapError, Result};
 pub use local_storage::{LocalStorage, BPF_LOCAL_STORAGE_GET_F_CREATE};
@@ -350,6 +351,15 @@ impl Map {
         self.ncpus
     }
 
+    /// Where an array map's values are (see [`ArrayLayout`]); `None` for
+    /// other types.
+    pub fn array_layout(&self) -> Option<ArrayLayout> {
+        self.ops
+            .as_any()
+            .downcast_ref::<array::ArrayMap>()
+            .map(array::ArrayMap::layout)
+    }
+
     /// The memory the map lives in.
     pub fn region(&self) -> &Region {
         self.ops.region()
@@ -537,8 +547,15 @@ impl Map {
     /// the value (of `cpu`'s slot, for per-CPU maps), or null. The address
     /// stays valid while the map lives; after a delete it may be reused for
     /// another element, exactly as in the kernel's preallocated maps.
+    ///
+    /// `cpu` matters only for per-CPU maps (a plain map has one value for
+    /// every worker, which lets engines inline array lookups without
+    /// reading the worker).
+    #[inline]
     pub fn lookup_ptr(&self, key: &[u8], cpu: u32) -> *mut u8 {
-        if key.len() != self.spec.key_size as usize || cpu >= self.ncpus {
+        if key.len() != self.spec.key_size as usize
+            || (cpu >= self.ncpus && self.spec.map_type.is_percpu())
+        {
             return std::ptr::null_mut();
         }
         self.ops.lookup_ptr(key, cpu)

@@ -195,6 +195,17 @@ impl vm::Resolver for MapResolver<'_> {
             other => Err(format!("insn {pc}: lddw form {other:?} is not supported").into()),
         }
     }
+
+    fn map(&self, _pc: usize, imm: LoadImm) -> Option<std::sync::Arc<maps::Map>> {
+        match imm {
+            // `resolve` gives this map's `prog_addr`, its storage's address.
+            LoadImm::MapFd(fd) => self
+                .maps
+                .get(&fd)
+                .map(|m| std::sync::Arc::clone(m.storage())),
+            _ => None,
+        }
+    }
 }
 
 impl Runtime {

@@ -292,6 +292,12 @@ impl RunEnv<'_> {
     #[doc(hidden)]
     pub const FAULT_PENDING_OFFSET: usize = std::mem::offset_of!(RunEnv<'static>, fault_pending);
 
+    /// Byte offset in `RunEnv` of the `u32` worker index
+    /// ([`RunEnv::worker`]), which compiled code reads for inlined per-CPU
+    /// array lookups.
+    #[doc(hidden)]
+    pub const WORKER_OFFSET: usize = std::mem::offset_of!(RunEnv<'static>, worker);
+
     /// Starts a run of compiled code: no fault pending, and helpers trust
     /// their pointer arguments as in the interpreter's unchecked mode (the
     /// JIT runs only verified or explicitly trusted programs). Returns the

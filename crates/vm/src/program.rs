@@ -39,6 +39,16 @@ pub const fn subprog_addr(slot: u32) -> u64 {
 pub trait Resolver {
     /// The 64-bit value the `lddw` at slot `pc` loads.
     fn resolve(&self, pc: usize, imm: LoadImm) -> Result<u64, BoxError>;
+
+    /// The map a `BPF_PSEUDO_MAP_FD`/`BPF_PSEUDO_MAP_IDX` `lddw` names,
+    /// when [`Resolver::resolve`] gives its address as a [`maps::Map`]
+    /// (what the helpers expect): lets an engine specialise calls on a
+    /// map it knows at compile time, as the kernel's verifier inlines
+    /// array lookups. Holding the `Arc` keeps the map alive. `None` (the
+    /// default): nothing is specialised.
+    fn map(&self, _pc: usize, _imm: LoadImm) -> Option<std::sync::Arc<maps::Map>> {
+        None
+    }
 }
 
 /// How to prepare a program.

@@ -26,6 +26,9 @@ pub(crate) enum Callee {
     ForEachMapElem,
     /// A bpf-to-bpf call to the function starting at this slot.
     Local(usize),
+    /// `bpf_map_lookup_elem` on an array map known at compile time,
+    /// emitted inline (see [`super::inline`]).
+    ArrayLookup(super::inline::ArrayInline),
 }
 
 /// The program, checked and resolved.
@@ -71,6 +74,9 @@ pub(crate) struct Analysis {
     pub live_out: Vec<super::liveness::Regs>,
     /// The BPF registers live at entry (the entry zeroes only those).
     pub live_entry: super::liveness::Regs,
+    /// Maps whose memory inlined lookups address: the compiled program
+    /// holds them.
+    pub maps: Vec<std::sync::Arc<maps::Map>>,
 }
 
 impl Analysis {
@@ -174,6 +180,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         callx_helpers: None,
         live_out: Vec::new(),
         live_entry: 0,
+        maps: Vec::new(),
     };
     if has_callx && opts.callx_helper_ids {
         let max = opts.helpers.ids().map(|h| h.0).max();
@@ -198,6 +205,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
             an.targets[t as usize] = true;
         }
     }
+    an.maps = super::inline::inline_lookups(&mut an, opts);
     Ok(an)
 }
 

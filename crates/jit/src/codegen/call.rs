@@ -158,6 +158,7 @@ impl Gen<'_, '_> {
                 let f: CbShim = runtime::for_each_shim;
                 self.callback_helper(f);
             }
+            Some(Callee::ArrayLookup(a)) => self.array_lookup(a),
             Some(Callee::Local(t)) => {
                 self.depth_check();
                 if let Some(l) = self.func_label(t) {

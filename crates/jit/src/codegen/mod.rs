@@ -47,6 +47,7 @@ mod alu;
 pub(crate) mod analysis;
 mod call;
 mod divmod;
+mod inline;
 mod jump;
 pub(crate) mod liveness;
 mod mem;

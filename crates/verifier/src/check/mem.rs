@@ -190,6 +190,7 @@ impl Env {
             }
         };
         self.note_ctx_use(matches!(ptr.kind, PtrKind::Ctx))?;
+        self.note_btf_use(matches!(ptr.kind, PtrKind::BtfId { .. }))?;
         match ptr.kind {
             PtrKind::Stack { frame } => self.stack_access(st, reg, &ptr, frame, off, size, t, val),
             PtrKind::Ctx => self.ctx_access(&ptr, regno, off, size, t),
@@ -245,6 +246,23 @@ impl Env {
                 Err(self.fail(EACCES, msg))
             }
         }
+    }
+
+    /// Likewise for kernel objects (`PTR_TO_BTF_ID` is one of the types
+    /// `reg_type_mismatch_ok` refuses to mix): their loads are probe loads.
+    fn note_btf_use(&mut self, is_btf: bool) -> Result<(), Fail> {
+        let aux = &mut self.aux[self.pc];
+        match aux.btf_access {
+            None => aux.btf_access = Some(is_btf),
+            Some(prev) if prev != is_btf => {
+                return Err(self.fail(
+                    EINVAL,
+                    "same insn cannot be used with different pointers".into(),
+                ))
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// One instruction may not access the context on one path and other

@@ -42,6 +42,9 @@ pub struct InsnAux {
     pub ctx_rewrite: Option<CtxRewrite>,
     /// A load through a BTF pointer: the kernel's `BPF_PROBE_MEM`.
     pub probe_mem: bool,
+    /// For loads and stores: whether the pointer was a BTF pointer (like
+    /// the context, it may not share an instruction with other memory).
+    pub btf_access: Option<bool>,
 }
 
 /// A state saved at a prune point.

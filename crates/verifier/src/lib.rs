@@ -35,7 +35,14 @@
 //! against their prototypes ([`uapi::proto`]), context accesses against the
 //! program type ([`ctx`]) — and transforms it. A path ends at the main
 //! program's `exit` (where references must be released, the lock dropped and
-//! `r0` be a valid return value) or when pruned.
+//! `r0` be a valid return value) or when pruned. A timer callback
+//! (`bpf_timer_set_callback`) runs later on its own: it is explored as a
+//! separate path from a fresh state (the timer's map, key and value) and
+//! must return 0. Global functions — given the program's BTF
+//! ([`Request::prog_btf`]) — are not entered at their calls: the arguments
+//! are checked against the function's prototype, and after the main
+//! program each function called is explored once from a state built from
+//! that prototype alone, as the kernel does.
 //!
 //! **Pruning.** At prune points the state is compared with states saved
 //! there. If a saved state whose exploration has finished *covers* the

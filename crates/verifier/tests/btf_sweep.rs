@@ -203,3 +203,98 @@ fn iterator_arguments_agree_with_the_kernel() {
     );
     assert!(differ.is_empty());
 }
+
+/// Every read and write of a tracing program's argument array (a
+/// tracepoint's and two iterators'), here and in the kernel: verdicts and
+/// messages must agree.
+#[test]
+fn tracing_context_agrees_with_the_kernel() {
+    let Ok(kload) = std::env::var("KERNEL_ORACLE") else {
+        eprintln!("SKIPPED: KERNEL_ORACLE (tools/kload.c) not set");
+        return;
+    };
+    let Some(vmlinux) = object::vmlinux_btf().ok().flatten() else {
+        eprintln!("SKIPPED: no /sys/kernel/btf/vmlinux");
+        return;
+    };
+    let targets = [
+        (AttachType::TraceRawTp, "sched_process_exec"),
+        (AttachType::TraceRawTp, "sched_switch"),
+        (AttachType::TraceIter, "task"),
+        (AttachType::TraceIter, "bpf_map"),
+    ];
+    let path = std::env::temp_dir().join(format!("oxbpf-tctx-sweep-{}.bin", std::process::id()));
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for (attach, target) in targets {
+        let Some(id) = oxbpf_verifier::attach_btf_id(vmlinux, attach, target) else {
+            continue;
+        };
+        for off in 0..104u32 {
+            for size in [1u32, 2, 4, 8] {
+                for write in [false, true] {
+                    let w = match size {
+                        1 => "u8",
+                        2 => "u16",
+                        4 => "u32",
+                        _ => "u64",
+                    };
+                    let access = if write {
+                        format!("r2 = 0\n*({w} *)(r1 + {off}) = r2\n")
+                    } else {
+                        format!("r2 = *({w} *)(r1 + {off})\n")
+                    };
+                    let text = format!("{access}r0 = 0\nexit\n");
+                    let insns =
+                        isa::asm::assemble(&text, isa::asm::Syntax::Llvm).expect("assemble");
+                    let mut req = Request::new(&insns, ProgType::Tracing);
+                    req.expected_attach_type = Some(attach);
+                    req.btf = Some(BtfInfo {
+                        vmlinux,
+                        attach_btf_id: id,
+                    });
+                    let ours = verify(&req);
+                    std::fs::write(&path, RawInsn::slice_to_bytes(&insns)).expect("write");
+                    let out = std::process::Command::new(&kload)
+                        .arg(ProgType::Tracing.id().to_string())
+                        .arg("1")
+                        .arg(&path)
+                        .env("KLOAD_ATTACH", attach.id().to_string())
+                        .env("KLOAD_ATTACH_BTF_ID", id.to_string())
+                        .output()
+                        .expect("run kload");
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    let theirs = text.contains("VERDICT accept");
+                    tried += 1;
+                    let agree = match &ours {
+                        Ok(_) => theirs,
+                        Err(r) => !theirs && text.lines().any(|l| l == r.error_line()),
+                    };
+                    if !agree {
+                        let kmsg = text.lines().rev().nth(2).unwrap_or("").to_string();
+                        differ.push(format!(
+                            "{target} {} off={off} size={size}: kernel {} ({kmsg}), oxbpf {:?}",
+                            if write { "write" } else { "read" },
+                            if theirs { "accepts" } else { "rejects" },
+                            ours.as_ref()
+                                .map(|_| ())
+                                .map_err(|r| r.error_line().to_string()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    eprintln!(
+        "tracing context sweep: {tried} accesses, {} disagreements\n{}",
+        differ.len(),
+        differ
+            .iter()
+            .take(60)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(differ.is_empty());
+}

@@ -47,6 +47,9 @@ pub struct Target {
     pub name: String,
     /// Argument types, in order (for tracepoints without `void *__data`).
     pub params: Vec<TypeId>,
+    /// Every parameter of the prototype (with a tracepoint's `__data`):
+    /// the kernel finds which argument an offset falls in from these.
+    pub proto_params: Vec<TypeId>,
     /// The return type, for `fexit` programs (read after the arguments).
     pub ret: TypeId,
     pub attach: Option<AttachType>,
@@ -98,6 +101,7 @@ impl Target {
             vmlinux,
             name,
             params: fp.params.iter().skip(skip).map(|p| p.type_id).collect(),
+            proto_params: fp.params.iter().map(|p| p.type_id).collect(),
             ret: fp.ret_type,
             attach,
         })
@@ -115,6 +119,35 @@ impl Target {
         match self.vmlinux.get(id) {
             Ok(t) => t.kind().as_str(),
             Err(_) => "UNKN",
+        }
+    }
+
+    /// `get_ctx_arg_idx`: the argument `off` falls in, counting each
+    /// parameter of the whole prototype (a tracepoint's `__data`
+    /// included) as its size rounded up to 8 bytes, then the return
+    /// value; past everything, one more than the number of parameters.
+    fn arg_index(&self, off: u32) -> u32 {
+        let btf = self.vmlinux;
+        let slot = |ty: TypeId| -> u32 {
+            let t = btf.resolve(ty).unwrap_or(0);
+            match btf.get(t) {
+                Ok(Type::Ptr(_)) => 8,
+                _ => (btf.size_of(t).unwrap_or(0) as u32).div_ceil(8) * 8,
+            }
+        };
+        let mut end = 0;
+        for (i, &p) in self.proto_params.iter().enumerate() {
+            end += slot(p);
+            if off < end {
+                return i as u32;
+            }
+        }
+        let n = self.proto_params.len() as u32;
+        end += if self.ret == 0 { 0 } else { slot(self.ret) };
+        if off < end {
+            n
+        } else {
+            n + 1
         }
     }
 
@@ -139,7 +172,7 @@ impl Target {
                 self.name
             ));
         }
-        let arg = off / 8;
+        let arg = self.arg_index(off);
         let nr = self.params.len() as u32;
         let ty = if arg < nr {
             self.params[arg as usize]
@@ -175,6 +208,9 @@ impl Target {
         let Ok(Type::Ptr(p)) = btf.get(t) else {
             return Err(plain());
         };
+        if size != 8 {
+            return fail(format!("func '{}' size {size} must be 8", self.name));
+        }
         if p.type_id == 0 {
             // A pointer to void is a scalar.
             return Ok(None);

@@ -11,7 +11,7 @@
 //! one, through [`IdMap`].
 
 use super::reg::{Ptr, PtrKind, RegState};
-use super::stack::{ByteKind, Slot, Stack};
+use super::stack::{ByteKind, Slot, Stack, SLOT};
 use super::{Frame, State};
 
 /// A partial bijection between ids of the old and the current state.
@@ -206,29 +206,38 @@ fn stack_covers(old: &Stack, cur: &Stack, exact: bool, ids: &mut IdMap) -> bool 
             if !reg_covers(&so.spilled, &sc.spilled, false, ids) {
                 return false;
             }
-            continue;
-        }
-        for i in 0..so.bytes.len() {
-            let ok = match (so.bytes[i], sc.bytes[i]) {
-                (ByteKind::Invalid, ByteKind::Invalid) => true,
-                (ByteKind::Invalid, ByteKind::Misc | ByteKind::Zero) => true,
-                (ByteKind::Invalid, ByteKind::Spill) => {
-                    !ids.uninit_readable || matches!(sc.spilled, RegState::Scalar(_))
-                }
-                (ByteKind::Misc, ByteKind::Misc | ByteKind::Zero) => true,
-                (ByteKind::Misc, ByteKind::Spill) => {
-                    matches!(sc.spilled, RegState::Scalar(_))
-                }
-                (ByteKind::Zero, ByteKind::Zero) => true,
-                (ByteKind::Zero, ByteKind::Spill) => sc.spilled.is_null_const(),
-                _ => false,
-            };
-            if !ok {
+            // A narrow spill (a constant stored with `*(u8 *)` …) leaves
+            // the slot's other bytes as they were: they must be covered
+            // too, or a path where they were never written is pruned
+            // against one where they were (found by the soundness fuzzer).
+            let below = SLOT - so.spill_size();
+            if !(0..below).all(|i| byte_covers(so.bytes[i], sc, i, ids.uninit_readable)) {
                 return false;
             }
+            continue;
+        }
+        if !(0..SLOT).all(|i| byte_covers(so.bytes[i], sc, i, ids.uninit_readable)) {
+            return false;
         }
     }
     true
+}
+
+/// Whether byte `i` of the current slot `sc` is covered by an old byte of
+/// kind `o` (`stacksafe` per byte).
+fn byte_covers(o: ByteKind, sc: &Slot, i: usize, uninit_readable: bool) -> bool {
+    match (o, sc.bytes[i]) {
+        (ByteKind::Invalid, ByteKind::Invalid) => true,
+        (ByteKind::Invalid, ByteKind::Misc | ByteKind::Zero) => true,
+        (ByteKind::Invalid, ByteKind::Spill) => {
+            !uninit_readable || matches!(sc.spilled, RegState::Scalar(_))
+        }
+        (ByteKind::Misc, ByteKind::Misc | ByteKind::Zero) => true,
+        (ByteKind::Misc, ByteKind::Spill) => matches!(sc.spilled, RegState::Scalar(_)),
+        (ByteKind::Zero, ByteKind::Zero) => true,
+        (ByteKind::Zero, ByteKind::Spill) => sc.spilled.is_null_const(),
+        _ => false,
+    }
 }
 
 fn bytes_are_data(s: &Slot) -> bool {

@@ -242,7 +242,11 @@ pub fn report(
         Err(r) => format!("(minimised program rejected?) {}", r.log),
     };
     let tail: Vec<&str> = log.lines().filter(|l| !l.ends_with("goto pc+0")).collect();
-    let tail = tail[tail.len().saturating_sub(150)..].join("\n");
+    let keep = std::env::var("SOUNDNESS_LOG_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150usize);
+    let tail = tail[tail.len().saturating_sub(keep)..].join("\n");
     let min_f = check(prog_type, maps, &min, seed).err();
     format!(
         "VERIFIER BUG: {}\ninput: {}\nprog type {prog_type:?}, maps (fd = index) {maps:?}, seed {seed:#x}\n\

@@ -193,25 +193,25 @@ fn stack_covers(old: &Stack, cur: &Stack, exact: bool, ids: &mut IdMap) -> bool 
             continue;
         }
         if so.is_spill() {
-            if !sc.is_spill() || sc.spill_size() != so.spill_size() {
-                // A spilled scalar in `old` is covered by plain data only
-                // if it was unknown.
-                if let RegState::Scalar(s) = &so.spilled {
-                    if s.val.is_unknown() && s.id == 0 && bytes_are_data(sc) {
-                        continue;
-                    }
-                }
-                return false;
-            }
-            if !reg_covers(&so.spilled, &sc.spilled, false, ids) {
-                return false;
-            }
             // A narrow spill (a constant stored with `*(u8 *)` …) leaves
             // the slot's other bytes as they were: they must be covered
             // too, or a path where they were never written is pruned
             // against one where they were (found by the soundness fuzzer).
             let below = SLOT - so.spill_size();
-            if !(0..below).all(|i| byte_covers(so.bytes[i], sc, i, ids.uninit_readable)) {
+            let rest = |ids: &IdMap| {
+                (0..below).all(|i| byte_covers(so.bytes[i], sc, i, ids.uninit_readable))
+            };
+            if !sc.is_spill() || sc.spill_size() != so.spill_size() {
+                // A spilled scalar in `old` is covered by plain data only
+                // if it was unknown.
+                if let RegState::Scalar(s) = &so.spilled {
+                    if s.val.is_unknown() && s.id == 0 && bytes_are_data(sc) && rest(ids) {
+                        continue;
+                    }
+                }
+                return false;
+            }
+            if !reg_covers(&so.spilled, &sc.spilled, false, ids) || !rest(ids) {
                 return false;
             }
             continue;

@@ -317,6 +317,15 @@ impl Env {
             return Err(self.type_mismatch(r, reg, MEM_TYPES));
         }
         let m = &self.maps[map as usize];
+        if arg == ArgType::MapValue && matches!(m.map_type, MapType::Sockmap | MapType::Sockhash) {
+            // The value stored into a socket map is a socket, which oxbpf
+            // does not model.
+            return Err(self.type_mismatch(
+                r,
+                reg,
+                "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+            ));
+        }
         let (size, t) = match arg {
             ArgType::MapKey => (m.key_size, Access::Read),
             ArgType::MapValue => (m.value_size, Access::Read),
@@ -683,9 +692,11 @@ impl Env {
             MapType::Queue | MapType::Stack => {
                 matches!(h, id::MAP_PUSH_ELEM | id::MAP_POP_ELEM | id::MAP_PEEK_ELEM)
             }
-            MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap => {
+            MapType::Devmap | MapType::DevmapHash | MapType::Xskmap => {
                 matches!(h, id::REDIRECT_MAP | id::MAP_LOOKUP_ELEM)
             }
+            MapType::Cpumap => h == id::REDIRECT_MAP,
+            MapType::BloomFilter => matches!(h, id::MAP_PUSH_ELEM | id::MAP_PEEK_ELEM),
             // Lookups yield a socket reference in the kernel, which oxbpf
             // does not model: refused (the kernel accepts them).
             MapType::Sockmap => {
@@ -706,7 +717,8 @@ impl Env {
             id::TAIL_CALL => t == MapType::ProgArray,
             id::PERF_EVENT_OUTPUT => t == MapType::PerfEventArray,
             id::RINGBUF_OUTPUT | id::RINGBUF_RESERVE | id::RINGBUF_QUERY => t == MapType::Ringbuf,
-            id::MAP_PUSH_ELEM | id::MAP_POP_ELEM | id::MAP_PEEK_ELEM => {
+            id::MAP_POP_ELEM => matches!(t, MapType::Queue | MapType::Stack),
+            id::MAP_PUSH_ELEM | id::MAP_PEEK_ELEM => {
                 matches!(t, MapType::Queue | MapType::Stack | MapType::BloomFilter)
             }
             id::REDIRECT_MAP => matches!(
@@ -745,6 +757,8 @@ impl Env {
             SocketFilter | SchedCls | SchedAct | Xdp | SkReuseport | FlowDissector | SkLookup
             | Syscall => true,
             Tracing => self.attach == Some(uapi::AttachType::TraceIter),
+            // Inserts only through the sock_ops helpers.
+            SockOps => h == id::MAP_DELETE_ELEM,
             _ => false,
         }
     }

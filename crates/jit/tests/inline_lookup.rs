@@ -1,7 +1,8 @@
 //! `bpf_map_lookup_elem` on array maps known at compile time is emitted
 //! inline (no helper call): the same values, the same misses (index past
 //! `max_entries`, a worker past the per-CPU slots) as the helper the
-//! interpreter calls, on every JIT variant.
+//! interpreter calls, on every JIT variant. Lookups in known hash and LPM
+//! maps call the map's lookup directly.
 
 mod common;
 
@@ -117,8 +118,17 @@ fn run(map: &Arc<Map>, insns: &[Insn], worker: u32, join: bool) -> u64 {
             // 8 bytes of a 12-byte map value.
             let jit = unsafe { JitProgram::compile_trusted(insns, &opts) }.unwrap();
             let helper = vm::helpers::maps::map_lookup_elem as *const () as usize;
-            let calls_helper = jit.dump_jited(false).contains(&format!("{helper:x}"));
+            let direct = vm::helpers::maps::map_lookup_elem_known as *const () as usize;
+            let code = jit.dump_jited(false);
+            let calls_helper = code.contains(&format!("{helper:x}"));
             assert_eq!(calls_helper, !known || join, "known={known} join={join}");
+            let is_array = map.array_layout().is_some();
+            let calls_direct = code.contains(&format!("{direct:x}"));
+            assert_eq!(
+                calls_direct,
+                known && !join && !is_array,
+                "known={known} join={join}"
+            );
             let got = run_with(&mut |env| jit.run(env, &[]).unwrap());
             assert_eq!(got, want, "known={known} blind={blind} bmi2={bmi2}");
         }
@@ -158,4 +168,36 @@ fn percpu_array_lookups_read_the_worker_slot() {
     }
     // A worker without a slot misses, as in the helper.
     assert_eq!(run(&m, &lookup_prog(1, false), 4, false), 0xdead);
+}
+
+#[test]
+fn hash_lookups_call_the_map_directly() {
+    for (t, ncpus) in [
+        (MapType::Hash, 2),
+        (MapType::PercpuHash, 3),
+        (MapType::LruHash, 2),
+    ] {
+        let m = Arc::new(Map::create(MapSpec::new(t, 4, 8, 8), &MapOptions::new(ncpus)).unwrap());
+        let per = if t.is_percpu() { ncpus } else { 1 };
+        for k in [1u32, 5] {
+            let v: Vec<u8> = (0..per)
+                .flat_map(|cpu| u64::from(k * 100 + cpu).to_le_bytes())
+                .collect();
+            m.update(&k.to_le_bytes(), &v, 0).unwrap();
+        }
+        for worker in 0..ncpus {
+            let w = u64::from(if t.is_percpu() { worker } else { 0 });
+            assert_eq!(
+                run(&m, &lookup_prog(5, false), worker, false),
+                500 + w,
+                "{t:?}"
+            );
+            assert_eq!(
+                run(&m, &lookup_prog(2, false), worker, false),
+                0xdead,
+                "{t:?}"
+            );
+        }
+        assert_eq!(run(&m, &lookup_prog(1, true), 0, true), 100, "{t:?}");
+    }
 }

@@ -177,14 +177,22 @@ pub(crate) fn new_seed(zero: bool) -> u64 {
 pub(crate) fn hash(seed: u64, data: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = seed ^ (data.len() as u64).wrapping_mul(K);
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ v).wrapping_mul(K).rotate_left(29);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        h = (h ^ tail_le(rest)).wrapping_mul(K).rotate_left(29);
+    if data.len() <= SMALL_KEY {
+        // Byte by byte (see `bytes_le`): the common small key, just built
+        // by a program on its stack.
+        for c in data.chunks(8) {
+            h = (h ^ bytes_le(c)).wrapping_mul(K).rotate_left(29);
+        }
+    } else {
+        let mut chunks = data.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            h = (h ^ v).wrapping_mul(K).rotate_left(29);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            h = (h ^ bytes_le(rest)).wrapping_mul(K).rotate_left(29);
+        }
     }
     // fmix64 finaliser: every input bit affects every output bit.
     h ^= h >> 33;
@@ -194,26 +202,26 @@ pub(crate) fn hash(seed: u64, data: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-/// The 1–7 bytes of `rest` as a little-endian number (the upper bytes
-/// zero), from two overlapping loads instead of a copy into a zeroed
-/// buffer: the copy's variable length made it a `memcpy` call whose
-/// stores the following load waited for, on the path of every hash-map
-/// lookup. Overlapping bytes land at the same place in both halves, so
-/// or-ing them is exact.
+/// Keys up to this many bytes are read byte by byte.
+pub(crate) const SMALL_KEY: usize = 16;
+
+/// Up to 8 bytes as a little-endian number (the upper bytes zero), read
+/// one byte at a time. A key a program has just built on its stack was
+/// written with stores of its fields' sizes (4, 2, 1 bytes); a wider load
+/// spanning several of them cannot be forwarded from them and waits until
+/// they reach the cache — a stall longer than the whole hash. Byte loads
+/// are always forwarded. They are volatile so that the compiler does not
+/// merge them back into one wide load. (Before, a tail was copied into a
+/// zeroed buffer: a `memcpy` call, with the same stall. The values are the
+/// same.)
 #[inline(always)]
-fn tail_le(rest: &[u8]) -> u64 {
-    let n = rest.len();
-    if n >= 4 {
-        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]);
-        u64::from(lo) | (u64::from(hi) << ((n - 4) * 8))
-    } else if n > 0 {
-        u64::from(rest[0])
-            | (u64::from(rest[n / 2]) << (n / 2 * 8))
-            | (u64::from(rest[n - 1]) << ((n - 1) * 8))
-    } else {
-        0
+fn bytes_le(bytes: &[u8]) -> u64 {
+    let mut v = 0u64;
+    for (i, b) in bytes.iter().enumerate().take(8) {
+        // SAFETY: `b` is a valid reference to an initialised byte.
+        v |= u64::from(unsafe { std::ptr::read_volatile(b) }) << (i * 8);
     }
+    v
 }
 
 /// How a value is copied between user buffers and map memory: the kernel's
@@ -288,12 +296,13 @@ mod tests {
         for n in 1..=7 {
             let mut b = [0u8; 8];
             b[..n].copy_from_slice(&bytes[..n]);
-            assert_eq!(tail_le(&bytes[..n]), u64::from_le_bytes(b), "{n} bytes");
+            assert_eq!(bytes_le(&bytes[..n]), u64::from_le_bytes(b), "{n} bytes");
         }
         // Values of the earlier copy-based tail.
         assert_eq!(hash(7, b"abcdefghij"), 0x5ce4_936f_c714_4218);
         assert_eq!(hash(7, b"abc"), 0x00f2_8756_bbb1_88fa);
         assert_eq!(hash(7, b"abcdefghijklm"), 0x452e_eb8f_c848_621c);
+        assert_eq!(hash(7, &[0x5a; 21]), 0x3522_2998_e2d3_2100);
     }
 
     #[test]

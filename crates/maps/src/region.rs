@@ -295,8 +295,27 @@ impl Region {
         // SAFETY: in bounds; a byte slice view for the comparison only, of
         // key bytes that are written before an element is published.
         let mine = unsafe { std::slice::from_raw_parts(self.ptr(off), other.len()) };
-        mine == other
+        eq_by_words(mine, other)
     }
+}
+
+/// `a == b` for keys. `b` is the program's key, maybe just built on its
+/// stack with narrow stores: small keys are compared byte by byte, with
+/// volatile loads of `b` so that they stay narrow and are forwarded from
+/// those stores (see `header::bytes_le`); `memcmp`'s wide overlapping
+/// loads would stall on them.
+#[inline]
+fn eq_by_words(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > crate::header::SMALL_KEY {
+        return a == b;
+    }
+    a.iter().zip(b).all(|(x, y)| {
+        // SAFETY: `y` is a valid reference to an initialised byte.
+        *x == unsafe { std::ptr::read_volatile(y) }
+    })
 }
 
 impl Drop for Region {
@@ -399,6 +418,20 @@ fn map_fd(fd: RawFd, len: usize, mirror: usize, path: &Path) -> Result<(NonNull<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn word_comparison_is_byte_equality() {
+        let a: Vec<u8> = (0..80).collect();
+        for n in [0, 1, 3, 4, 5, 8, 13, 16, 64, 65, 80] {
+            assert!(super::eq_by_words(&a[..n], &a[..n]));
+            for i in 0..n {
+                let mut b = a[..n].to_vec();
+                b[i] ^= 0x40;
+                assert!(!super::eq_by_words(&a[..n], &b), "{n} bytes, byte {i}");
+            }
+        }
+        assert!(!super::eq_by_words(&a[..4], &a[..5]));
+    }
+
     use super::*;
 
     #[test]

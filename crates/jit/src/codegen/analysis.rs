@@ -29,6 +29,9 @@ pub(crate) enum Callee {
     /// `bpf_map_lookup_elem` on an array map known at compile time,
     /// emitted inline (see [`super::inline`]).
     ArrayLookup(super::inline::ArrayInline),
+    /// `bpf_map_lookup_elem` on a hash or LPM map known at compile time:
+    /// a direct call of `vm::helpers::maps::map_lookup_elem_known`.
+    KnownLookup,
 }
 
 /// The program, checked and resolved.

@@ -159,6 +159,7 @@ impl Gen<'_, '_> {
                 self.callback_helper(f);
             }
             Some(Callee::ArrayLookup(a)) => self.array_lookup(a),
+            Some(Callee::KnownLookup) => self.known_lookup(),
             Some(Callee::Local(t)) => {
                 self.depth_check();
                 if let Some(l) = self.func_label(t) {

@@ -2,6 +2,9 @@
 //! rewrites it (`array_map_gen_lookup`, `percpu_array_map_gen_lookup`):
 //! when the map in `r1` is known at compile time, the call becomes a
 //! bounds check, a multiply and an add — no helper call, no fault check.
+//! Lookups in known hash and LPM maps become a direct call of an unchecked
+//! lookup (as the kernel calls `__htab_map_lookup_elem` directly), with
+//! no fault check after it.
 //!
 //! The map is known when the `lddw r1, map` that loads it reaches the call
 //! on every path: it lies in the same straight line of code (no jump lands
@@ -11,13 +14,14 @@
 //! into its memory.
 
 use super::analysis::{Analysis, Callee};
-use super::regs::CTX;
+use super::regs::{CTX, SCRATCH_C};
 use super::Gen;
 use crate::runtime::OFF_ENV;
 use crate::x86::{self, Alu, Cc, Gpr, Mem, OpSize};
 use isa::{Insn, LoadImm, Reg};
 use std::sync::Arc;
 use uapi::helpers::id;
+use uapi::MapType;
 use vm::{HelperFn, PrepareOptions, RunEnv};
 
 /// An array lookup to emit inline (see [`maps::ArrayLayout`]).
@@ -75,10 +79,21 @@ pub(crate) fn inline_lookups(an: &mut Analysis, opts: &PrepareOptions<'_>) -> Ve
         if an.lddw[j] != Arc::as_ptr(&map).expose_provenance() as u64 {
             continue;
         }
-        let Some(a) = ArrayInline::of(&map) else {
+        if let Some(a) = ArrayInline::of(&map) {
+            an.callees[i] = Some(Callee::ArrayLookup(a));
+        } else if matches!(
+            map.map_type(),
+            MapType::Hash
+                | MapType::PercpuHash
+                | MapType::LruHash
+                | MapType::LruPercpuHash
+                | MapType::LpmTrie
+        ) && map.spec().key_size > 0
+        {
+            an.callees[i] = Some(Callee::KnownLookup);
+        } else {
             continue;
-        };
-        an.callees[i] = Some(Callee::ArrayLookup(a));
+        }
         if !held.iter().any(|m| Arc::ptr_eq(m, &map)) {
             held.push(map);
         }
@@ -154,6 +169,14 @@ impl Gen<'_, '_> {
         self.bind(null);
         self.e(x86::alu_rr(Alu::Xor, false, Rax, Rax));
         self.bind(done);
+    }
+
+    /// A lookup in a hash or LPM map known at compile time: a direct call
+    /// of the lookup, which needs no fault check and moves no packet.
+    pub(super) fn known_lookup(&mut self) {
+        self.e(x86::load64(SCRATCH_C, Mem::at(CTX, OFF_ENV)));
+        let f: HelperFn = vm::helpers::maps::map_lookup_elem_known;
+        self.buf.call_abs(f as usize as u64, Gpr::Rax);
     }
 
     /// `r *= k` (a shift when `k` is a power of two).

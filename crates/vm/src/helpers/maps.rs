@@ -89,6 +89,34 @@ fn status(r: ::maps::Result<()>) -> u64 {
     }
 }
 
+/// [`map_lookup_elem`] for compiled code that knows the map at compile
+/// time and runs unchecked (the kernel's verifier likewise turns the
+/// helper call into a direct call of the map type's lookup): no checked-
+/// mode validation, no map-of-maps dispatch, and it never faults, so the
+/// caller needs no fault check after it.
+///
+/// # Safety
+/// `map` is the address of a live [`::maps::Map`] that is not a map of
+/// maps, and `key` points to `key_size` readable bytes (what the verifier
+/// proves for `bpf_map_lookup_elem`).
+pub unsafe extern "C" fn map_lookup_elem_known(
+    map: u64,
+    key: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    env: &mut RunEnv<'_>,
+) -> u64 {
+    // SAFETY: the caller's contract.
+    let m = unsafe { &*std::ptr::with_exposed_provenance::<::maps::Map>(map as usize) };
+    let ks = m.spec().key_size as usize;
+    // SAFETY: the caller's contract (`ks > 0` for maps with lookups).
+    let k = unsafe {
+        std::slice::from_raw_parts(std::ptr::with_exposed_provenance::<u8>(key as usize), ks)
+    };
+    m.lookup_ptr(k, env.worker()).expose_provenance() as u64
+}
+
 /// `void *bpf_map_lookup_elem(map, key)`: the address of the value (this
 /// worker's slot for per-CPU maps), or 0.
 ///

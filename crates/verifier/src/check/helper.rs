@@ -32,6 +32,11 @@ struct Meta {
     callback: Option<usize>,
     /// The map argument came from a timer (`ARG_PTR_TO_TIMER`).
     timer: bool,
+    /// The key argument's value, when the stack holds a known constant
+    /// (`get_constant_map_key`).
+    const_key: Option<u64>,
+    /// A lookup that cannot fail: r0 is not null.
+    non_null: bool,
 }
 
 fn helper_name(hid: i32) -> String {
@@ -88,6 +93,14 @@ impl Env {
             self.check_arg(st, r, arg, &mut meta)?;
         }
         self.check_map_compat(hid, meta.map)?;
+        // Linux 6.13+: looking up a constant, in-range key of an array
+        // cannot fail, so the value is not null.
+        if let (id::MAP_LOOKUP_ELEM, Some(map), Some(key)) = (hid as u32, meta.map, meta.const_key)
+        {
+            let m = &self.maps[map as usize];
+            meta.non_null = matches!(m.map_type, MapType::Array | MapType::PercpuArray)
+                && key < m.max_entries as u64;
+        }
         self.helper_effects(st, hid, pr.ret, &meta, pc)
     }
 
@@ -166,6 +179,10 @@ impl Env {
                 let map = meta
                     .map
                     .ok_or_else(|| Fail::internal("lookup without map".into()))?;
+                if meta.non_null {
+                    // No id: nothing to null-check.
+                    return Ok(RegState::ptr(PtrKind::MapValue { map, null: false }));
+                }
                 let idnew = self.new_id();
                 let kind = match self.inner_map(map) {
                     Some(inner) => PtrKind::MapPtr {
@@ -258,7 +275,12 @@ impl Env {
                 _ => Err(self.type_mismatch(r, &reg, "map_ptr")),
             },
             ArgType::MapKey | ArgType::MapValue | ArgType::UninitMapValue => {
-                self.check_map_mem_arg(st, r, &reg, arg, meta)
+                self.check_map_mem_arg(st, r, &reg, arg, meta)?;
+                if arg == ArgType::MapKey {
+                    let ks = meta.map.map_or(0, |m| self.maps[m as usize].key_size);
+                    meta.const_key = const_map_key(st, &reg, ks);
+                }
+                Ok(())
             }
             ArgType::Mem { null, uninit, .. } => self.check_mem_arg(r, &reg, null, uninit, meta),
             ArgType::ConstSize { zero_ok } => self.check_size_arg(st, r, &reg, zero_ok, meta),
@@ -762,6 +784,37 @@ impl Env {
             _ => false,
         }
     }
+}
+
+/// `get_constant_map_key`: the key a stack pointer points to, when the
+/// stack holds it as zero bytes or as a spilled constant of exactly the
+/// key's size.
+fn const_map_key(st: &State, reg: &RegState, key_size: u32) -> Option<u64> {
+    use crate::state::ByteKind;
+    let p = reg.as_ptr()?;
+    let PtrKind::Stack { frame } = p.kind else {
+        return None;
+    };
+    let at = p.fixed_offset()?;
+    if !(-(uapi::MAX_BPF_STACK as i64)..0).contains(&at) || key_size == 0 {
+        return None;
+    }
+    let (spi, off) = crate::state::stack::locate(at);
+    let slot = st.frames.get(frame as usize)?.stack.slots.get(spi)?;
+    let run = |kind: ByteKind| {
+        slot.bytes[..=off]
+            .iter()
+            .rev()
+            .take_while(|b| **b == kind)
+            .count()
+    };
+    if run(ByteKind::Zero) >= key_size as usize {
+        return Some(0);
+    }
+    if !slot.is_spill() || run(ByteKind::Spill) != key_size as usize {
+        return None;
+    }
+    slot.spilled.as_scalar()?.as_const()
 }
 
 /// Pointers a helper may read or write memory through.

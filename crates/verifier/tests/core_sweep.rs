@@ -211,3 +211,122 @@ fn pointer_arithmetic_agrees_with_the_kernel() {
     }
     report("pointer arithmetic sweep", tried, &differ);
 }
+
+/// Every atomic operation, in both sizes, at aligned and misaligned
+/// offsets of every kind of memory.
+#[test]
+fn atomics_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let map = k
+        .create_map(&MapCreate::new(MapType::Array, 4, 64, 1))
+        .expect("array map");
+    let fd = map.fd().as_raw_fd();
+    // How r6 becomes each kind of memory (tc program: packet writes are
+    // allowed, the packet is checked for 16 bytes).
+    let kinds = [
+        ("stack", "r6 = r10\nr6 += -32\n"),
+        (
+            "map_value",
+            "r0 = 0\n*(u32 *)(r10 - 36) = r0\nld_pseudo r1, 1, 0\nr2 = r10\nr2 += -36\ncall 1\n\
+             if r0 != 0 goto +2\nr0 = 0\nexit\nr6 = r0\n",
+        ),
+        ("ctx", "r6 = r1\n"),
+        (
+            "pkt",
+            "r6 = *(u32 *)(r1 + 76)\nr2 = *(u32 *)(r1 + 80)\nr3 = r6\nr3 += 16\n\
+             if r3 <= r2 goto +2\nr0 = 0\nexit\n",
+        ),
+    ];
+    let ops = [
+        "lock *({W} *)(r6 + {O}) += r7",
+        "lock *({W} *)(r6 + {O}) |= r7",
+        "lock *({W} *)(r6 + {O}) &= r7",
+        "lock *({W} *)(r6 + {O}) ^= r7",
+        "r7 = atomic_fetch_add(({W} *)(r6 + {O}), r7)",
+        "r7 = atomic_fetch_or(({W} *)(r6 + {O}), r7)",
+        "r7 = xchg{S}(r6 + {O}, r7)",
+        "r0 = cmpxchg{S}(r6 + {O}, r0, r7)",
+    ];
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for (_, setup) in kinds {
+        for op in ops {
+            for size in [4u32, 8] {
+                for off in [0i32, 4, 8, 2] {
+                    let (wn, sn) = if size == 4 {
+                        ("u32", "32_32")
+                    } else {
+                        ("u64", "_64")
+                    };
+                    let line = op
+                        .replace("{W}", wn)
+                        .replace("{S}", sn)
+                        .replace("{O}", &off.to_string());
+                    let text = format!(
+                        "r0 = 0\n*(u64 *)(r10 - 32) = r0\n*(u64 *)(r10 - 24) = r0\n\
+                         *(u64 *)(r10 - 16) = r0\n{setup}r7 = 1\nr0 = 0\n{line}\nr0 = 0\nexit\n"
+                    );
+                    let Ok(_) = isa::asm::assemble(&text, isa::asm::Syntax::Llvm) else {
+                        continue;
+                    };
+                    tried += 1;
+                    differ.extend(compare(&k, ProgType::SchedCls, &text, Some(fd), true));
+                }
+            }
+        }
+    }
+    report("atomics sweep", tried, &differ);
+}
+
+/// Every conditional jump comparing each kind of pointer with a constant,
+/// a scalar, and another pointer, in 64 and 32 bits.
+#[test]
+fn pointer_comparisons_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let map = k
+        .create_map(&MapCreate::new(MapType::Array, 4, 64, 1))
+        .expect("array map");
+    let fd = map.fd().as_raw_fd();
+    let kinds = [
+        ("ctx", "r6 = r1\n"),
+        ("stack", "r6 = r10\nr6 += -16\n"),
+        ("map_ptr", "ld_pseudo r6, 1, 0\n"),
+        (
+            "map_value_or_null",
+            "r0 = 0\n*(u32 *)(r10 - 4) = r0\nld_pseudo r1, 1, 0\nr2 = r10\nr2 += -4\ncall 1\nr6 = r0\n",
+        ),
+        ("pkt", "r6 = *(u32 *)(r1 + 0)\n"),
+        ("pkt_end", "r6 = *(u32 *)(r1 + 4)\n"),
+    ];
+    let conds = ["==", "!=", ">", ">=", "<", "<=", "s>", "s<", "&"];
+    let others = ["0", "8", "r7", "r10", "r9"];
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for (_, setup) in kinds {
+        for c in conds {
+            for o in others {
+                for wide in [true, false] {
+                    let (a, b) = if wide {
+                        ("r6".to_string(), o.to_string())
+                    } else {
+                        ("w6".to_string(), o.replace('r', "w"))
+                    };
+                    let text = format!(
+                        "r0 = 0\n*(u64 *)(r10 - 16) = r0\n*(u64 *)(r10 - 8) = r0\n{setup}\
+                         r9 = *(u32 *)(r1 + 4)\nr7 = 5\nif {a} {c} {b} goto +1\nr0 = 1\nr0 = 2\nexit\n"
+                    );
+                    let Ok(_) = isa::asm::assemble(&text, isa::asm::Syntax::Llvm) else {
+                        continue;
+                    };
+                    tried += 1;
+                    differ.extend(compare(&k, ProgType::Xdp, &text, Some(fd), true));
+                }
+            }
+        }
+    }
+    report("pointer comparison sweep", tried, &differ);
+}

@@ -145,6 +145,19 @@ impl Env {
             Operand::Imm(imm) => RegState::scalar(Scalar::constant(imm as i64 as u64)),
         };
         self.read_reg(st, dst)?;
+        if let Operand::Imm(imm) = src {
+            // Constant operands the kernel refuses outright (registers may
+            // hold anything: BPF defines division by zero and masks
+            // shift amounts).
+            let div = matches!(op, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod);
+            if div && imm == 0 {
+                return Err(self.fail(EINVAL, "div by zero".into()));
+            }
+            let bits = if width == Width::W64 { 64 } else { 32 };
+            if matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh) && !(0..bits).contains(&imm) {
+                return Err(self.fail(EINVAL, format!("invalid shift {imm}")));
+            }
+        }
         self.write_reg(dst)?;
         let dst_reg = st.cur().reg(dst).clone();
         let result = match (&dst_reg, &src_reg) {

@@ -430,3 +430,82 @@ fn fix_jumps(text: &str) -> String {
         .join("\n")
         + "\n"
 }
+
+/// Every opcode with a few field patterns (other registers, a nonzero
+/// offset or immediate) between set-up and exit: which encodings are
+/// valid instructions.
+#[test]
+fn encodings_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for code in 0u8..=255 {
+        // (dst, src, off, imm)
+        for (dst, src, off, imm) in [
+            (1u8, 0u8, 0i16, 0i32),
+            (1, 2, 0, 0),
+            (1, 0, 1, 0),
+            (1, 0, 0, 1),
+            (1, 0, 0, 8),
+            (10, 0, 0, 0),
+            (1, 2, 0, 1),
+            (1, 0, 0, 16),
+        ] {
+            let pre = isa::asm::assemble(
+                "r1 = 0\nr2 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\n",
+                isa::asm::Syntax::Llvm,
+            )
+            .expect("assemble");
+            let post =
+                isa::asm::assemble("r0 = 0\nexit\n", isa::asm::Syntax::Llvm).expect("assemble");
+            let mut insns = pre.clone();
+            let raw = isa::RawInsn {
+                code,
+                dst,
+                src,
+                off,
+                imm,
+            };
+            insns.push(raw);
+            if code == 0x18 {
+                insns.push(isa::RawInsn {
+                    code: 0,
+                    dst: 0,
+                    src: 0,
+                    off: 0,
+                    imm: 0,
+                });
+            }
+            insns.extend(post.iter().copied());
+            let mut req = Request::new(&insns, ProgType::SocketFilter);
+            req.options = Options {
+                allow_uninit_stack: true,
+            };
+            let ours = verify(&req);
+            let load = ProgLoad::new(ProgType::SocketFilter, &insns).log_level(LogLevel::VERBOSE);
+            let theirs = match k.load_prog(&load) {
+                Ok(_) => Ok(()),
+                Err(KernelError::ProgRejected { log, errno }) => Err(log
+                    .text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.is_empty() && !l.starts_with("processed "))
+                    .map_or_else(|| format!("errno {errno}"), str::to_string)),
+                Err(e) => Err(e.to_string()),
+            };
+            tried += 1;
+            if ours.is_ok() != theirs.is_ok() {
+                differ.push(format!(
+                    "code {code:#04x} dst {dst} src {src} off {off} imm {imm}: kernel {:?}, oxbpf {:?}",
+                    theirs,
+                    ours.as_ref()
+                        .map(|_| ())
+                        .map_err(|r| r.error_line().to_string())
+                ));
+            }
+        }
+    }
+    report("encoding sweep", tried, &differ);
+}

@@ -509,3 +509,41 @@ fn encodings_agree_with_the_kernel() {
     }
     report("encoding sweep", tried, &differ);
 }
+
+/// Stack sizes along call chains: the main program and one or two callees
+/// each touch a given depth; the combined limit decides. Tracing program
+/// types are left out: their private stacks differ between kernels (the
+/// corpus' reference kernel gave one to a tracepoint program, this
+/// machine's kernel gives one only to perf_event programs, refusing the
+/// same corpus object); oxbpf follows the reference.
+#[test]
+fn call_stack_depths_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let depths = [8i32, 64, 200, 256, 320, 512];
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for t in [ProgType::SocketFilter, ProgType::Xdp] {
+        for a in depths {
+            for b in depths {
+                for two in [false, true] {
+                    let c = 128;
+                    let inner = if two {
+                        format!("g:\nr1 = 0\n*(u64 *)(r10 - {c}) = r1\nr0 = 0\nexit\n")
+                    } else {
+                        String::new()
+                    };
+                    let call_g = if two { "call g\n" } else { "" };
+                    let text = format!(
+                        "r1 = 0\n*(u64 *)(r10 - {a}) = r1\ncall f\nr0 = 0\nexit\n\
+                         f:\nr1 = 0\n*(u64 *)(r10 - {b}) = r1\n{call_g}r0 = 0\nexit\n{inner}"
+                    );
+                    tried += 1;
+                    differ.extend(compare(&k, t, &text, None, true));
+                }
+            }
+        }
+    }
+    report("call stack sweep", tried, &differ);
+}

@@ -683,12 +683,24 @@ impl Env {
                 }
             }
             Access::Write => {
+                let uninit_ok = self.opts.allow_uninit_stack;
+                // Bytes that every possible write covers.
+                let always = hi..lo + size as i64;
                 let stack = &mut st.frames[fi].stack;
                 for a in lo..hi + size as i64 {
                     let slot = stack.slot_mut(a);
                     slot.scrub();
                     let (_, i) = locate(a);
-                    slot.bytes[i] = ByteKind::Misc;
+                    // A byte only some of the possible writes reach stays
+                    // uninitialised if it was: marking it written let a
+                    // later read of a slot the write missed through (found
+                    // by the soundness fuzzer). The kernel refuses such
+                    // writes to loaders that may not read uninitialised
+                    // stack ("uninit stack in range of var-offset write
+                    // prohibited for !root"); root may read it anyway.
+                    if uninit_ok || slot.bytes[i] != ByteKind::Invalid || always.contains(&a) {
+                        slot.bytes[i] = ByteKind::Misc;
+                    }
                 }
             }
         }

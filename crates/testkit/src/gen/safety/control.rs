@@ -353,7 +353,7 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// A read of the spill area at a variable, bounded offset.
+    /// A read or write of the spill area at a variable, bounded offset.
     pub(super) fn stack_var(&mut self) {
         let [i, p, d] = self.three_regs();
         let skip = self.label();
@@ -365,8 +365,20 @@ impl Gen<'_, '_> {
         self.emit(format!("r{p} = r10"));
         self.emit(format!("r{p} += -{}", SPILL_SLOTS * 8));
         self.emit(format!("r{p} += r{i}"));
-        self.emit(format!("r{d} = *(u64 *)(r{p} + 0)"));
-        self.emit(format!("r9 += r{d}"));
+        if self.src.chance(50) {
+            self.emit(format!("r{d} = *(u64 *)(r{p} + 0)"));
+            self.emit(format!("r9 += r{d}"));
+        } else {
+            // A write at a variable offset: which slot it hit is unknown,
+            // so none counts as written (later reads of the others must
+            // still be refused).
+            let (_, ty) = if self.src.chance(70) {
+                (8, "u64")
+            } else {
+                self.size()
+            };
+            self.emit(format!("*({ty} *)(r{p} + 0) = r9"));
+        }
         self.emit(format!("{skip}:"));
         self.f.scalars &= !((1 << i) | (1 << p) | (1 << d));
     }

@@ -168,7 +168,8 @@ impl Log {
             s.push_str(&format!(" refs={}", ids.join(",")));
         }
         if f.callback.is_some() {
-            s.push_str(" cb");
+            // A callback in frame 0 is a timer's: it runs on its own.
+            s.push_str(if f.frameno == 0 { " async_cb" } else { " cb" });
         }
         s.push('\n');
         self.put(&s);

@@ -75,6 +75,7 @@ pub fn access(
         ProgType::SkSkb => skb::access(Skb::Stream, off, size, write),
         ProgType::SkMsg => sock::sk_msg(off, size, write),
         ProgType::SockOps => sock::sock_ops(off, size, write),
+        ProgType::CgroupSock => sock::sock(off, size, write, attach),
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
         ProgType::Tracepoint => (off >= 8)
             .then(|| raw(PERF_MAX_TRACE_SIZE, false))

@@ -31,6 +31,21 @@ const TYPES: &[(ProgType, Option<AttachType>, u32)] = &[
     (ProgType::RawTracepoint, None, 96),
     (ProgType::Tracepoint, None, 64),
     (
+        ProgType::CgroupSock,
+        Some(AttachType::CgroupInetSockCreate),
+        80,
+    ),
+    (
+        ProgType::CgroupSock,
+        Some(AttachType::CgroupInet4PostBind),
+        80,
+    ),
+    (
+        ProgType::CgroupSock,
+        Some(AttachType::CgroupInet6PostBind),
+        80,
+    ),
+    (
         ProgType::CgroupSockAddr,
         Some(AttachType::CgroupInet4Connect),
         72,

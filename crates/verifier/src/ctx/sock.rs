@@ -1,9 +1,11 @@
-//! Contexts of the socket program types `sk_msg` (`struct sk_msg_md`) and
-//! `sock_ops` (`struct bpf_sock_ops`), with the rules of the kernel's
-//! `sk_msg_is_valid_access` and `sock_ops_is_valid_access` (Linux 6.18);
+//! Contexts of the socket program types `sk_msg` (`struct sk_msg_md`),
+//! `sock_ops` (`struct bpf_sock_ops`) and `cgroup/sock` (`struct
+//! bpf_sock`), with the rules of the kernel's `sk_msg_is_valid_access`,
+//! `sock_ops_is_valid_access` and `sock_filter_is_valid_access` (Linux
+//! 6.18);
 //! `sk_skb`'s `__sk_buff` is in [`super::skb`].
 //!
-//! `sk_msg_md` and `bpf_sock_ops` have no internal structure in
+//! `sk_msg_md`, `bpf_sock_ops` and `bpf_sock` have no internal structure in
 //! [`uapi::ctx::kern`]: their accesses stay in the uapi layout (as
 //! `cgroup_sock_addr` does), so the runtime must hand these programs a
 //! context laid out as the uapi structure, with real pointers in the
@@ -15,6 +17,7 @@
 
 use super::{narrow_ok, CtxAccess};
 use crate::state::PtrKind;
+use uapi::AttachType;
 
 /// `struct sk_msg_md` offsets.
 mod msg {
@@ -92,6 +95,84 @@ pub(super) fn sock_ops(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
         return narrow_ok(0, size, 4).then(|| raw(None))?;
     }
     (size == 4).then(|| raw(None))?
+}
+
+/// `struct bpf_sock` offsets.
+mod sk {
+    pub const BOUND_DEV_IF: u32 = 0;
+    pub const MARK: u32 = 16;
+    pub const PRIORITY: u32 = 20;
+    pub const SRC_IP4: u32 = 24;
+    pub const SRC_IP6: u32 = 28;
+    pub const SRC_PORT: u32 = 44;
+    pub const DST_PORT: u32 = 48;
+    pub const DST_IP4: u32 = 52;
+    pub const DST_IP6: u32 = 56;
+    pub const STATE: u32 = 72;
+    pub const RX_QUEUE_MAPPING: u32 = 76;
+    pub const SIZE: u32 = 80;
+}
+
+/// `struct bpf_sock` of `cgroup/sock` programs (`sock_filter_is_valid_access`):
+/// the shared `bpf_sock` rules, then per attach type — `bound_dev_if`,
+/// `mark` and `priority` read and written by socket create and release
+/// hooks only, the source address and port read by the post-bind hook of
+/// their family only, everything else read-only. Raw uapi layout, like
+/// `sk_msg_md`.
+pub(super) fn sock(
+    off: u32,
+    size: u32,
+    write: bool,
+    attach: Option<AttachType>,
+) -> Option<CtxAccess> {
+    if off >= sk::SIZE || !off.is_multiple_of(size) {
+        return None;
+    }
+    let r = |start: u32, len: u32| (start..start + len).contains(&off);
+    let narrow = |field: u32| size <= field && size.is_power_of_two();
+    // `bpf_sock_is_valid_access`.
+    let shape = if off == sk::STATE
+        || off == 4
+        || off == 8
+        || off == 12
+        || off == sk::SRC_PORT
+        || off == sk::RX_QUEUE_MAPPING
+        || r(sk::SRC_IP4, 4)
+        || r(sk::SRC_IP6, 16)
+        || r(sk::DST_IP4, 4)
+        || r(sk::DST_IP6, 16)
+    {
+        narrow(4)
+    } else if r(sk::DST_PORT, 4) {
+        if off >= sk::DST_PORT + 2 {
+            false
+        } else {
+            narrow(if size == 4 { 4 } else { 2 })
+        }
+    } else {
+        size == 4
+    };
+    if !shape {
+        return None;
+    }
+    // `__sock_filter_check_attach_type`.
+    let post_bind4 = attach == Some(AttachType::CgroupInet4PostBind);
+    let post_bind6 = attach == Some(AttachType::CgroupInet6PostBind);
+    let ok = if off == sk::BOUND_DEV_IF || off == sk::MARK || off == sk::PRIORITY {
+        matches!(
+            attach,
+            Some(AttachType::CgroupInetSockCreate | AttachType::CgroupInetSockRelease)
+        )
+    } else if r(sk::SRC_IP4, 4) {
+        post_bind4 && !write
+    } else if r(sk::SRC_IP6, 16) {
+        post_bind6 && !write
+    } else if r(sk::SRC_PORT, 4) {
+        (post_bind4 || post_bind6) && !write
+    } else {
+        !write
+    };
+    ok.then(|| raw(None))?
 }
 
 #[cfg(test)]

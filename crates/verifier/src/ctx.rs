@@ -76,6 +76,21 @@ pub fn access(
         ProgType::SkMsg => sock::sk_msg(off, size, write),
         ProgType::SockOps => sock::sock_ops(off, size, write),
         ProgType::CgroupSock => sock::sock(off, size, write, attach),
+        // `struct bpf_cgroup_dev_ctx` (`cgroup_dev_is_valid_access`):
+        // read-only words, `access_type` also narrow; raw uapi layout.
+        ProgType::CgroupDevice => {
+            let ok = !write
+                && off + size <= 12
+                && if off < 4 {
+                    narrow_ok(0, size, 4)
+                } else {
+                    size == 4
+                };
+            ok.then_some(CtxAccess {
+                ptr: None,
+                rewrite: None,
+            })
+        }
         ProgType::Kprobe => raw(PT_REGS_SIZE, false),
         ProgType::Tracepoint => (off >= 8)
             .then(|| raw(PERF_MAX_TRACE_SIZE, false))

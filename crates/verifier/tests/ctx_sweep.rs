@@ -35,6 +35,7 @@ const TYPES: &[(ProgType, Option<AttachType>, u32)] = &[
         Some(AttachType::CgroupInetSockCreate),
         80,
     ),
+    (ProgType::CgroupDevice, Some(AttachType::CgroupDevice), 12),
     (
         ProgType::CgroupSock,
         Some(AttachType::CgroupInet4PostBind),

@@ -534,8 +534,11 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         id::PROBE_READ | id::PROBE_READ_STR | id::GET_FUNC_IP | id::GET_STACKID | id::GET_STACK => {
             is_tracing_type(t)
         }
-        // The coarse clock is not offered to tracing programs.
-        id::KTIME_GET_COARSE_NS => !is_tracing_type(t),
+        // The coarse clock is a networking helper (`bpf_sk_base_func_proto`):
+        // not for tracing, device or sysctl programs.
+        id::KTIME_GET_COARSE_NS => {
+            !is_tracing_type(t) && !matches!(t, ProgType::CgroupDevice | ProgType::CgroupSysctl)
+        }
         id::SKB_CGROUP_ID => matches!(
             t,
             ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb

@@ -169,6 +169,7 @@ const RET_TYPES: &[(ProgType, Option<AttachType>)] = &[
         Some(AttachType::CgroupInet4Getpeername),
     ),
     (ProgType::SockOps, None),
+    (ProgType::CgroupDevice, Some(AttachType::CgroupDevice)),
     (ProgType::SkSkb, None),
     (ProgType::SkMsg, None),
     (ProgType::Kprobe, None),

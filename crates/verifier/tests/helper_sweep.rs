@@ -26,6 +26,8 @@ const TYPES: &[(ProgType, Option<AttachType>)] = &[
         ProgType::CgroupSockAddr,
         Some(AttachType::CgroupInet4Connect),
     ),
+    (ProgType::CgroupSock, Some(AttachType::CgroupInetSockCreate)),
+    (ProgType::CgroupDevice, Some(AttachType::CgroupDevice)),
 ];
 
 /// Where this machine's kernel and the corpus' reference kernel differ:

@@ -378,6 +378,12 @@ impl Gen<'_, '_> {
                 self.size()
             };
             self.emit(format!("*({ty} *)(r{p} + 0) = r9"));
+            if self.oops() || self.src.chance(10) {
+                // Read a slot the write may have missed.
+                let slot = 1 + self.src.below(SPILL_SLOTS as u64);
+                self.emit(format!("r{d} = *(u64 *)(r10 - {})", slot * 8));
+                self.emit(format!("r9 ^= r{d}"));
+            }
         }
         self.emit(format!("{skip}:"));
         self.f.scalars &= !((1 << i) | (1 << p) | (1 << d));

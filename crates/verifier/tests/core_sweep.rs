@@ -547,3 +547,66 @@ fn call_stack_depths_agree_with_the_kernel() {
     }
     report("call stack sweep", tried, &differ);
 }
+
+/// Packet pointers of every context that has them, read and written after
+/// a bounds check: where each program type may write the packet.
+#[test]
+fn packet_writes_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    // (type, attach, data field, data_end field, field width)
+    let ctxs: &[(ProgType, Option<uapi::AttachType>, u32, u32, &str)] = &[
+        (ProgType::Xdp, None, 0, 4, "u32"),
+        (ProgType::SchedCls, None, 76, 80, "u32"),
+        (
+            ProgType::CgroupSkb,
+            Some(uapi::AttachType::CgroupInetIngress),
+            76,
+            80,
+            "u32",
+        ),
+        (ProgType::SkSkb, None, 76, 80, "u32"),
+        (ProgType::SkMsg, None, 0, 8, "u64"),
+        (ProgType::SockOps, None, 192, 200, "u64"),
+    ];
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for &(t, attach, data, end, fw) in ctxs {
+        for write in [false, true] {
+            for (kk, off, size) in [(8, 0, 8), (8, 4, 4), (8, 6, 4), (4, 0, 4), (2, 0, 4)] {
+                let access = if write {
+                    format!("r5 = 1\n*({} *)(r2 + {off}) = r5\n", w(size))
+                } else {
+                    format!("r5 = *({} *)(r2 + {off})\n", w(size))
+                };
+                let text = format!(
+                    "r2 = *({fw} *)(r1 + {data})\nr4 = *({fw} *)(r1 + {end})\nr3 = r2\n\
+                     r3 += {kk}\nr0 = 1\nif r3 > r4 goto +{}\n{access}r0 = 1\nexit\n",
+                    access.lines().count()
+                );
+                let insns = isa::asm::assemble(&text, isa::asm::Syntax::Llvm).expect("assemble");
+                let mut req = Request::new(&insns, t);
+                req.expected_attach_type = attach;
+                let ours = verify(&req);
+                let mut load = ProgLoad::new(t, &insns).log_level(LogLevel::VERBOSE);
+                if let Some(a) = attach {
+                    load = load.expected_attach_type(a);
+                }
+                let theirs = k.load_prog(&load);
+                tried += 1;
+                if ours.is_ok() != theirs.is_ok() {
+                    differ.push(format!(
+                        "{} write={write} {kk}/{off}/{size}: kernel {}, oxbpf {:?}",
+                        t.name(),
+                        if theirs.is_ok() { "accepts" } else { "rejects" },
+                        ours.as_ref()
+                            .map(|_| ())
+                            .map_err(|r| r.error_line().to_string())
+                    ));
+                }
+            }
+        }
+    }
+    report("packet write sweep", tried, &differ);
+}

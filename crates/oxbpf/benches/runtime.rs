@@ -239,6 +239,14 @@ fn main() {
             .as_mut()
             .and_then(|k| k.load(&obj, stem, name))
             .map(|kp| {
+                if std::env::var_os("DUMP").is_some() {
+                    if let Ok(code) = kp.jited_insns() {
+                        eprintln!(
+                            "{stem}::{name} (Linux):\n{}",
+                            jit::dump_jited(&code, 0, false)
+                        );
+                    }
+                }
                 median(
                     (0..ROUNDS)
                         .map(|_| {

@@ -196,9 +196,16 @@ impl Env {
                 RegState::Ptr(p)
             }
             RetType::BtfId { name } => {
-                let id = self
-                    .vmlinux
-                    .and_then(|b| b.find_by_name(btf::Kind::Struct, name));
+                let id = match self.struct_ids.iter().find(|(n, _)| *n == name) {
+                    Some(&(_, id)) => id,
+                    None => {
+                        let id = self
+                            .vmlinux
+                            .and_then(|b| b.find_by_name(btf::Kind::Struct, name));
+                        self.struct_ids.push((name, id));
+                        id
+                    }
+                };
                 let Some(id) = id else {
                     let msg =
                         format!("the kernel's BTF (Request::btf) is needed for struct {name}");

@@ -86,6 +86,8 @@ pub(crate) struct Env {
     pub btf_target: Option<crate::ctx::btf::Target>,
     /// The kernel's BTF, when the request gave it.
     pub vmlinux: Option<&'static btf::Btf>,
+    /// Struct ids looked up in `vmlinux` by name (a linear scan each).
+    pub struct_ids: Vec<(&'static str, Option<u32>)>,
     /// Per subprogram: its prototype when it is a global function.
     pub globals: Vec<Option<global::GlobalFn>>,
     /// Global functions called so far (verified after the main program).
@@ -127,6 +129,7 @@ impl Env {
             attach: None,
             btf_target: None,
             vmlinux: None,
+            struct_ids: Vec::new(),
             globals: Vec::new(),
             globals_called: Vec::new(),
             in_global: None,

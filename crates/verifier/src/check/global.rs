@@ -249,8 +249,13 @@ impl Env {
                         }
                         continue;
                     }
+                    let maybe_null = reg.as_ptr().is_some_and(|p| p.kind.maybe_null());
+                    if maybe_null && nonnull {
+                        let msg = format!("arg#{i} is expected to be non-NULL");
+                        return Err(self.fail(EINVAL, msg));
+                    }
                     let mem = matches!(
-                        reg.as_ptr().map(|p| p.kind),
+                        reg.as_ptr().map(|p| p.kind.non_null()),
                         Some(
                             PtrKind::Stack { .. }
                                 | PtrKind::Packet { .. }
@@ -265,9 +270,20 @@ impl Env {
                         let msg = format!("R{} type={} expected=fp", r.n(), reg.type_name());
                         return Err(self.fail(EACCES, msg));
                     }
-                    // The callee may read and write all of it.
-                    self.helper_mem_access(st, r, size as u64, Access::Read, false)?;
-                    self.helper_mem_access(st, r, size as u64, Access::Write, false)?;
+                    // The callee may read and write all of it; a maybe-null
+                    // pointer is checked as if it were not null
+                    // (`check_mem_reg`), then left as it was.
+                    let saved = st.cur().reg(r).clone();
+                    if let RegState::Ptr(p) = st.cur_mut().reg_mut(r) {
+                        p.kind = p.kind.non_null();
+                    }
+                    let res = self
+                        .helper_mem_access(st, r, size as u64, Access::Read, false)
+                        .and_then(|_| {
+                            self.helper_mem_access(st, r, size as u64, Access::Write, false)
+                        });
+                    *st.cur_mut().reg_mut(r) = saved;
+                    res?;
                 }
             }
         }

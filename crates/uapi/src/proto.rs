@@ -430,6 +430,28 @@ pub static PROTOS: &[HelperProto] = &[
         },
         &[],
     )),
+    // Identity, cgroup and signal helpers real programs use; the vm may not
+    // implement all of them (loading then fails on the helper, not here).
+    p(id::GET_SOCKET_UID, Integer, &[A::Ctx]),
+    p(id::GET_CGROUP_CLASSID, Integer, &[A::Ctx]),
+    p(id::GET_ROUTE_REALM, Integer, &[A::Ctx]),
+    p(id::SKB_ANCESTOR_CGROUP_ID, Integer, &[A::Ctx, A::Anything]),
+    p(id::SKB_ECN_SET_CE, Integer, &[A::Ctx]),
+    p(id::GET_CURRENT_ANCESTOR_CGROUP_ID, Integer, &[A::Anything]),
+    p(id::KTIME_GET_TAI_NS, Integer, &[]),
+    gpl(p(id::SEND_SIGNAL, Integer, &[A::Anything])),
+    gpl(p(id::SEND_SIGNAL_THREAD, Integer, &[A::Anything])),
+    p(
+        id::GET_NS_CURRENT_PID_TGID,
+        Integer,
+        &[A::Anything, A::Anything, MEM_UNINIT, SIZE],
+    ),
+    p(id::GET_ATTACH_COOKIE, Integer, &[A::Ctx]),
+    gpl(p(
+        id::PERF_EVENT_READ,
+        Integer,
+        &[A::ConstMapPtr, A::Anything],
+    )),
     // Syscall programs issue bpf(2) commands themselves.
     p(id::SYS_BPF, Integer, &[A::Anything, MEM_RO, SIZE]),
     // Iterators print into the seq_file of their meta argument.
@@ -584,6 +606,27 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
         id::SOCK_MAP_UPDATE | id::SOCK_HASH_UPDATE => t == ProgType::SockOps,
         id::SEQ_PRINTF | id::SEQ_WRITE => t == ProgType::Tracing,
         id::SYS_BPF => t == ProgType::Syscall,
+        id::GET_SOCKET_UID => matches!(
+            t,
+            ProgType::SocketFilter
+                | ProgType::SchedCls
+                | ProgType::SchedAct
+                | ProgType::CgroupSkb
+                | ProgType::SkSkb
+        ),
+        id::GET_ROUTE_REALM => matches!(
+            t,
+            ProgType::SchedCls
+                | ProgType::SchedAct
+                | ProgType::LwtIn
+                | ProgType::LwtOut
+                | ProgType::LwtXmit
+        ),
+        id::SKB_ANCESTOR_CGROUP_ID | id::SKB_ECN_SET_CE => matches!(
+            t,
+            ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb
+        ),
+        id::GET_ATTACH_COOKIE => is_tracing_type(t),
         _ => true,
     }
 }

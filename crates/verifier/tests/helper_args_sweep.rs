@@ -29,7 +29,7 @@ const TYPES: &[ProgType] = &[
 fn map_for(helper: u32) -> (MapType, u32, u32, u32) {
     match helper {
         id::TAIL_CALL => (MapType::ProgArray, 4, 4, 4),
-        id::PERF_EVENT_OUTPUT => (MapType::PerfEventArray, 4, 4, 4),
+        id::PERF_EVENT_OUTPUT | id::PERF_EVENT_READ => (MapType::PerfEventArray, 4, 4, 4),
         id::RINGBUF_OUTPUT | id::RINGBUF_QUERY | id::RINGBUF_RESERVE => {
             (MapType::Ringbuf, 0, 0, 4096)
         }

@@ -713,7 +713,7 @@ impl Env {
         }
         let map_ok = match t {
             MapType::ProgArray => h == id::TAIL_CALL,
-            MapType::PerfEventArray => matches!(h, id::PERF_EVENT_OUTPUT),
+            MapType::PerfEventArray => matches!(h, id::PERF_EVENT_OUTPUT | id::PERF_EVENT_READ),
             MapType::Ringbuf => matches!(
                 h,
                 id::RINGBUF_OUTPUT | id::RINGBUF_RESERVE | id::RINGBUF_QUERY
@@ -744,7 +744,7 @@ impl Env {
         };
         let func_ok = match h {
             id::TAIL_CALL => t == MapType::ProgArray,
-            id::PERF_EVENT_OUTPUT => t == MapType::PerfEventArray,
+            id::PERF_EVENT_OUTPUT | id::PERF_EVENT_READ => t == MapType::PerfEventArray,
             id::RINGBUF_OUTPUT | id::RINGBUF_RESERVE | id::RINGBUF_QUERY => t == MapType::Ringbuf,
             id::MAP_POP_ELEM => matches!(t, MapType::Queue | MapType::Stack),
             id::MAP_PUSH_ELEM | id::MAP_PEEK_ELEM => {

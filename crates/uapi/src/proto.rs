@@ -535,6 +535,36 @@ pub fn allowed(t: ProgType, helper: u32) -> bool {
     if proto(helper).is_none() {
         return false;
     }
+    // Lightweight tunnels (`lwt_out_func_proto` and the `xmit` additions).
+    if matches!(
+        t,
+        ProgType::LwtIn | ProgType::LwtOut | ProgType::LwtXmit | ProgType::LwtSeg6local
+    ) {
+        let out = matches!(
+            helper,
+            id::SKB_LOAD_BYTES
+                | id::SKB_PULL_DATA
+                | id::CSUM_DIFF
+                | id::GET_HASH_RECALC
+                | id::GET_ROUTE_REALM
+        );
+        let xmit = matches!(
+            helper,
+            id::SKB_STORE_BYTES
+                | id::L3_CSUM_REPLACE
+                | id::L4_CSUM_REPLACE
+                | id::REDIRECT
+                | id::CLONE_REDIRECT
+                | id::SKB_CHANGE_TAIL
+                | id::SKB_CHANGE_HEAD
+                | id::CSUM_UPDATE
+                | id::CSUM_LEVEL
+                | id::SET_HASH_INVALID
+        );
+        if out || (xmit && t == ProgType::LwtXmit) {
+            return true;
+        }
+    }
     match helper {
         id::SKB_LOAD_BYTES => is_skb_type(t) || t == ProgType::SkSkb,
         id::SKB_STORE_BYTES => {

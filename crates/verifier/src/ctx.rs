@@ -71,6 +71,9 @@ pub fn access(
         ProgType::SocketFilter => skb::access(Skb::Filter, off, size, write),
         ProgType::SchedCls | ProgType::SchedAct => skb::access(Skb::Tc, off, size, write),
         ProgType::CgroupSkb => skb::access(Skb::Cgroup, off, size, write),
+        ProgType::LwtIn | ProgType::LwtOut | ProgType::LwtXmit | ProgType::LwtSeg6local => {
+            skb::access(Skb::Lwt, off, size, write)
+        }
         ProgType::CgroupSockAddr => sock_addr(off, size, write, attach),
         ProgType::SkSkb => skb::access(Skb::Stream, off, size, write),
         ProgType::SkMsg => sock::sk_msg(off, size, write),

@@ -567,6 +567,8 @@ fn packet_writes_agree_with_the_kernel() {
             "u32",
         ),
         (ProgType::SkSkb, None, 76, 80, "u32"),
+        (ProgType::LwtIn, None, 76, 80, "u32"),
+        (ProgType::LwtXmit, None, 76, 80, "u32"),
         (ProgType::SkMsg, None, 0, 8, "u64"),
         (ProgType::SockOps, None, 192, 200, "u64"),
     ];

@@ -28,6 +28,8 @@ const TYPES: &[(ProgType, Option<AttachType>)] = &[
     ),
     (ProgType::CgroupSock, Some(AttachType::CgroupInetSockCreate)),
     (ProgType::CgroupDevice, Some(AttachType::CgroupDevice)),
+    (ProgType::LwtIn, None),
+    (ProgType::LwtXmit, None),
 ];
 
 /// Where this machine's kernel and the corpus' reference kernel differ:

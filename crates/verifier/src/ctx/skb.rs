@@ -21,6 +21,8 @@ pub(super) enum Skb {
     Cgroup,
     /// sk_skb stream parsers and verdicts.
     Stream,
+    /// Lightweight tunnel programs (`lwt_is_valid_access`).
+    Lwt,
 }
 
 fn within(off: u32, start: u32, len: u32) -> bool {
@@ -100,6 +102,15 @@ pub(super) fn access(kind: Skb, off: u32, size: u32, write: bool) -> Option<CtxA
         Skb::Cgroup => (
             r(skb::TC_CLASSID, 4) || r(skb::DATA_META, 4) || r(skb::WIRE_LEN, 4),
             r(skb::MARK, 4) || r(skb::PRIORITY, 4) || r(skb::CB, 20) || r(skb::TSTAMP, 8),
+        ),
+        Skb::Lwt => (
+            r(skb::TC_CLASSID, 4)
+                || socket
+                || r(skb::DATA_META, 4)
+                || r(skb::TSTAMP, 8)
+                || r(skb::WIRE_LEN, 4)
+                || r(skb::HWTSTAMP, 8),
+            r(skb::MARK, 4) || r(skb::PRIORITY, 4) || r(skb::CB, 20),
         ),
         Skb::Stream => (
             r(skb::TC_CLASSID, 4)

@@ -612,3 +612,35 @@ fn packet_writes_agree_with_the_kernel() {
     }
     report("packet write sweep", tried, &differ);
 }
+
+/// Legacy packet loads (`BPF_LD_ABS`/`IND`) from every socket buffer
+/// program type and a few others.
+#[test]
+fn legacy_packet_loads_agree_with_the_kernel() {
+    let Some(k) = testkit::require_kernel() else {
+        return;
+    };
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for t in [
+        ProgType::SocketFilter,
+        ProgType::SchedCls,
+        ProgType::SchedAct,
+        ProgType::CgroupSkb,
+        ProgType::SkSkb,
+        ProgType::LwtIn,
+        ProgType::LwtXmit,
+        ProgType::Xdp,
+        ProgType::Kprobe,
+    ] {
+        for text in [
+            "r6 = r1\nr0 = *(u8 *)skb[12]\nr0 = 0\nexit\n",
+            "r6 = r1\nr7 = 2\nr0 = *(u16 *)skb[r7 + 12]\nr0 = 0\nexit\n",
+            "r0 = *(u32 *)skb[12]\nr0 = 0\nexit\n",
+        ] {
+            tried += 1;
+            differ.extend(compare(&k, t, text, None, false));
+        }
+    }
+    report("legacy packet load sweep", tried, &differ);
+}

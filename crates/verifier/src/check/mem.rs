@@ -707,8 +707,9 @@ impl Env {
         Ok(())
     }
 
-    /// Legacy packet loads (`BPF_LD | BPF_ABS/IND`): socket buffer programs
-    /// only, `r6` the context, no references held.
+    /// Legacy packet loads (`BPF_LD | BPF_ABS/IND`): socket filters and tc
+    /// programs only (`may_access_skb`), `r6` the context, no references
+    /// held.
     pub(super) fn check_ld_abs(
         &mut self,
         st: &mut State,
@@ -716,10 +717,7 @@ impl Env {
         size: Size,
     ) -> Result<(), Fail> {
         use uapi::ProgType::*;
-        if !matches!(
-            self.prog_type,
-            SocketFilter | SchedCls | SchedAct | CgroupSkb
-        ) {
+        if !matches!(self.prog_type, SocketFilter | SchedCls | SchedAct) {
             let msg = "BPF_LD_[ABS|IND] instructions not allowed for this program type".into();
             return Err(self.fail(EINVAL, msg));
         }

@@ -155,6 +155,13 @@ fn verifier_meta(m: &Map) -> verifier::MapMeta {
     meta.frozen = m.is_frozen();
     meta.name = m.name().to_string();
     meta.spin_lock_off = s.spin_lock_off;
+    // Frozen read-only global data (`.rodata`, `.kconfig`): the verifier
+    // reads its bytes as constants, as Linux does, so `const volatile`
+    // configuration prunes dead branches.
+    if meta.frozen && meta.rdonly_prog() && s.map_type == uapi::MapType::Array && s.max_entries == 1
+    {
+        meta.data = m.lookup(&0u32.to_le_bytes()).ok();
+    }
     meta.inner = s.inner_map.as_deref().map(|i| {
         let mut im = verifier::MapMeta::new(i.map_type, i.key_size, i.value_size, i.max_entries);
         im.flags = i.flags;

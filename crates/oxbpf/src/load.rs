@@ -95,6 +95,15 @@ impl Object {
     }
 }
 
+/// What an object's BTF says about one of its programs.
+#[derive(Default)]
+struct Debug {
+    line_info: Vec<verifier::LineInfo>,
+    func_info: Vec<verifier::FuncInfo>,
+    btf: Option<Arc<btf::Btf>>,
+    prog_btf: Option<verifier::ProgBtf>,
+}
+
 /// A program given as instructions rather than an object (`oxbpf prog load`
 /// of assembly, embedders).
 #[derive(Debug, Clone)]
@@ -120,6 +129,19 @@ fn truncate(name: &str) -> &str {
         end -= 1;
     }
     &name[..end]
+}
+
+/// Byte offset of the member of struct `value_type` whose type is named
+/// `ty` (`bpf_timer`, `bpf_spin_lock`), from BTF.
+fn member_of_type(btf: &btf::Btf, value_type: u32, ty: &str) -> Option<u32> {
+    if value_type == 0 {
+        return None;
+    }
+    let c = btf.composite(value_type).ok()??;
+    c.members.iter().find_map(|mem| {
+        let t = btf.resolve(mem.type_id).ok()?;
+        (btf.type_name(t) == Some(ty)).then_some(mem.bit_offset / 8)
+    })
 }
 
 /// Byte offset of the `struct bpf_spin_lock` member of the map's value
@@ -155,6 +177,9 @@ fn verifier_meta(m: &Map) -> verifier::MapMeta {
     meta.frozen = m.is_frozen();
     meta.name = m.name().to_string();
     meta.spin_lock_off = s.spin_lock_off;
+    meta.timer_off = m
+        .btf()
+        .and_then(|b| member_of_type(b, s.btf_value_type_id, "bpf_timer"));
     // Frozen read-only global data (`.rodata`, `.kconfig`): the verifier
     // reads its bytes as constants, as Linux does, so `const volatile`
     // configuration prunes dead branches.
@@ -349,6 +374,16 @@ impl Runtime {
                 None => p.prog_type,
             };
             let (line_info, func_info) = debug_info(p, btf.as_deref());
+            // Global functions are verified on their own against their BTF
+            // prototype, as Linux does, when the object has BTF.
+            let prog_btf = btf.as_ref().map(|b| verifier::ProgBtf {
+                btf: Arc::clone(b),
+                funcs: p
+                    .func_info
+                    .iter()
+                    .map(|f| (f.insn_off, f.type_id))
+                    .collect(),
+            });
             let prog = self.load_verified(
                 ProgramDef {
                     name: &p.name,
@@ -359,9 +394,12 @@ impl Runtime {
                     license: &spec.license,
                 },
                 &by_id,
-                line_info,
-                func_info,
-                btf.clone(),
+                Debug {
+                    line_info,
+                    func_info,
+                    btf: btf.clone(),
+                    prog_btf,
+                },
                 opts,
             )?;
             programs.push((pi, prog));
@@ -395,18 +433,22 @@ impl Runtime {
             .iter()
             .map(|m| (m.id() as i32, m.clone()))
             .collect();
-        self.load_verified(def, &by_id, Vec::new(), Vec::new(), None, opts)
+        self.load_verified(def, &by_id, Debug::default(), opts)
     }
 
     fn load_verified(
         &self,
         def: ProgramDef<'_>,
         by_id: &BTreeMap<i32, Map>,
-        line_info: Vec<verifier::LineInfo>,
-        func_info: Vec<verifier::FuncInfo>,
-        btf: Option<Arc<btf::Btf>>,
+        debug: Debug,
         opts: &LoadOptions,
     ) -> Result<Program> {
+        let Debug {
+            line_info,
+            func_info,
+            btf,
+            prog_btf,
+        } = debug;
         let name = truncate(def.name).to_string();
         let mut req = verifier::Request::new(def.insns, def.prog_type);
         req.expected_attach_type = def.expected_attach_type;
@@ -416,6 +458,7 @@ impl Runtime {
             .collect();
         req.line_info = line_info.clone();
         req.func_info = func_info.clone();
+        req.prog_btf = prog_btf;
         req.log_level = opts.log_level;
         req.options.allow_uninit_stack = !opts.strict_uninit_stack;
         req.custom_helpers = self

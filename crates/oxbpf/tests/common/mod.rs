@@ -4,11 +4,11 @@
 pub const KNOWN: &[(&str, &str)] = &[
     (
         "iter_task",
-        "runtime: Request::btf not passed yet; vm: bpf_seq_printf (the verifier accepts it with BTF)",
+        "runtime: BTF-typed contexts are not passed to the verifier (loads through kernel pointers would need fault-free execution); vm: bpf_seq_printf",
     ),
     (
         "tp_btf_exec",
-        "runtime: Request::btf not passed yet, probe-mem loads (the verifier accepts it with BTF)",
+        "runtime: BTF-typed contexts are not passed to the verifier (loads through kernel pointers would need fault-free execution)",
     ),
     (
         "sk_skb_sockmap",
@@ -16,7 +16,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "spinlock_timer",
-        "runtime: MapMeta::timer_off from BTF not passed yet; vm: bpf_timer_* (the verifier accepts it)",
+        "vm: bpf_timer_* helpers (the verifier accepts it)",
     ),
     (
         "syscall_prog",

@@ -306,6 +306,51 @@ fn bpf_to_bpf_calls_keep_callee_saved_registers_and_frames() {
     assert_eq!(r, Ok(120 + 6 + 7 + 8 + 9 + 6));
 }
 
+/// Functions that save different registers (each saves only what it
+/// writes, `rbp` only where it uses `r10`): the caller's r6–r9 and stack
+/// survive, an `exit` in the middle of a function restores its own set, and
+/// call depth is still counted in frames.
+#[test]
+fn functions_with_different_save_sets() {
+    let text = "
+        r6 = 6
+        r7 = 7
+        r8 = 8
+        r9 = 9
+        *(u64 *)(r10 - 8) = r9
+        r1 = 3
+        call only_r7
+        r0 += r6
+        r0 += r7
+        r0 += r8
+        r0 += r9
+        r1 = *(u64 *)(r10 - 8)
+        r0 += r1
+        r8 = r0
+        r1 = 0
+        call only_r7
+        r0 += r8
+        r0 += r7
+        exit
+    only_r7:
+        r7 = r1
+        if r1 == 0 goto early
+        call stack_and_r9
+        r0 += r7
+        exit
+    early:
+        r0 = 1000
+        exit
+    stack_and_r9:
+        r9 = 900
+        *(u64 *)(r10 - 16) = r9
+        r0 = *(u64 *)(r10 - 16)
+        exit
+    ";
+    let (r, _) = agree(&asm(text), &[]);
+    assert_eq!(r, Ok((900 + 3) + 6 + 7 + 8 + 9 + 9 + 1000 + 7));
+}
+
 #[test]
 fn call_depth_beyond_eight_frames_is_an_error() {
     // Recursion of depth n; 7 nested calls are allowed (8 frames).

@@ -77,6 +77,13 @@ pub(crate) struct Analysis {
     pub live_out: Vec<super::liveness::Regs>,
     /// The BPF registers live at entry (the entry zeroes only those).
     pub live_entry: super::liveness::Regs,
+    /// Per instruction (same index as `insns`): the registers the frame of
+    /// the function it belongs to saves (an index into `frame_saves`).
+    pub func_of: Vec<usize>,
+    /// The save sets of [`Analysis::func_of`]: each function's own (see
+    /// [`per_function_saves`]) or, where functions are not cleanly
+    /// separated, one set: `saved`.
+    pub frame_saves: Vec<Vec<Gpr>>,
     /// Maps whose memory inlined lookups address: the compiled program
     /// holds them.
     pub maps: Vec<std::sync::Arc<maps::Map>>,
@@ -183,6 +190,8 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         callx_helpers: None,
         live_out: Vec::new(),
         live_entry: 0,
+        func_of: Vec::new(),
+        frame_saves: Vec::new(),
         maps: Vec::new(),
     };
     if has_callx && opts.callx_helper_ids {
@@ -208,6 +217,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
             an.targets[t as usize] = true;
         }
     }
+    (an.func_of, an.frame_saves) = per_function_saves(&an);
     an.maps = super::inline::inline_lookups(&mut an, opts);
     Ok(an)
 }
@@ -233,6 +243,69 @@ fn saved_regs(an: &Analysis) -> Vec<Gpr> {
         saved.push(bpf(Reg::R10));
     }
     saved
+}
+
+/// Which registers each function's frame saves. Where functions are
+/// cleanly separated — no jump from one into another, no code falling into
+/// the next function, no `callx` or callbacks — each saves only the BPF
+/// callee-saved registers it writes itself (and `rbp` if it uses `r10`), as
+/// Linux's JIT does: fewer pushes and pops per call. Its frame stays
+/// [`super::FRAME`] bytes (the reserve grows by what it does not push), so
+/// call depth remains a function of `rsp`. Otherwise every function saves
+/// the union (`saved`), so that any function's code may run in any frame.
+fn per_function_saves(an: &Analysis) -> (Vec<usize>, Vec<Vec<Gpr>>) {
+    let n = an.insns.len();
+    let whole = || (vec![0; n], vec![an.saved.clone()]);
+    if !an.multi_function() || an.has_callx || an.simple {
+        return whole();
+    }
+    // Function index of every instruction, by slot order.
+    let mut func_of = Vec::with_capacity(n);
+    let mut f = 0usize;
+    for (i, &(pc, _)) in an.insns.iter().enumerate() {
+        if i > 0 && an.is_entry(pc) {
+            if !an.insns[i - 1].1.is_terminator() {
+                return whole(); // falls into the next function
+            }
+            f += 1;
+        }
+        func_of.push(f);
+    }
+    let func_at = |slot: usize| {
+        an.insns
+            .binary_search_by_key(&slot, |&(pc, _)| pc)
+            .ok()
+            .map(|i| func_of[i])
+    };
+    for (i, &(pc, insn)) in an.insns.iter().enumerate() {
+        if matches!(insn, Insn::Call(_)) {
+            continue; // local calls enter through the prologue
+        }
+        if let Some(t) = insn.branch_target(pc) {
+            if t < 0 || func_at(t as usize) != Some(func_of[i]) {
+                return whole();
+            }
+        }
+    }
+    let mut sets = vec![Vec::new(); f + 1];
+    for (fi, set) in sets.iter_mut().enumerate() {
+        let body = || {
+            an.insns
+                .iter()
+                .zip(&func_of)
+                .filter(move |(_, &g)| g == fi)
+                .map(|(&(_, insn), _)| insn)
+        };
+        for r in [Reg::R6, Reg::R7, Reg::R8, Reg::R9] {
+            if body().any(|i| writes(&i, r)) {
+                set.push(bpf(r));
+            }
+        }
+        if body().any(|i| mentions(&i, Reg::R10)) {
+            set.push(bpf(Reg::R10));
+        }
+    }
+    (func_of, sets)
 }
 
 fn host_saved(an: &Analysis) -> Vec<Gpr> {

@@ -106,11 +106,20 @@ impl Gen<'_, '_> {
     /// A function's prologue: save, reserve the frame, set the frame
     /// pointer.
     pub(super) fn prologue(&mut self) {
-        for i in 0..self.an.saved.len() {
-            self.e(x86::push(self.an.saved[i]));
+        let saved = self.saved();
+        for &r in saved {
+            self.e(x86::push(r));
         }
         self.e(x86::alu_ri(Alu::Sub, true, Rsp, self.frame_sub()));
-        if self.an.uses_fp {
+        // With per-function saves, `rbp` is saved exactly where the
+        // function uses `r10`; otherwise (one function, whose registers the
+        // trampoline saves, or the shared set) wherever any function does.
+        let sets_fp = if self.per_function_saves() {
+            saved.contains(&Rbp)
+        } else {
+            self.an.uses_fp
+        };
+        if sets_fp {
             self.e(x86::lea(Rbp, Mem::at(Rsp, uapi::MAX_BPF_STACK as i32)));
         }
     }
@@ -121,8 +130,8 @@ impl Gen<'_, '_> {
         if self.frame_sub() != 0 {
             self.e(x86::alu_ri(Alu::Add, true, Rsp, self.frame_sub()));
         }
-        for i in (0..self.an.saved.len()).rev() {
-            self.e(x86::pop(self.an.saved[i]));
+        for &r in self.saved().iter().rev() {
+            self.e(x86::pop(r));
         }
     }
 
@@ -137,7 +146,7 @@ impl Gen<'_, '_> {
         if i + 1 == self.an.insns.len() {
             return; // the epilogue comes next
         }
-        if self.an.saved.len() <= 1 {
+        if self.saved().len() <= 1 || self.per_function_saves() {
             self.epilogue_code();
         } else {
             let l = self.epilogue;

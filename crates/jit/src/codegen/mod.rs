@@ -16,7 +16,8 @@
 //!           depth and from any program reached by tail calls
 //! entry(f): function prologue (push saved registers, reserve the frame,
 //!           rbp = frame pointer), then the function's instructions
-//! epilogue: shared by every function
+//! epilogue: after the last function (its own; other functions' exits
+//!           inline theirs, or jump here when all share one save set)
 //! stubs:    the cold paths, out of line (division by zero, signed
 //!           division by -1, 64-bit division of operands wider than 32
 //!           bits, helper faults, packet loads out of the fast case, run
@@ -30,7 +31,9 @@
 //! # Frames
 //!
 //! Every function frame is exactly [`FRAME`] bytes (return address, saved
-//! registers, padding, the 512-byte BPF stack), so that inside any function
+//! registers, padding, the 512-byte BPF stack; a function that saves fewer
+//! registers reserves more — see `analysis::per_function_saves` for which
+//! registers each function saves), so that inside any function
 //! body `rsp = exit_rsp - 560 * (depth + 1)`: one compare against a value
 //! the trampoline stored tells whether another bpf-to-bpf call would pass
 //! `MAX_CALL_FRAMES` (the call site's check), or whether a tail call is made
@@ -122,6 +125,9 @@ pub(crate) struct Gen<'a, 'p> {
     pub pc: usize,
     /// Its index in `an.insns`.
     pub cur: usize,
+    /// The save set of the function being lowered (index into
+    /// `an.frame_saves`).
+    frame: usize,
     blinder: Option<crate::blind::Blinder>,
 }
 
@@ -150,10 +156,22 @@ impl<'a, 'p> Gen<'a, 'p> {
     /// program (which calls nothing) just the BPF stack if it uses one.
     pub fn frame_sub(&self) -> i32 {
         match (self.an.simple, self.an.uses_fp) {
-            (false, _) => frame_sub(self.an.saved.len()),
+            (false, _) => frame_sub(self.saved().len()),
             (true, true) => uapi::MAX_BPF_STACK as i32,
             (true, false) => 0,
         }
+    }
+
+    /// The registers the current function's frame saves.
+    pub fn saved(&self) -> &'a [Gpr] {
+        let an: &'a Analysis = self.an;
+        &an.frame_saves[self.frame]
+    }
+
+    /// Whether every function saves its own registers (else all save the
+    /// same ones and may share one epilogue).
+    pub fn per_function_saves(&self) -> bool {
+        self.an.frame_saves.len() > 1
     }
 
     /// Whether the BPF register in machine register `reg` may be read
@@ -247,6 +265,7 @@ pub(crate) fn pass(
         stubs: Vec::new(),
         pc: 0,
         cur: 0,
+        frame: 0,
         blinder: opts.blind_seed.map(crate::blind::Blinder::new),
     };
     if an.simple {
@@ -312,6 +331,7 @@ impl Gen<'_, '_> {
                 fused = self.lower_pair(i, insn);
                 continue;
             }
+            self.frame = an.func_of.get(i).copied().unwrap_or(0);
             if let Some(f) = self.func_label(pc) {
                 if i > 0 && !an.insns[i - 1].1.is_terminator() {
                     // Code falling into the next function continues in the

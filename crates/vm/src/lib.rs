@@ -70,10 +70,10 @@ pub mod test_run;
 mod tests;
 
 pub use env::{PacketView, RunEnv, TailCallHook};
-pub use interp::callbacks;
 pub use error::{AccessKind, BoxError, HelperFault, PrepareError, VmError};
 pub use helpers::{HelperFn, HelperRegistry};
 pub use host::{HelperHost, TraceSink};
+pub use interp::callbacks;
 pub use interp::{Machine, DEFAULT_BUDGET};
 pub use memory::{Region, RegionKind};
 pub use program::{subprog_addr, ExecMode, PrepareOptions, Program, Resolver, SUBPROG_ADDR_TAG};

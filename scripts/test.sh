@@ -8,4 +8,4 @@ cargo nextest run --workspace --no-fail-fast
 cargo test --doc --workspace -q
 cargo build --release -q -p oxbpf-cli
 python3 testdata/conformance/check.py --cpu-version v4 --include-groups callx packet --strict-errors -j 2 \
-  -- target/release/oxbpf conformance-plugin
+  -- "${CARGO_TARGET_DIR:-target}/release/oxbpf" conformance-plugin

@@ -11,16 +11,12 @@ pub const KNOWN: &[(&str, &str)] = &[
         "runtime: BTF-typed contexts are not passed to the verifier (loads through kernel pointers would need fault-free execution)",
     ),
     (
-        "sk_skb_sockmap",
-        "vm: sk_redirect_hash, msg_redirect_map, sock_hash_update helpers (the verifier accepts it)",
-    ),
-    (
         "spinlock_timer",
         "vm: bpf_timer_* helpers (the verifier accepts it)",
     ),
     (
         "syscall_prog",
-        "vm: bpf_copy_from_user, bpf_sys_bpf (the verifier accepts it)",
+        "vm: bpf_sys_bpf, the bpf(2) commands of a syscall program (the verifier accepts it)",
     ),
     // The kernel gives up at its complexity limit; oxbpf's pruning proves
     // the program safe (see the verifier's corpus test).

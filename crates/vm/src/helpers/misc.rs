@@ -571,6 +571,7 @@ pub fn standard_registry() -> HelperRegistry {
     super::trace::register(&mut r);
     super::task::register(&mut r);
     super::net::register(&mut r);
+    super::sock::register(&mut r);
     super::register_packet_helpers(&mut r);
     let all: [(u32, super::HelperFn); 19] = [
         (id::PROBE_READ, probe_read),

@@ -25,6 +25,7 @@ pub mod misc;
 pub mod net;
 pub mod packet;
 pub mod skb;
+pub mod sock;
 pub mod task;
 pub mod trace;
 pub mod xdp;

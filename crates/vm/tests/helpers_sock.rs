@@ -335,6 +335,9 @@ fn copy_from_user_matches_linux() {
         assert_eq!(out.retval, 0);
         assert_eq!(&out.ctx_out[..], &ours[..], "ptr {p:#x} len {n}");
     }
-    eprintln!("copy_from_user: {} cases agree with the kernel", cases.len());
+    eprintln!(
+        "copy_from_user: {} cases agree with the kernel",
+        cases.len()
+    );
     drop(user);
 }

@@ -185,3 +185,20 @@ fn pcap_writes_the_packets_a_program_rewrites() {
     assert_eq!(n, kept, "{s}");
     let _ = std::fs::remove_file(out);
 }
+
+#[test]
+fn btf_typed_programs_verify_but_do_not_run_yet() {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        eprintln!("SKIPPED: no /sys/kernel/btf/vmlinux to type tp_btf contexts");
+        return;
+    }
+    let o = oxbpf(&["prog", "verify", "corpus/obj/tp_btf_exec.o"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("accepted"), "{}", stdout(&o));
+    // Loads through kernel pointers need fault-free execution: refused,
+    // with the instruction, rather than run unsafely.
+    let o = oxbpf(&["prog", "run", "file", "corpus/obj/tp_btf_exec.o"]);
+    assert_eq!(o.status.code(), Some(255));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("loads through kernel pointers"), "{e}");
+}

@@ -44,7 +44,7 @@ mod runtime;
 mod typed;
 
 pub use error::{Error, Result};
-pub use load::{LoadOptions, Object, ProgramDef};
+pub use load::{LoadOptions, Object, ProgramDef, Verified};
 pub use map::Map;
 pub use program::Program;
 pub use runtime::{Engine, Runtime, RuntimeOptions};

@@ -102,6 +102,35 @@ struct Debug {
     func_info: Vec<verifier::FuncInfo>,
     btf: Option<Arc<btf::Btf>>,
     prog_btf: Option<verifier::ProgBtf>,
+    /// The kernel's BTF and attach target of a tracing program.
+    kernel_btf: Option<verifier::BtfInfo>,
+}
+
+/// A verdict of [`Runtime::verify_spec`]: the program was accepted.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The program's name (as the kernel keeps it).
+    pub name: String,
+    pub insns_processed: u64,
+    /// The log at the requested level.
+    pub log: String,
+}
+
+/// The kernel's BTF and attach target of a tracing program: the section's
+/// target (`tp_btf/<tracepoint>`, `iter/<target>`, `fentry/<function>`)
+/// looked up in the running kernel's BTF.
+fn kernel_btf(p: &object::ProgramSpec) -> Option<verifier::BtfInfo> {
+    if p.prog_type != ProgType::Tracing {
+        return None;
+    }
+    let vmlinux = object::vmlinux_btf().ok().flatten()?;
+    let target = p.section.split_once('/')?.1;
+    let attach = p.expected_attach_type?;
+    let attach_btf_id = verifier::attach_btf_id(vmlinux, attach, target)?;
+    Some(verifier::BtfInfo {
+        vmlinux,
+        attach_btf_id,
+    })
 }
 
 /// A program given as instructions rather than an object (`oxbpf prog load`
@@ -291,6 +320,43 @@ impl Runtime {
 
     /// Loads a parsed object.
     pub fn load_spec(&self, spec: &object::ObjectSpec, opts: &LoadOptions) -> Result<Object> {
+        let (maps, programs, btf) = self.each_program(spec, opts, |def, by_id, debug| {
+            self.load_verified(def, by_id, debug, opts)
+        })?;
+        self.finish_load(spec, maps, programs, btf)
+    }
+
+    /// Verifies the selected programs of a parsed object (with its maps
+    /// created, as loading does) without preparing them to run: the
+    /// verdicts of `oxbpf prog verify`. Tracing programs are verified
+    /// against the kernel's BTF (`tp_btf`, `iter`, `fentry` contexts),
+    /// which loading cannot offer yet (see [`Error::Unsupported`]).
+    pub fn verify_spec(
+        &self,
+        spec: &object::ObjectSpec,
+        opts: &LoadOptions,
+    ) -> Result<Vec<Verified>> {
+        let (_, verified, _) = self.each_program(spec, opts, |def, by_id, debug| {
+            let name = truncate(def.name).to_string();
+            let v = self.verify_def(&def, by_id, &debug, opts)?;
+            Ok(Verified {
+                name,
+                insns_processed: v.insns_processed(),
+                log: v.log().to_string(),
+            })
+        })?;
+        Ok(verified.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// Creates the object's maps, then calls `f` for each selected program
+    /// with its relocated definition.
+    #[allow(clippy::type_complexity)]
+    fn each_program<T>(
+        &self,
+        spec: &object::ObjectSpec,
+        opts: &LoadOptions,
+        mut f: impl FnMut(ProgramDef<'_>, &BTreeMap<i32, Map>, Debug) -> Result<T>,
+    ) -> Result<(Vec<Map>, Vec<(usize, T)>, Option<Arc<btf::Btf>>)> {
         let btf = spec.btf.clone().map(Arc::new);
         // Maps, in the object's order; index in the spec -> map.
         let mut maps = Vec::with_capacity(spec.maps.len());
@@ -340,7 +406,7 @@ impl Runtime {
         }
         let by_id: BTreeMap<i32, Map> = maps.iter().map(|m| (m.id() as i32, m.clone())).collect();
 
-        let mut programs: Vec<(usize, Program)> = Vec::new();
+        let mut programs: Vec<(usize, T)> = Vec::new();
         for (pi, p) in spec.programs.iter().enumerate() {
             let wanted = match &opts.programs {
                 Some(names) => names.iter().any(|n| n == &p.name),
@@ -384,7 +450,7 @@ impl Runtime {
                     .map(|f| (f.insn_off, f.type_id))
                     .collect(),
             });
-            let prog = self.load_verified(
+            let prog = f(
                 ProgramDef {
                     name: &p.name,
                     prog_type,
@@ -399,12 +465,22 @@ impl Runtime {
                     func_info,
                     btf: btf.clone(),
                     prog_btf,
+                    kernel_btf: kernel_btf(p),
                 },
-                opts,
             )?;
             programs.push((pi, prog));
         }
+        Ok((maps, programs, btf))
+    }
 
+    /// Fills the initial slots of program arrays and maps of maps.
+    fn finish_load(
+        &self,
+        spec: &object::ObjectSpec,
+        maps: Vec<Map>,
+        programs: Vec<(usize, Program)>,
+        btf: Option<Arc<btf::Btf>>,
+    ) -> Result<Object> {
         // Initial slots of program arrays and maps of maps.
         for (m, map) in spec.maps.iter().zip(&maps) {
             for (index, slot) in &m.init_slots {
@@ -436,19 +512,15 @@ impl Runtime {
         self.load_verified(def, &by_id, Debug::default(), opts)
     }
 
-    fn load_verified(
+    /// Verifies one program: what `BPF_PROG_LOAD` checks before anything
+    /// runs.
+    fn verify_def(
         &self,
-        def: ProgramDef<'_>,
+        def: &ProgramDef<'_>,
         by_id: &BTreeMap<i32, Map>,
-        debug: Debug,
+        debug: &Debug,
         opts: &LoadOptions,
-    ) -> Result<Program> {
-        let Debug {
-            line_info,
-            func_info,
-            btf,
-            prog_btf,
-        } = debug;
+    ) -> Result<verifier::VerifiedProgram> {
         let name = truncate(def.name).to_string();
         let mut req = verifier::Request::new(def.insns, def.prog_type);
         req.expected_attach_type = def.expected_attach_type;
@@ -456,9 +528,10 @@ impl Runtime {
             .iter()
             .map(|(&id, m)| (id, verifier_meta(m)))
             .collect();
-        req.line_info = line_info.clone();
-        req.func_info = func_info.clone();
-        req.prog_btf = prog_btf;
+        req.line_info = debug.line_info.clone();
+        req.func_info = debug.func_info.clone();
+        req.prog_btf = debug.prog_btf.clone();
+        req.btf = debug.kernel_btf;
         req.log_level = opts.log_level;
         req.options.allow_uninit_stack = !opts.strict_uninit_stack;
         req.custom_helpers = self
@@ -467,14 +540,43 @@ impl Runtime {
             .read()
             .map(|p| p.clone())
             .unwrap_or_default();
-        let verified = verifier::verify(&req).map_err(|r| Error::Verify {
-            program: name.clone(),
-            source_line: r.pc.and_then(|pc| source_line(&line_info, pc)),
+        verifier::verify(&req).map_err(|r| Error::Verify {
+            program: name,
+            source_line: r.pc.and_then(|pc| source_line(&debug.line_info, pc)),
             message: r.error_line().to_string(),
             pc: r.pc,
             errno: r.errno,
             log: r.log.clone(),
-        })?;
+        })
+    }
+
+    fn load_verified(
+        &self,
+        def: ProgramDef<'_>,
+        by_id: &BTreeMap<i32, Map>,
+        debug: Debug,
+        opts: &LoadOptions,
+    ) -> Result<Program> {
+        let verified = self.verify_def(&def, by_id, &debug, opts)?;
+        let Debug {
+            line_info,
+            func_info,
+            btf,
+            ..
+        } = debug;
+        let name = truncate(def.name).to_string();
+        // Loads through kernel pointers (BTF-typed contexts) must give 0
+        // instead of faulting, which neither engine does yet: refuse to
+        // run such programs rather than run them unsafely.
+        if let Some(&pc) = verified.probe_mem_insns().first() {
+            return Err(Error::Unsupported {
+                program: name,
+                reason: format!(
+                    "insn {pc}: loads through kernel pointers (BTF) cannot run in user space yet; \
+                     `oxbpf prog verify` checks such programs"
+                ),
+            });
+        }
         let helpers = self
             .reg
             .helpers

@@ -52,18 +52,13 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
             ..Default::default()
         };
         let t0 = std::time::Instant::now();
-        let res = rt.load_spec(&spec, &opts);
+        let res = rt.verify_spec(&spec, &opts);
         let usec = t0.elapsed().as_micros() as u64;
         let ty = prog_type.unwrap_or(p.prog_type);
         let (verdict, processed, error, log) = match &res {
-            Ok(obj) => {
-                let prog = &obj.programs()[0];
-                (
-                    "accepted",
-                    prog.insns_processed(),
-                    None,
-                    prog.verifier_log().to_string(),
-                )
+            Ok(v) => {
+                let v = &v[0];
+                ("accepted", v.insns_processed, None, v.log.clone())
             }
             Err(e) => match e.innermost() {
                 oxbpf::Error::Verify { log, .. } => (

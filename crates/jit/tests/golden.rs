@@ -45,6 +45,35 @@ fn golden(name: &str, text: &str, bmi2: bool) {
     testkit::golden::assert_golden(format!("crates/jit/tests/golden/{name}.txt"), actual);
 }
 
+/// The benchmark's checksum loop (crates/jit/benches/jit.rs): a 16-bit
+/// one's-complement sum with a bounds check per step.
+#[test]
+fn checksum_loop() {
+    let text = "
+        r2 = *(u64 *)(r1 + 0)
+        r3 = *(u64 *)(r1 + 8)
+        r0 = 0
+        r4 = r2
+        r5 = 0
+    loop:
+        r6 = r4
+        r6 += 2
+        if r6 > r3 goto done
+        r7 = *(u16 *)(r4 + 0)
+        r0 += r7
+        r4 += 2
+        r5 += 2
+        if r5 < 1500 goto loop
+    done:
+        r6 = r0
+        r6 >>= 16
+        r0 &= 0xffff
+        r0 += r6
+        exit
+    ";
+    golden("checksum", text, true);
+}
+
 #[test]
 fn prime_counting_loop() {
     let text = std::fs::read_to_string(concat!(

@@ -183,6 +183,14 @@ impl Program {
             .as_ref()
     }
 
+    /// The JIT's code when `engine` is the JIT (compiling it only then).
+    fn jited_if(&self, engine: Engine) -> Option<&Arc<jit::JitProgram>> {
+        match engine {
+            Engine::Jit => self.jited(),
+            Engine::Interpreter => None,
+        }
+    }
+
     /// Why the JIT cannot compile this program, if it cannot.
     pub fn jit_error(&self) -> Option<String> {
         self.compile_jit().err()
@@ -296,7 +304,7 @@ impl Program {
         let tail = self.tail_calls();
         // The engines run all repetitions in one call, set up once, as the
         // kernel's test-run loop does (see `TestRun::run_repeated`).
-        let res = match (engine, self.jited()) {
+        let res = match (engine, self.jited_if(engine)) {
             (Engine::Jit, Some(code)) => run.run_repeated(host, |env, ctx, n| {
                 env.set_worker(worker);
                 code.run_repeated(env, &[ctx], tail.map(|t| t as &dyn jit::TailCalls), n)
@@ -345,7 +353,7 @@ impl Program {
         engine: Engine,
     ) -> Result<u64> {
         let tail = self.tail_calls();
-        let res = match (engine, self.jited()) {
+        let res = match (engine, self.jited_if(engine)) {
             (Engine::Jit, Some(code)) => run.run_once(host, |env, ctx| {
                 env.set_worker(worker);
                 code.run_with_tail_calls(env, &[ctx], tail.map(|t| t as &dyn jit::TailCalls))
@@ -395,7 +403,7 @@ impl Program {
             env.set_tail_calls(t);
         }
         env.set_host(&mut host);
-        let res = match (engine, self.jited()) {
+        let res = match (engine, self.jited_if(engine)) {
             (Engine::Jit, Some(code)) => code.run_with_tail_calls(
                 &mut env,
                 &[addr, len],

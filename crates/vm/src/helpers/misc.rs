@@ -218,25 +218,6 @@ fn probe_read_str_common(dst: u64, size: u64, src: u64, space: Space, env: &mut 
     }
 }
 
-macro_rules! helper {
-    ($(#[$doc:meta])* $name:ident($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $env:ident) $body:block) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The helper contract (see [`crate::helpers`]): in unchecked mode
-        /// pointer arguments are valid as the helper's prototype says.
-        #[allow(unused_variables)]
-        pub unsafe extern "C" fn $name(
-            $a: u64,
-            $b: u64,
-            $c: u64,
-            $d: u64,
-            $e: u64,
-            $env: &mut RunEnv<'_>,
-        ) -> u64 $body
-    };
-}
-
 helper!(
     /// `long bpf_probe_read(dst, size, src)` (the compat form, which reads
     /// user or kernel memory by address: one address space here).

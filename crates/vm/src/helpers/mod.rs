@@ -19,6 +19,28 @@
 //! the run is checked. A helper that finds its arguments unusable calls
 //! [`RunEnv::fault`], and the program stops after the helper returns.
 
+/// Defines a helper from its body: the `extern "C"` signature of
+/// [`HelperFn`] with named registers, and the safety section every helper
+/// shares. Defined before the submodules so that they can all use it.
+macro_rules! helper {
+    ($(#[$doc:meta])* $name:ident($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $env:ident) $body:block) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The helper contract (see [`crate::helpers`]): in unchecked mode
+        /// pointer arguments are valid as the helper's prototype says.
+        #[allow(unused_variables)]
+        pub unsafe extern "C" fn $name(
+            $a: u64,
+            $b: u64,
+            $c: u64,
+            $d: u64,
+            $e: u64,
+            $env: &mut crate::env::RunEnv<'_>,
+        ) -> u64 $body
+    };
+}
+
 pub mod csum;
 pub mod maps;
 pub mod misc;

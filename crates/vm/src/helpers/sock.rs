@@ -163,25 +163,6 @@ fn update_common(
     }
 }
 
-macro_rules! helper {
-    ($(#[$doc:meta])* $name:ident($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $env:ident) $body:block) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The helper contract (see [`crate::helpers`]): in unchecked mode
-        /// pointer arguments are valid as the helper's prototype says.
-        #[allow(unused_variables)]
-        pub unsafe extern "C" fn $name(
-            $a: u64,
-            $b: u64,
-            $c: u64,
-            $d: u64,
-            $e: u64,
-            $env: &mut RunEnv<'_>,
-        ) -> u64 $body
-    };
-}
-
 helper!(
     /// `long bpf_sk_redirect_map(skb, map, u32 key, flags)` (sockmap).
     sk_redirect_map(ctx, map, key, flags, _e, env) {

@@ -68,25 +68,6 @@ fn ancestor_cgroup_id(level: u64) -> u64 {
 /// Socket cookies of this process, from 1 up.
 static NEXT_COOKIE: AtomicU64 = AtomicU64::new(1);
 
-macro_rules! helper {
-    ($(#[$doc:meta])* $name:ident($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $env:ident) $body:block) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The helper contract (see [`crate::helpers`]): in unchecked mode
-        /// pointer arguments are valid as the helper's prototype says.
-        #[allow(unused_variables)]
-        pub unsafe extern "C" fn $name(
-            $a: u64,
-            $b: u64,
-            $c: u64,
-            $d: u64,
-            $e: u64,
-            $env: &mut RunEnv<'_>,
-        ) -> u64 $body
-    };
-}
-
 helper!(
     /// `u64 bpf_get_current_cgroup_id()`: the inode number of this
     /// process's cgroup v2 directory.

@@ -9,7 +9,7 @@
 //! little-endian machine. The test run's skbs are `CHECKSUM_NONE`, so the
 //! `skb->csum` bookkeeping of `CHECKSUM_COMPLETE` never applies.
 
-use super::packet::{errno_ret, with_skb};
+use super::packet::{neg, with_skb};
 use crate::env::RunEnv;
 use crate::error::AccessKind;
 use uapi::errno::{EFAULT, EINVAL, ENOTSUPP};
@@ -121,20 +121,20 @@ pub unsafe extern "C" fn l3_csum_replace(
     unsafe {
         with_skb(env, ctx, "bpf_l3_csum_replace", |pkt| {
             if flags & !BPF_F_HDR_FIELD_MASK != 0 {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let off = offset as u32 as usize;
             if off > 0xffff || off & 1 != 0 || off + 2 > pkt.len() {
-                return errno_ret(EFAULT);
+                return neg(EFAULT);
             }
             let d = pkt.data_mut();
             let sum = read_sum(d, off);
             let new = match flags & BPF_F_HDR_FIELD_MASK {
-                0 if from != 0 => return errno_ret(EINVAL),
+                0 if from != 0 => return neg(EINVAL),
                 0 => replace_diff(sum, to as u32),
                 2 => replace2(sum, from as u16, to as u16),
                 4 => replace4(sum, from as u32, to as u32),
-                _ => return errno_ret(EINVAL),
+                _ => return neg(EINVAL),
             };
             write_sum(d, off, new);
             0
@@ -163,11 +163,11 @@ pub unsafe extern "C" fn l4_csum_replace(
                 | BPF_F_HDR_FIELD_MASK
                 | BPF_F_IPV6;
             if flags & !known != 0 {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let off = offset as u32 as usize;
             if off > 0xffff || off & 1 != 0 || off + 2 > pkt.len() {
-                return errno_ret(EFAULT);
+                return neg(EFAULT);
             }
             let mmzero = flags & BPF_F_MARK_MANGLED_0 != 0;
             let d = pkt.data_mut();
@@ -177,11 +177,11 @@ pub unsafe extern "C" fn l4_csum_replace(
             }
             // Not CHECKSUM_PARTIAL: the pseudo-header flag changes nothing.
             let mut new = match flags & BPF_F_HDR_FIELD_MASK {
-                0 if from != 0 => return errno_ret(EINVAL),
+                0 if from != 0 => return neg(EINVAL),
                 0 => replace_diff(sum, to as u32),
                 2 => replace4(sum, from as u16 as u32, to as u16 as u32),
                 4 => replace4(sum, from as u32, to as u32),
-                _ => return errno_ret(EINVAL),
+                _ => return neg(EINVAL),
             };
             if mmzero && new == 0 {
                 new = CSUM_MANGLED_0;
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn csum_update(
     env: &mut RunEnv<'_>,
 ) -> u64 {
     // SAFETY: forwarded helper contract.
-    unsafe { with_skb(env, ctx, "bpf_csum_update", |_| errno_ret(ENOTSUPP)) }
+    unsafe { with_skb(env, ctx, "bpf_csum_update", |_| neg(ENOTSUPP)) }
 }
 
 /// `bpf_csum_level(skb, level)`: `BPF_CSUM_LEVEL_QUERY` (0) on a
@@ -277,9 +277,9 @@ pub unsafe extern "C" fn csum_level(
     // SAFETY: forwarded helper contract.
     unsafe {
         with_skb(env, ctx, "bpf_csum_level", |_| match level {
-            0 => errno_ret(uapi::errno::EACCES),
+            0 => neg(uapi::errno::EACCES),
             1..=3 => 0,
-            _ => errno_ret(EINVAL),
+            _ => neg(EINVAL),
         })
     }
 }

@@ -12,10 +12,7 @@ use uapi::ctx::kern;
 use uapi::helpers::id;
 use uapi::HelperId;
 
-/// A negative errno as a helper returns it in `r0`.
-pub(crate) fn errno_ret(errno: i32) -> u64 {
-    (-(errno as i64)) as u64
-}
+pub(crate) use super::misc::neg;
 
 /// Runs `f` on the run's packet when it is of the wanted kind (`xdp`),
 /// with `ctx` checked as a writable runtime context of that kind; then

@@ -6,7 +6,7 @@
 //! the MAC and network header offsets the kernel keeps, and the context's
 //! `data`, `data_end`, `len`, `protocol` and VLAN fields follow.
 
-use super::packet::{copy_packet, errno_ret, with_skb, with_skb_r, zero_program};
+use super::packet::{copy_packet, neg, with_skb, with_skb_r, zero_program};
 use crate::ctx::skb::SKB_MAX_LEN;
 use crate::ctx::{PacketBuf, PacketKind};
 use crate::env::RunEnv;
@@ -85,7 +85,7 @@ pub unsafe extern "C" fn skb_load_bytes(
         }
         Some(None) => {
             zero_program(env, to, len);
-            errno_ret(EFAULT)
+            neg(EFAULT)
         }
     }
 }
@@ -124,7 +124,7 @@ pub unsafe extern "C" fn skb_load_bytes_relative(
         }
         Some(None) => {
             zero_program(env, to, len);
-            errno_ret(EFAULT)
+            neg(EFAULT)
         }
     }
 }
@@ -164,7 +164,7 @@ pub unsafe extern "C" fn skb_store_bytes(
             copy_packet(env, dst, from, len, false);
             0
         }
-        Some(Err(e)) => errno_ret(e),
+        Some(Err(e)) => neg(e),
     }
 }
 
@@ -215,14 +215,14 @@ pub unsafe extern "C" fn skb_change_proto(
     unsafe {
         with_skb(env, ctx, "bpf_skb_change_proto", |pkt| {
             if flags != 0 {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let to = u16::from_be_bytes((to as u16).to_ne_bytes());
             let mac_len = pkt.skb.net - pkt.skb.mac;
             let r = match (proto(pkt), to) {
                 (ETH_P_IP, ETH_P_IPV6) => net_hdr_push(pkt, mac_len, 20),
                 (ETH_P_IPV6, ETH_P_IP) => net_hdr_pop(pkt, mac_len, 20),
-                _ => return errno_ret(ENOTSUPP),
+                _ => return neg(ENOTSUPP),
             };
             match r {
                 Ok(()) => {
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn skb_change_proto(
                     pkt.skb.hash = 0;
                     0
                 }
-                Err(e) => errno_ret(e),
+                Err(e) => neg(e),
             }
         })
     }
@@ -260,8 +260,7 @@ pub unsafe extern "C" fn skb_adjust_room(
     // SAFETY: forwarded helper contract.
     unsafe {
         with_skb(env, ctx, "bpf_skb_adjust_room", |pkt| {
-            adjust_room(pkt, len_diff as i32, mode as u32 as u64, flags)
-                .map_or_else(errno_ret, |()| 0)
+            adjust_room(pkt, len_diff as i32, mode as u32 as u64, flags).map_or_else(neg, |()| 0)
         })
     }
 }
@@ -373,7 +372,7 @@ pub unsafe extern "C" fn skb_vlan_push(
             if let Some((old_proto, old_tci)) = pkt.skb.vlan {
                 let (_, head, end) = pkt.bounds();
                 if head != pkt.skb.mac || head < 4 || pkt.len() < 12 {
-                    return errno_ret(EINVAL);
+                    return neg(EINVAL);
                 }
                 let nh = head - 4;
                 let b = pkt.buffer_mut();
@@ -450,7 +449,7 @@ pub unsafe extern "C" fn skb_vlan_pop(
                     return 0;
                 }
                 if let Err(e) = vlan_pop_payload(pkt) {
-                    return errno_ret(e);
+                    return neg(e);
                 }
             }
             if !is_vlan(proto(pkt)) {
@@ -462,7 +461,7 @@ pub unsafe extern "C" fn skb_vlan_pop(
                     pkt.skb.vlan = Some((vp, tci));
                     0
                 }
-                Err(e) => errno_ret(e),
+                Err(e) => neg(e),
             }
         })
     }
@@ -485,7 +484,7 @@ pub unsafe extern "C" fn skb_pull_data(
     unsafe {
         with_skb(env, ctx, "bpf_skb_pull_data", |pkt| {
             if len as u32 as usize > pkt.len() {
-                errno_ret(ENOMEM)
+                neg(ENOMEM)
             } else {
                 0
             }
@@ -513,14 +512,14 @@ pub unsafe extern "C" fn skb_change_tail(
             let (_, head, end) = pkt.bounds();
             let min_len = pkt.skb.net.saturating_sub(head);
             if flags != 0 || new_len > SKB_MAX_LEN || new_len < min_len {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             if pkt.skb.encap {
-                return errno_ret(ENOTSUPP);
+                return neg(ENOTSUPP);
             }
             let new_end = head + new_len;
             if new_end > pkt.buffer().len() {
-                return errno_ret(ENOMEM);
+                return neg(ENOMEM);
             }
             if new_end > end {
                 pkt.buffer_mut()[end..new_end].fill(0);
@@ -549,15 +548,15 @@ pub unsafe extern "C" fn skb_change_head(
         with_skb(env, ctx, "bpf_skb_change_head", |pkt| {
             let room = head_room as u32;
             let Some(new_len) = (pkt.len() as u32).checked_add(room) else {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             };
             if flags != 0 || new_len as usize > SKB_MAX_LEN {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let (_, head, end) = pkt.bounds();
             let room = room as usize;
             if head < room {
-                return errno_ret(ENOMEM);
+                return neg(ENOMEM);
             }
             let nh = head - room;
             pkt.buffer_mut()[nh..head].fill(0);

@@ -4,7 +4,7 @@
 //! or the shared-info tailroom at its end), byte loads and stores, the
 //! buffer length, and `bpf_redirect_map`.
 
-use super::packet::{copy_packet, errno_ret, with_xdp};
+use super::packet::{copy_packet, neg, with_xdp};
 use crate::ctx::xdp::{XDP_FRAME_HDR, XDP_META_MAX};
 use crate::env::RunEnv;
 use crate::error::HelperFault;
@@ -39,7 +39,7 @@ pub unsafe extern "C" fn xdp_adjust_head(
             let metalen = (head - meta) as i64;
             let data = head as i64 + offset;
             if data < XDP_FRAME_HDR as i64 + metalen || data > end as i64 - ETH_HLEN {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let nmeta = (meta as i64 + offset) as usize;
             if metalen != 0 {
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn xdp_adjust_tail(
             }
             let new_end = end as i64 + offset;
             if new_end > pkt.hard_end() as i64 || new_end < head as i64 + ETH_HLEN {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let new_end = new_end as usize;
             if new_end > end {
@@ -96,14 +96,14 @@ fn frags_adjust_tail(pkt: &mut crate::ctx::PacketBuf, offset: i64) -> u64 {
     if offset > 0 {
         let last = (flen - 1) % frag + 1;
         if offset > frag - last {
-            return errno_ret(EINVAL);
+            return neg(EINVAL);
         }
         pkt.frags.resize((flen + offset) as usize, 0);
         return 0;
     }
     let cut = -offset;
     if cut > pkt.len() as i64 + flen - ETH_HLEN {
-        return errno_ret(EINVAL);
+        return neg(EINVAL);
     }
     let from_frags = cut.min(flen);
     pkt.frags.truncate((flen - from_frags) as usize);
@@ -133,11 +133,11 @@ pub unsafe extern "C" fn xdp_adjust_meta(
             let (meta, head, end) = pkt.bounds();
             let nmeta = meta as i64 + offset;
             if nmeta < XDP_FRAME_HDR as i64 || nmeta > head as i64 {
-                return errno_ret(EINVAL);
+                return neg(EINVAL);
             }
             let metalen = head as i64 - nmeta;
             if metalen % 4 != 0 || metalen > XDP_META_MAX as i64 {
-                return errno_ret(EACCES);
+                return neg(EACCES);
             }
             pkt.set_bounds(nmeta as usize, head, end);
             0
@@ -208,7 +208,7 @@ pub unsafe extern "C" fn xdp_load_bytes(
             copy_spans(env, spans, buf, true);
             0
         }
-        Some(Err(e)) => errno_ret(e),
+        Some(Err(e)) => neg(e),
     }
 }
 
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn xdp_store_bytes(
             copy_spans(env, spans, buf, false);
             0
         }
-        Some(Err(e)) => errno_ret(e),
+        Some(Err(e)) => neg(e),
     }
 }
 

@@ -46,10 +46,7 @@ pub const MAX_LOOPS: u32 = 1 << 23;
 /// The five argument registers of one callback invocation.
 pub type Args = [u64; 5];
 
-/// A negative errno as the 64-bit `r0` a helper returns.
-const fn neg(errno: i32) -> u64 {
-    -(errno as i64) as u64
-}
+use crate::helpers::misc::neg;
 
 /// `bpf_loop`: calls `invoke([i, callback_ctx, 0, 0, 0])` for `i` in
 /// `0..nr_loops` until it returns non-zero; the helper's `r0`, or the

@@ -176,15 +176,7 @@ fn member_of_type(btf: &btf::Btf, value_type: u32, ty: &str) -> Option<u32> {
 /// Byte offset of the `struct bpf_spin_lock` member of the map's value
 /// type, from the object's BTF.
 fn spin_lock_off(btf: Option<&btf::Btf>, m: &object::MapSpec) -> Option<u32> {
-    let btf = btf?;
-    if m.btf_value_type_id == 0 {
-        return None;
-    }
-    let c = btf.composite(m.btf_value_type_id).ok()??;
-    c.members.iter().find_map(|mem| {
-        let t = btf.resolve(mem.type_id).ok()?;
-        (btf.type_name(t) == Some("bpf_spin_lock")).then_some(mem.bit_offset / 8)
-    })
+    member_of_type(btf?, m.btf_value_type_id, "bpf_spin_lock")
 }
 
 fn storage_spec(m: &object::MapSpec, btf: Option<&btf::Btf>) -> maps::MapSpec {
@@ -644,8 +636,7 @@ impl Runtime {
 /// `sanitize_dead_code`, they become `ja -1`, so that preparation does not
 /// look for helpers that do not exist.
 fn sanitize_dead_calls(insns: &[RawInsn]) -> Vec<RawInsn> {
-    const CALL: u8 = 0x85;
-    const JA: u8 = 0x05;
+    use uapi::opcode::{CALL, JA};
     insns
         .iter()
         .map(|i| {

@@ -221,10 +221,11 @@ impl Program {
         let first_sub = (1..n)
             .find(|&i| self.0.exec.is_subprog_entry(i))
             .unwrap_or(n);
-        if self.0.xlated[first_sub..]
-            .iter()
-            .any(|i| i.code == 0x85 && i.src == 0 && i.imm == uapi::helpers::id::TAIL_CALL as i32)
-        {
+        if self.0.xlated[first_sub..].iter().any(|i| {
+            i.code == uapi::opcode::CALL
+                && i.src == 0
+                && i.imm == uapi::helpers::id::TAIL_CALL as i32
+        }) {
             return Err(
                 "tail calls from bpf-to-bpf subprograms are not supported by the JIT".to_string(),
             );
@@ -437,22 +438,25 @@ pub(crate) struct TailCalls {
     pub(crate) registry: Weak<Registry>,
 }
 
-impl jit::TailCalls for TailCalls {
-    fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<jit::JitProgram>> {
+impl TailCalls {
+    /// The program stored at `index` of the prog array programs see at
+    /// address `prog_array`.
+    fn target(&self, prog_array: u64, index: u32) -> Option<Program> {
         let reg = self.registry.upgrade()?;
         let map = reg.map_by_addr(prog_array)?;
         let id = map.storage().fd_array_get(index)?;
-        let prog = reg.prog_by_id(id)?;
-        prog.jited().cloned()
+        reg.prog_by_id(id)
+    }
+}
+
+impl jit::TailCalls for TailCalls {
+    fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<jit::JitProgram>> {
+        self.target(prog_array, index)?.jited().cloned()
     }
 }
 
 impl vm::TailCallHook for TailCalls {
     fn lookup(&self, prog_array: u64, index: u32) -> Option<Arc<vm::Program>> {
-        let reg = self.registry.upgrade()?;
-        let map = reg.map_by_addr(prog_array)?;
-        let id = map.storage().fd_array_get(index)?;
-        let prog = reg.prog_by_id(id)?;
-        Some(Arc::clone(&prog.0.exec))
+        Some(Arc::clone(&self.target(prog_array, index)?.0.exec))
     }
 }

@@ -5,12 +5,12 @@
 use oxbpf::{Error, LoadOptions, Runtime};
 use std::path::PathBuf;
 
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../corpus")
-}
-
 mod common;
 use common::KNOWN;
+
+fn corpus() -> PathBuf {
+    common::repo().join("corpus")
+}
 
 #[test]
 fn corpus_objects_load_as_in_linux() {

@@ -9,39 +9,9 @@
 //! with why and compared by keys only.
 
 use oxbpf::{Engine, LoadOptions, ProgType, Runtime, RuntimeOptions, TestRunInput};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Maps whose values hold times or random numbers (the programs read
-/// `bpf_ktime_get_ns`, `bpf_jiffies64` or `bpf_get_prandom_u32`): compared
-/// by keys.
-const TIME_VALUED: &[(&str, &str)] = &[
-    ("tc_edt_ratelimit", "flow_state"),
-    ("xdp_conntrack", "conntrack"),
-    ("globals_custom_sections", ".data.window"),
-    ("helpers_misc", "procs"),
-    ("kretprobe_latency", "hists"),
-    ("tp_sched_switch", "switch_in_ts"),
-    ("tp_sched_switch", "oncpu_time"),
-];
-
-/// Maps keyed by socket cookies, which are unique per runtime: compared by
-/// size.
-const COOKIE_KEYED: &[(&str, &str)] = &[("cgroup_skb_accounting", "per_socket")];
-
-fn capture() -> Vec<Vec<u8>> {
-    let f = std::fs::File::open(repo().join("testdata/cbpf/mix.pcap")).expect("mix.pcap");
-    let mut r = pcap_file::pcap::PcapReader::new(f).expect("pcap header");
-    let mut out = Vec::new();
-    while let Some(p) = r.next_packet() {
-        out.push(p.expect("packet").data.into_owned());
-    }
-    out
-}
+mod common;
+use common::{capture, comparable, contents, packet_type, repo, JIT_FALLBACK};
 
 /// Deterministic context bytes for run `i`: small numbers and zeros, the
 /// shapes tracing programs read (pids, fds, flags, pointers they probe).
@@ -58,37 +28,6 @@ fn context(i: u64, len: usize) -> Vec<u8> {
                 (z >> 24) as u8
             }
         })
-        .collect()
-}
-
-fn packet_type(t: ProgType) -> bool {
-    matches!(
-        t,
-        ProgType::Xdp
-            | ProgType::SchedCls
-            | ProgType::SchedAct
-            | ProgType::SocketFilter
-            | ProgType::CgroupSkb
-    )
-}
-
-type Contents = BTreeMap<Vec<u8>, Vec<u8>>;
-
-fn contents(m: &oxbpf::Map) -> Contents {
-    m.keys()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|k| m.lookup(&k).ok().map(|v| (k, v)))
-        .collect()
-}
-
-/// Objects with programs the JIT leaves to the interpreter: tail calls
-/// from bpf-to-bpf subprograms (see `Program::jit_error`).
-const JIT_FALLBACK: &[&str] = &["tail_call_dispatch"];
-
-fn size_only(c: Contents) -> Contents {
-    (0..c.len() as u64)
-        .map(|i| (i.to_le_bytes().to_vec(), Vec::new()))
         .collect()
 }
 
@@ -123,7 +62,7 @@ fn jit_and_interpreter_agree_on_the_corpus() {
             continue;
         };
         for (pa, pb) in a.programs().iter().zip(b.programs()) {
-            if pa.engine() != Engine::Jit && !JIT_FALLBACK.contains(&stem.as_str()) {
+            if pa.engine() != Engine::Jit && !JIT_FALLBACK.iter().any(|(o, _)| *o == stem) {
                 diffs.push(format!(
                     "{stem}::{}: the JIT cannot compile it: {}",
                     pa.name(),
@@ -179,27 +118,10 @@ fn jit_and_interpreter_agree_on_the_corpus() {
             }
         }
         for (ma, mb) in a.maps().iter().zip(b.maps()) {
-            let (mut x, mut y) = (contents(ma), contents(mb));
-            let ids = matches!(
-                ma.map_type(),
-                oxbpf::MapType::ProgArray
-                    | oxbpf::MapType::ArrayOfMaps
-                    | oxbpf::MapType::HashOfMaps
+            let (x, y) = (
+                comparable(&stem, ma.name(), ma.map_type(), contents(ma)),
+                comparable(&stem, ma.name(), ma.map_type(), contents(mb)),
             );
-            if ids
-                || TIME_VALUED
-                    .iter()
-                    .any(|(o, m)| *o == stem && *m == ma.name())
-            {
-                x.values_mut().for_each(Vec::clear);
-                y.values_mut().for_each(Vec::clear);
-            }
-            if COOKIE_KEYED
-                .iter()
-                .any(|(o, m)| *o == stem && *m == ma.name())
-            {
-                (x, y) = (size_only(x), size_only(y));
-            }
             if x != y {
                 diffs.push(format!(
                     "{stem}: map {} differs: JIT {} entries, interpreter {}",

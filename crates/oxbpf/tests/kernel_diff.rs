@@ -12,60 +12,18 @@
 //! slots line up with worker 0 here. The test skips, saying so, when
 //! `bpf(2)` or bpftool is unavailable.
 
-use oxbpf::{LoadOptions, ProgType, Runtime};
+use oxbpf::{LoadOptions, Runtime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::kernel::{Kernel, TestRun};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Objects and maps whose values hold time stamps, random numbers or other
-/// values that differ between any two runs: only their keys are compared.
-const NONDETERMINISTIC_VALUES: &[(&str, &str)] = &[
-    ("tc_edt_ratelimit", "flow_state"),
-    ("xdp_conntrack", "conntrack"),
-];
-
 mod common;
-
-/// Maps keyed by socket cookies (unique per socket, so different here and
-/// there): only their sizes are compared.
-const NONDETERMINISTIC_KEYS: &[(&str, &str)] = &[("cgroup_skb_accounting", "per_socket")];
+use common::{capture, comparable, contents, packet_type, repo, Contents, JIT_FALLBACK};
 
 /// Objects not compared yet, each with why (besides those that do not load
 /// yet, [`common::KNOWN`]).
 const SKIP: &[(&str, &str)] = &[];
-
-/// Programs the JIT leaves to the interpreter, each with why.
-const JIT_FALLBACK: &[(&str, &str)] = &[(
-    "tail_call_dispatch",
-    "tail calls from bpf-to-bpf subprograms are not supported by the JIT",
-)];
-
-fn packet_types(t: ProgType) -> bool {
-    matches!(
-        t,
-        ProgType::Xdp
-            | ProgType::SchedCls
-            | ProgType::SchedAct
-            | ProgType::SocketFilter
-            | ProgType::CgroupSkb
-    )
-}
-
-/// The packets of `testdata/cbpf/mix.pcap`.
-fn capture() -> Vec<Vec<u8>> {
-    let f = std::fs::File::open(repo().join("testdata/cbpf/mix.pcap")).expect("mix.pcap");
-    let mut r = pcap_file::pcap::PcapReader::new(f).expect("pcap header");
-    let mut out = Vec::new();
-    while let Some(p) = r.next_packet() {
-        out.push(p.expect("packet").data.into_owned());
-    }
-    out
-}
 
 /// Pins this thread to CPU 0 so that the kernel's test runs use CPU 0's
 /// per-CPU slots, as worker 0 does here.
@@ -78,9 +36,6 @@ fn pin_to_cpu0() {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
-
-/// A map's contents: key → value, all bytes.
-type Contents = BTreeMap<Vec<u8>, Vec<u8>>;
 
 struct KernelSide {
     dir: PathBuf,
@@ -155,16 +110,6 @@ fn kernel_contents(m: &testkit::kernel::Map) -> Contents {
     let mut c = Contents::new();
     for key in m.keys().unwrap_or_default() {
         if let Ok(Some(v)) = m.lookup(&key) {
-            c.insert(key, v);
-        }
-    }
-    c
-}
-
-fn our_contents(m: &oxbpf::Map) -> Contents {
-    let mut c = Contents::new();
-    for key in m.keys().unwrap_or_default() {
-        if let Ok(v) = m.lookup(&key) {
             c.insert(key, v);
         }
     }
@@ -252,7 +197,7 @@ fn compare(engine: oxbpf::Engine) {
                 continue;
             }
         };
-        if !ours.programs().iter().any(|p| packet_types(p.prog_type())) {
+        if !ours.programs().iter().any(|p| packet_type(p.prog_type())) {
             continue;
         }
         let theirs = match load_kernel(&k, &obj_path, &stem) {
@@ -263,7 +208,7 @@ fn compare(engine: oxbpf::Engine) {
             }
         };
         for prog in ours.programs() {
-            if !packet_types(prog.prog_type()) {
+            if !packet_type(prog.prog_type()) {
                 continue;
             }
             let Some(kp) = theirs
@@ -315,37 +260,8 @@ fn compare(engine: oxbpf::Engine) {
                     continue;
                 };
                 compared_maps += 1;
-                let (mut a, mut b) = (kernel_contents(km), our_contents(m));
-                // Program arrays and maps of maps hold ids, which differ.
-                let holds_ids = matches!(
-                    m.map_type(),
-                    oxbpf::MapType::ProgArray
-                        | oxbpf::MapType::ArrayOfMaps
-                        | oxbpf::MapType::HashOfMaps
-                );
-                if holds_ids
-                    || NONDETERMINISTIC_VALUES
-                        .iter()
-                        .any(|(o, n)| *o == stem && *n == m.name())
-                {
-                    a.values_mut().for_each(Vec::clear);
-                    b.values_mut().for_each(Vec::clear);
-                }
-                if NONDETERMINISTIC_KEYS
-                    .iter()
-                    .any(|(o, n)| *o == stem && *n == m.name())
-                {
-                    a = a
-                        .into_values()
-                        .enumerate()
-                        .map(|(i, _)| ((i as u64).to_le_bytes().to_vec(), Vec::new()))
-                        .collect();
-                    b = b
-                        .into_values()
-                        .enumerate()
-                        .map(|(i, _)| ((i as u64).to_le_bytes().to_vec(), Vec::new()))
-                        .collect();
-                }
+                let a = comparable(&stem, m.name(), m.map_type(), kernel_contents(km));
+                let b = comparable(&stem, m.name(), m.map_type(), contents(m));
                 if a != b {
                     diffs.push(format!(
                         "{stem}::{} map {}: kernel has {} entries, oxbpf {}; first difference: kernel {:?}, oxbpf {:?}",

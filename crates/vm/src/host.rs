@@ -130,7 +130,7 @@ impl HelperHost {
             trace: Arc::new(StderrTrace),
             prog_name: String::new(),
             func_ip: 0,
-            current: Current::of_process(),
+            current: Current::of_thread(),
             packet: None,
             redirect: None,
             socket_cookie: None,
@@ -186,7 +186,19 @@ impl HelperHost {
     }
 }
 
+thread_local! {
+    /// [`Current::of_process`] for this thread, read once: building a host
+    /// per test run would otherwise read three `/proc` files every time.
+    static THREAD_CURRENT: Current = Current::of_process();
+}
+
 impl Current {
+    /// [`Current::of_process`] as first read on this thread (names, ids and
+    /// credentials set later are not seen).
+    pub fn of_thread() -> Current {
+        THREAD_CURRENT.with(Clone::clone)
+    }
+
     /// The calling thread: pid and tgid of the thread and process, real
     /// uid and gid, and the thread's name from `/proc/thread-self/comm`.
     pub fn of_process() -> Current {

@@ -49,13 +49,7 @@ pub fn run(out: &Output, args: Vec<String>) -> CliResult<ExitCode> {
         match kw.as_str() {
             "out" => out_path = Some(a.next("out FILE")?),
             "verbose" => verbose = true,
-            "engine" => {
-                let e = a.next("engine (interp|jit)")?;
-                engine = Some(
-                    oxbpf::Engine::from_name(&e)
-                        .ok_or_else(|| cli_err!("invalid engine '{e}': expected interp or jit"))?,
-                );
-            }
+            "engine" => engine = Some(super::prog::parse_engine(&mut a)?),
             w => return Err(cli_err!("unexpected argument '{w}'")),
         }
     }

@@ -48,6 +48,13 @@ Pinned objects live in $OXBPF_FS (default $XDG_RUNTIME_DIR/oxbpf or /tmp/oxbpf-U
 /sys/fs/bpf/NAME names $OXBPF_FS/NAME.
 PROG := id ID | pinned PATH | name NAME | file OBJ [section SEC] [program NAME]";
 
+/// The word after `engine`: `interp` or `jit`.
+pub(crate) fn parse_engine(args: &mut Args) -> CliResult<oxbpf::Engine> {
+    let e = args.next("engine (interp|jit)")?;
+    oxbpf::Engine::from_name(&e)
+        .ok_or_else(|| cli_err!("invalid engine '{e}': expected interp or jit"))
+}
+
 /// A program type as bpftool's `prog load … type TYPE` names it.
 pub(crate) fn parse_prog_type(name: &str) -> CliResult<oxbpf::ProgType> {
     // bpftool accepts section-style names too ("tc", "classifier").

@@ -61,13 +61,7 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
             "ctx_out" => ctx_out = Some(args.next("ctx_out FILE")?),
             "ctx_size_out" => ctx_size_out = Some(number(&mut args, "ctx_size_out")?),
             "repeat" => repeat = number(&mut args, "repeat")?,
-            "engine" => {
-                let e = args.next("engine (interp|jit)")?;
-                engine = Some(
-                    oxbpf::Engine::from_name(&e)
-                        .ok_or_else(|| cli_err!("invalid engine '{e}': expected interp or jit"))?,
-                );
-            }
+            "engine" => engine = Some(super::parse_engine(&mut args)?),
             other => return Err(cli_err!("unexpected argument '{other}'")),
         }
     }
@@ -108,20 +102,19 @@ pub fn run(out: &Output, mut args: Args) -> CliResult<ExitCode> {
             "retval": res.retval,
             "duration": res.duration_ns,
         }));
-    } else if data_out.as_deref() != Some("-") && ctx_out.as_deref() != Some("-") {
-        println!(
-            "Return value: {}, duration{}: {}ns",
-            res.retval,
-            if repeat > 1 { " (average)" } else { "" },
-            res.duration_ns
-        );
     } else {
-        eprintln!(
+        let line = format!(
             "Return value: {}, duration{}: {}ns",
             res.retval,
             if repeat > 1 { " (average)" } else { "" },
             res.duration_ns
         );
+        // Standard output may be carrying data_out or ctx_out.
+        if data_out.as_deref() == Some("-") || ctx_out.as_deref() == Some("-") {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

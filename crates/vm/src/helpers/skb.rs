@@ -77,6 +77,13 @@ pub unsafe extern "C" fn skb_load_bytes(
                 .then(|| pkt.base_addr() + head as u64 + off)
         })
     };
+    load_result(env, src, to, len)
+}
+
+/// The end of the skb load helpers: `src` is `None` when the helper
+/// already faulted, `Some(None)` when the span is outside the packet (the
+/// destination is zeroed, `-EFAULT`), `Some(Some(addr))` to copy from.
+fn load_result(env: &mut RunEnv<'_>, src: Option<Option<u64>>, to: u64, len: u64) -> u64 {
     match src {
         None => 0,
         Some(Some(src)) => {
@@ -116,17 +123,7 @@ pub unsafe extern "C" fn skb_load_bytes_relative(
             (off <= 0xffff && base + off + len <= end as u64).then(|| pkt.base_addr() + base + off)
         })
     };
-    match src {
-        None => 0,
-        Some(Some(src)) => {
-            copy_packet(env, src, to, len, true);
-            0
-        }
-        Some(None) => {
-            zero_program(env, to, len);
-            neg(EFAULT)
-        }
-    }
+    load_result(env, src, to, len)
 }
 
 /// `bpf_skb_store_bytes(skb, offset, from, len, flags)`.

@@ -77,6 +77,9 @@ pub(crate) struct Analysis {
     pub live_out: Vec<super::liveness::Regs>,
     /// The BPF registers live at entry (the entry zeroes only those).
     pub live_entry: super::liveness::Regs,
+    /// Cursor advances moved before their bounds check (see
+    /// [`super::cursor`]), per instruction.
+    pub cursor: Vec<super::cursor::Cursor>,
     /// Per instruction (same index as `insns`): the registers the frame of
     /// the function it belongs to saves (an index into `frame_saves`).
     pub func_of: Vec<usize>,
@@ -190,6 +193,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
         callx_helpers: None,
         live_out: Vec::new(),
         live_entry: 0,
+        cursor: Vec::new(),
         func_of: Vec::new(),
         frame_saves: Vec::new(),
         maps: Vec::new(),
@@ -217,6 +221,7 @@ pub(crate) fn analyze(insns: &[Insn], opts: &PrepareOptions<'_>) -> Result<Analy
             an.targets[t as usize] = true;
         }
     }
+    an.cursor = super::cursor::plan(&an.insns, &an.targets, &an.entries, &an.live_out, multi);
     (an.func_of, an.frame_saves) = per_function_saves(&an);
     an.maps = super::inline::inline_lookups(&mut an, opts);
     Ok(an)

@@ -5,9 +5,11 @@
 //! Comparing with 0 uses `test r, r`, which sets ZF, SF, CF = 0 and OF = 0
 //! exactly as `cmp r, 0` does, so every condition reads the same flags.
 
+use super::regs::bpf;
+use super::stubs::Stub;
 use super::{Gen, Src};
 use crate::x86::{self, Alu, Cc, Gpr};
-use isa::{Insn, JmpCond, Operand, Width};
+use isa::{Insn, JmpCond, Operand, Reg, Width};
 
 /// The x86 condition that holds when the BPF one does, after
 /// `cmp dst, src` (or `test dst, src` for `jset`).
@@ -42,6 +44,48 @@ impl Gen<'_, '_> {
         if t == self.next_slot(&insn) {
             return;
         }
+        self.compare(width, cond, dst, src);
+        let l = self.slot_label(t);
+        self.buf.jcc(cc(cond), l);
+    }
+
+    /// The bounds check of a cursor advanced in place (see `cursor`): the
+    /// comparison reads `base` (already `copy`'s value) where the program
+    /// reads `copy`, and the taken branch steps `base` back in a stub.
+    pub(super) fn cursor_check(&mut self, insn: Insn, base: Reg, copy: Reg, k: i32) {
+        let Insn::Jump {
+            width,
+            cond,
+            dst,
+            src,
+            ..
+        } = insn
+        else {
+            unreachable!("cursor::plan checks that this is a jump")
+        };
+        let t = self.target(&insn);
+        if t == self.next_slot(&insn) {
+            return;
+        }
+        let swap = |r: Reg| bpf(if r == copy { base } else { r });
+        let src = match src {
+            Operand::Reg(r) if r == copy => Operand::Reg(base),
+            other => other,
+        };
+        self.compare(width, cond, swap(dst), src);
+        let label = self.label();
+        let target = self.slot_label(t);
+        self.stubs.push(Stub::CursorUndo {
+            label,
+            target,
+            base: bpf(base),
+            k,
+        });
+        self.buf.jcc(cc(cond), label);
+    }
+
+    /// The `cmp` (or `test`) of a conditional jump.
+    fn compare(&mut self, width: Width, cond: JmpCond, dst: Gpr, src: Operand) {
         let w = width == Width::W64;
         match (cond, self.operand(src)) {
             (JmpCond::Set, Src::Reg(s)) => self.e(x86::test_rr(w, dst, s)),
@@ -50,7 +94,5 @@ impl Gen<'_, '_> {
             (_, Src::Imm(i)) => self.e(x86::alu_ri(Alu::Cmp, w, dst, i)),
             (_, Src::Reg(s)) => self.e(x86::alu_rr(Alu::Cmp, w, dst, s)),
         }
-        let l = self.slot_label(t);
-        self.buf.jcc(cc(cond), l);
     }
 }

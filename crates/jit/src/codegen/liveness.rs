@@ -34,7 +34,7 @@ fn op_bit(o: &Operand) -> Regs {
 }
 
 /// What instruction `insn` reads and writes.
-fn use_def(insn: &Insn, multi_function: bool) -> (Regs, Regs) {
+pub(crate) fn use_def(insn: &Insn, multi_function: bool) -> (Regs, Regs) {
     match *insn {
         Insn::Alu {
             op: isa::AluOp::Mov,

@@ -49,6 +49,7 @@
 mod alu;
 pub(crate) mod analysis;
 mod call;
+pub(crate) mod cursor;
 mod divmod;
 mod inline;
 mod jump;
@@ -62,6 +63,7 @@ mod stubs;
 use crate::buffer::{BufferError, CodeBuffer, Label, Layout};
 use crate::x86::{self, Alu, Enc, Gpr};
 use analysis::Analysis;
+use cursor::Cursor;
 use isa::{AluOp, Insn, Operand, Width};
 use regs::{bpf, SCRATCH_A, SCRATCH_B};
 use stubs::Stub;
@@ -354,6 +356,28 @@ impl Gen<'_, '_> {
     /// way compilers add an offset to a copy, becomes one `lea`.
     fn lower_pair(&mut self, i: usize, insn: Insn) -> bool {
         self.cur = i;
+        // Immediates are not blinded on the cursor's paths: with blinding
+        // every instruction is lowered as written.
+        if !self.blinding() {
+            match self.an.cursor[i] {
+                Cursor::None => {}
+                Cursor::Advance { base, k } => {
+                    // `rX = rY; rX += k` as `rY += k` (see `cursor`).
+                    self.e(x86::alu_ri(Alu::Add, true, bpf(base), k));
+                    return true;
+                }
+                Cursor::Check { base, copy, k } => {
+                    self.cursor_check(insn, base, copy, k);
+                    return false;
+                }
+                Cursor::Shifted { k } => {
+                    let moved = cursor::shifted(&insn, k).expect("planned");
+                    self.lower(i, moved);
+                    return false;
+                }
+                Cursor::Done => return false,
+            }
+        }
         let next = self.an.insns.get(i + 1).copied();
         if let (
             Insn::Alu {

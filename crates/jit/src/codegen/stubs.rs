@@ -64,6 +64,14 @@ pub(crate) enum Stub {
     },
     /// A legacy packet load the fast path refused; the offset is in r11.
     PacketSlow { label: Label, back: Label, size: u8 },
+    /// The taken branch of a cursor's bounds check: `base -= k`, then the
+    /// program's target (see `cursor`).
+    CursorUndo {
+        label: Label,
+        target: Label,
+        base: Gpr,
+        k: i32,
+    },
 }
 
 impl Gen<'_, '_> {
@@ -114,6 +122,16 @@ impl Gen<'_, '_> {
                 Stub::PacketSlow { label, back, size } => {
                     self.bind(label);
                     self.packet_slow(back, size);
+                }
+                Stub::CursorUndo {
+                    label,
+                    target,
+                    base,
+                    k,
+                } => {
+                    self.bind(label);
+                    self.e(x86::alu_ri(Alu::Sub, true, base, k));
+                    self.buf.jmp(target);
                 }
             }
         }

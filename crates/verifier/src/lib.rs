@@ -298,6 +298,13 @@ fn walk_stack(
     frames: usize,
     seen: &mut Vec<usize>,
 ) -> Result<(), Fail> {
+    // Exploration already stops static chains this deep; calls of global
+    // functions, verified one by one, are only counted here. (The kernel
+    // counts frames from 0 for the main program, hence `frames - 1`.)
+    if frames > uapi::MAX_CALL_FRAMES {
+        let msg = format!("the call stack of {} frames is too deep !", frames - 1);
+        return Err(Fail::new(error::E2BIG, msg));
+    }
     let own = env.stack_depth[sub].div_ceil(16) * 16;
     let d = if private && own >= 64 {
         if own > uapi::MAX_BPF_STACK {

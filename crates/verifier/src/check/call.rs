@@ -108,10 +108,13 @@ impl Env {
     }
 
     pub(super) fn check_exit(&mut self, st: &mut State) -> Result<Flow, Fail> {
-        self.read_reg(st, Reg::R0)?;
+        // A static subprogram may leave `r0` unset (clang drops the return
+        // value when no caller reads it): the caller gets it as it is, and
+        // only a read there fails (`prepare_func_exit`).
         if st.frames.len() > 1 {
             return self.return_from_subprog(st);
         }
+        self.read_reg(st, Reg::R0)?;
         if st.lock.is_some() {
             let msg =
                 "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region";
@@ -242,6 +245,9 @@ impl Env {
             }
         }
         if let Some(cb) = &callee.callback {
+            if !matches!(callee.reg(Reg::R0), RegState::Scalar(_)) {
+                return Err(self.fail(EACCES, "R0 not a scalar value".into()));
+            }
             self.check_r0_range(st, cb.ret_min, cb.ret_max, "At callback return")?;
         }
         if self.log.level2() {

@@ -40,6 +40,33 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("socket_filter_dns", "dns_query_filter"),
 ];
 
+/// (object under `target/external-corpus/`, program) pairs that nobody
+/// here wrote (`EXTERNAL=1`; fetch them with
+/// `scripts/fetch-external-corpus.sh`): the kernel selftests' load
+/// balancers (`test_l4lb*`, `test_xdp_noinline`: Katran's data path),
+/// packet-access and redirect tests, xdp-tools' filters and dispatcher.
+/// Their maps start empty, as after a plain `bpftool prog loadall`, so
+/// each runs the path a packet that matches no rule takes.
+const EXTERNAL: &[(&str, &str)] = &[
+    ("selftests/test_xdp_noinline.o", "balancer_ingress_v4"),
+    ("selftests/test_l4lb.o", "balancer_ingress"),
+    ("selftests/test_l4lb_noinline.o", "balancer_ingress"),
+    ("selftests/test_pkt_access.o", "test_pkt_access"),
+    ("selftests/test_cls_redirect.o", "cls_redirect"),
+    ("selftests/test_xdp.o", "_xdp_tx_iptunnel"),
+    (
+        "selftests/test_tcp_check_syncookie_kern.o",
+        "check_syncookie_xdp",
+    ),
+    ("selftests/xdpwall.o", "edgewall"),
+    ("selftests/test_global_func1.o", "global_func1"),
+    ("selftests/test_tc_neigh_fib.o", "tc_dst"),
+    ("libxdp/libxdp1--xdpfilt_alw_all.o", "xdpfilt_alw_all"),
+    ("libxdp/libxdp1--xdpfilt_dny_tcp.o", "xdpfilt_dny_tcp"),
+    ("libxdp/libxdp1--xdp-dispatcher.o", "xdp_dispatcher"),
+    ("libxdp/libxdp1--xdpdump_xdp.o", "xdpdump"),
+];
+
 const ROUNDS: usize = 5;
 
 /// An Ethernet + IPv4 + TCP SYN to port 80 with some payload: the packet
@@ -171,15 +198,42 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("ONLY")
         .ok()
         .map(|s| s.split(',').map(str::to_string).collect());
-    for (stem, name) in PROGRAMS {
+    // `EXTERNAL=1` times the programs of EXTERNAL instead of the corpus's.
+    let external = std::env::var_os("EXTERNAL").is_some();
+    let list: Vec<(String, PathBuf, &str)> = if external {
+        let base = repo().join("target/external-corpus");
+        EXTERNAL
+            .iter()
+            .map(|(path, name)| {
+                let stem = Path::new(path).file_stem().unwrap_or_default();
+                (stem.to_string_lossy().into_owned(), base.join(path), *name)
+            })
+            .collect()
+    } else {
+        PROGRAMS
+            .iter()
+            .map(|(stem, name)| {
+                let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
+                (stem.to_string(), obj, *name)
+            })
+            .collect()
+    };
+    for (stem, obj, name) in &list {
+        let (stem, name) = (stem.as_str(), *name);
         if only
             .as_ref()
             .is_some_and(|o| !o.iter().any(|n| n == stem || n == name))
         {
             continue;
         }
-        let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
-        let loaded = match rt.load_file(&obj, &LoadOptions::default()) {
+        if !obj.exists() {
+            eprintln!(
+                "{stem}: {} is missing (scripts/fetch-external-corpus.sh)",
+                obj.display()
+            );
+            continue;
+        }
+        let loaded = match rt.load_file(obj, &LoadOptions::default()) {
             Ok(o) => o,
             Err(e) => {
                 eprintln!("{stem}: {e}");
@@ -237,13 +291,37 @@ fn main() {
         };
         let theirs = kernel
             .as_mut()
-            .and_then(|k| k.load(&obj, stem, name))
+            .and_then(|k| k.load(obj, stem, name))
             .map(|kp| {
                 if std::env::var_os("DUMP").is_some() {
                     if let Ok(code) = kp.jited_insns() {
                         eprintln!(
                             "{stem}::{name} (Linux):\n{}",
                             jit::dump_jited(&code, 0, false)
+                        );
+                    }
+                }
+                // Same work on both sides: one run's verdict and packet.
+                let one = |repeat| testkit::kernel::TestRun {
+                    data_in: &pkt,
+                    repeat,
+                    ..Default::default()
+                };
+                let ours = prog.test_run_on(
+                    &TestRunInput {
+                        repeat: 1,
+                        data_size_out: Some(pkt.len() as u32 + 4096),
+                        ..input
+                    },
+                    oxbpf::Engine::Jit,
+                );
+                if let (Ok(a), Ok(b)) = (ours, kp.test_run(&one(1))) {
+                    if (a.retval, &a.data_out) != (b.retval, &b.data_out) {
+                        eprintln!(
+                            "warning: {stem}::{name}: retval {} vs Linux {} (packets equal: {})",
+                            a.retval,
+                            b.retval,
+                            a.data_out == b.data_out
                         );
                     }
                 }

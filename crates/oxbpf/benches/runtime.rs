@@ -155,15 +155,20 @@ impl Kernel {
             }
             self.dirs.push(dir.clone());
         }
-        let entry = std::fs::read_dir(&dir)
+        // bpftool pins a program under its full name; an older one cut
+        // names to 15 bytes, which may match several (`balancer_ingress_v4`
+        // and `_v6`): the exact name first.
+        let names: Vec<String> = std::fs::read_dir(&dir)
             .ok()?
             .filter_map(Result::ok)
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&prog[..prog.len().min(15)])
-            })?;
-        self.k.prog_from_pin(&entry.path()).ok()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let name = names.iter().find(|n| *n == prog).or_else(|| {
+            names
+                .iter()
+                .find(|n| n.starts_with(&prog[..prog.len().min(15)]))
+        })?;
+        self.k.prog_from_pin(&dir.join(name)).ok()
     }
 }
 

@@ -152,7 +152,9 @@ pub struct BtfInfo {
 pub struct ProgBtf {
     pub btf: std::sync::Arc<btf::Btf>,
     /// `(first instruction, id of the FUNC type)` per subprogram (the
-    /// `.BTF.ext` func info records, relocated to the program).
+    /// `.BTF.ext` func info records, relocated to the program). A loader
+    /// leaves out functions it treats as static although their BTF says
+    /// global, as libbpf does with `__hidden` ones.
     pub funcs: Vec<(u32, u32)>,
 }
 

@@ -302,7 +302,7 @@ impl JitProgram {
                 pc,
                 max: uapi::MAX_CALL_FRAMES,
             }),
-            Some(Status::TailCallInSubprogram) => Err(VmError::TailCallInSubprogram { pc }),
+            Some(Status::TailCallInCallback) => Err(VmError::TailCallInCallback { pc }),
             None => Err(VmError::Helper {
                 pc,
                 helper: HelperId(0),

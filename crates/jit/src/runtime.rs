@@ -14,6 +14,7 @@
 //! from Rust.
 
 use crate::program::JitProgram;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use uapi::MAX_TAIL_CALL_CNT;
 use vm::RunEnv;
@@ -38,7 +39,7 @@ pub(crate) enum Status {
     /// A bpf-to-bpf call beyond `MAX_CALL_FRAMES`.
     CallDepth = 3,
     /// `bpf_tail_call` from a bpf-to-bpf callee.
-    TailCallInSubprogram = 4,
+    TailCallInCallback = 4,
     /// A legacy packet load out of bounds: the run ends with r0 = 0 (from
     /// any depth, callbacks included).
     End = 5,
@@ -51,7 +52,7 @@ impl Status {
             1 => Status::HelperFault,
             2 => Status::BadCallTarget,
             3 => Status::CallDepth,
-            4 => Status::TailCallInSubprogram,
+            4 => Status::TailCallInCallback,
             5 => Status::End,
             _ => return None,
         })
@@ -66,8 +67,8 @@ pub(crate) struct RunCtx<'h> {
     /// The environment's fault flag (`RunEnv::FAULT_PENDING_OFFSET`).
     pub fault_flag: *const u8,
     /// `rsp` in the entry trampoline after it saved the callee-saved
-    /// registers, just before it calls function 0: what tail calls check
-    /// that they come from depth 0 against.
+    /// registers, just before it calls function 0: the base of the uniform
+    /// frames, from which tail calls tell their depth.
     pub exit_rsp: u64,
     /// Where errors unwind to: the `rsp` that points at the return address
     /// of the innermost machine-code call from Rust (the trampoline's call
@@ -99,6 +100,16 @@ pub(crate) struct RunCtx<'h> {
     /// The programs tail-called into, kept alive until the run ends (empty,
     /// and so free to make and drop, in the common run without tail calls).
     pub held: Vec<Arc<JitProgram>>,
+    /// The `deep_return` stub of the first program that made a tail call
+    /// from a bpf-to-bpf callee in this run (0: none yet); see `deep`.
+    pub deep_stub: u64,
+    /// For a tail call from a callee at depth d (1-based slot d - 1): the
+    /// caller's rbx, rbp, r13, r14, r15 (BPF r6, r10, r7–r9) and the return
+    /// address into it. The call replaces that return address with
+    /// `deep_stub`, which puts the registers back when the target returns
+    /// — whatever the target's function 0 saved or not — and goes on in
+    /// the caller. Written before it is read, so left uninitialised.
+    pub deep: MaybeUninit<[[u64; 6]; uapi::MAX_CALL_FRAMES]>,
 }
 
 macro_rules! off {
@@ -118,6 +129,8 @@ pub(crate) const OFF_STATUS: i32 = off!(status);
 pub(crate) const OFF_ERR_PC: i32 = off!(err_pc);
 pub(crate) const OFF_AUX: i32 = off!(aux);
 pub(crate) const OFF_SAVED: i32 = off!(saved);
+pub(crate) const OFF_DEEP_STUB: i32 = off!(deep_stub);
+pub(crate) const OFF_DEEP: i32 = off!(deep);
 
 impl<'h> RunCtx<'h> {
     #[inline(always)]
@@ -144,6 +157,8 @@ impl<'h> RunCtx<'h> {
             tail_calls: 0,
             hook,
             held: Vec::new(),
+            deep_stub: 0,
+            deep: MaybeUninit::uninit(),
         }
     }
 }
@@ -157,6 +172,8 @@ impl RunCtx<'_> {
     #[inline]
     pub(crate) fn next_run(&mut self) {
         self.tail_calls = 0;
+        // Its program may be one of those let go below.
+        self.deep_stub = 0;
         if !self.held.is_empty() {
             self.held.clear();
         }

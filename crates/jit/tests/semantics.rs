@@ -668,17 +668,85 @@ fn tail_calls_chain_up_to_the_kernel_limit() {
     let [interp, jit] = tail_run(once, "r0 = 42\nexit\n");
     assert_eq!(interp.0, Ok(42));
     assert_eq!(jit, interp);
-    // From a bpf-to-bpf callee: the interpreter runs the target in the
-    // callee's place, as Linux does (its exit returns to the caller); the
-    // JIT refuses, and the runtime leaves such programs to the interpreter.
+    // From a bpf-to-bpf callee: the target runs in the callee's place, as
+    // Linux does (its exit returns to the caller).
     let nested = "call f\nr0 += 1\nexit\nf:\nr2 = 0\nr3 = 0\ncall 12\nexit\n";
     let [interp, jit] = tail_run(nested, "r0 = 42\nexit\n");
     assert_eq!(interp.0, Ok(43));
-    assert!(jit
-        .0
-        .as_ref()
-        .unwrap_err()
-        .contains("tail call from a subprogram"));
+    assert_eq!(jit, interp);
+}
+
+#[test]
+fn tail_calls_from_callees_keep_the_callers_registers() {
+    // The caller keeps values in r6-r9 and its frame pointer across a call
+    // whose callee tail-calls a program that writes all of them (and uses
+    // its own stack): they must be the caller's again after the call.
+    let main = "
+        r6 = 11
+        r7 = 22
+        r8 = 33
+        r9 = 44
+        *(u64 *)(r10 - 8) = r9
+        call f
+        r0 *= 100000
+        r6 += r7
+        r6 += r8
+        r6 += r9
+        r0 += r6
+        r1 = *(u64 *)(r10 - 8)
+        r0 += r1
+        exit
+    f:
+        r6 = r1
+        r2 = 0
+        r3 = 0
+        call 12
+        r0 = 5
+        exit
+    ";
+    // (A helper call makes the target's single function save nothing
+    // itself: the entry trampoline would.)
+    let target = "
+        call 5
+        r6 = 1
+        r7 = 2
+        r8 = 3
+        r9 = 4
+        *(u64 *)(r10 - 8) = r9
+        r0 = *(u64 *)(r10 - 8)
+        exit
+    ";
+    let [interp, jit] = tail_run(main, target);
+    assert_eq!(interp.0, Ok(4 * 100_000 + 110 + 44));
+    assert_eq!(jit, interp);
+    // The same with a target of several functions whose callee tail-calls
+    // it again, three times (each time one frame deeper: the target's
+    // function 0 replaces the callee and calls it again), counting in r1's
+    // memory.
+    let target = "
+        r6 = r1
+        r7 = 7
+        call g
+        r0 += r7
+        exit
+    g:
+        r8 = 9
+        r0 = *(u64 *)(r6 + 0)
+        r0 += 1
+        *(u64 *)(r6 + 0) = r0
+        if r0 > 3 goto +4
+        r1 = r6
+        r2 = 0
+        r3 = 0
+        call 12
+        r0 = r8
+        exit
+    ";
+    let main = main.replace("    f:\n        r6 = r1\n", "    f:\n");
+    let [interp, jit] = tail_run(&main, target);
+    // 9 from the innermost callee, plus 7 in each of the four targets.
+    assert_eq!(interp, (Ok(37 * 100_000 + 110 + 44), 4));
+    assert_eq!(jit, interp);
 }
 
 #[test]
@@ -708,6 +776,34 @@ fn errors_inside_a_tail_called_program_unwind_to_the_first_entry() {
     let [interp, jit] = tail_run(main, "r0 = 7\nexit\n");
     assert_eq!(interp.0, Ok(7));
     assert_eq!(jit, interp);
+    // The same from a target that replaced a bpf-to-bpf callee (its return
+    // address is the deep-return stub, never reached).
+    let main = "
+        r6 = 1
+        r7 = 2
+        call f
+        r0 += r6
+        exit
+    f:
+        r8 = 3
+        r9 = 4
+        r2 = 0
+        r3 = 0
+        call 12
+        r0 = 1
+        exit
+    ";
+    for _ in 0..3 {
+        let [interp, jit] = tail_run(main, target);
+        assert!(
+            interp.0.as_ref().unwrap_err().contains("not a subprogram"),
+            "{interp:?}"
+        );
+        assert_eq!(jit, interp);
+        let [interp, jit] = tail_run(main, "call 5\nr6 = 9\nr0 = 7\nexit\n");
+        assert_eq!(interp.0, Ok(8));
+        assert_eq!(jit, interp);
+    }
 }
 
 #[test]
@@ -733,7 +829,7 @@ fn tail_calls_from_callbacks_are_refused() {
             .0
             .as_ref()
             .unwrap_err()
-            .contains("tail call from a subprogram"),
+            .contains("tail call from a callback"),
         "{interp:?}"
     );
     assert_eq!(jit, interp);

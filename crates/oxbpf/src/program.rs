@@ -215,21 +215,6 @@ impl Program {
             resolver: Some(&resolver),
             callx_helper_ids: false,
         };
-        // Tail calls from bpf-to-bpf subprograms run in the interpreter
-        // only (the JIT refuses them at run time).
-        let n = self.0.xlated.len();
-        let first_sub = (1..n)
-            .find(|&i| self.0.exec.is_subprog_entry(i))
-            .unwrap_or(n);
-        if self.0.xlated[first_sub..].iter().any(|i| {
-            i.code == uapi::opcode::CALL
-                && i.src == 0
-                && i.imm == uapi::helpers::id::TAIL_CALL as i32
-        }) {
-            return Err(
-                "tail calls from bpf-to-bpf subprograms are not supported by the JIT".to_string(),
-            );
-        }
         let insns: Vec<isa::Insn> = isa::decode_program(&self.0.xlated)
             .map_err(|e| e.to_string())?
             .into_iter()

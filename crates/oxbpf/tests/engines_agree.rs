@@ -11,7 +11,7 @@
 use oxbpf::{Engine, LoadOptions, ProgType, Runtime, RuntimeOptions, TestRunInput};
 
 mod common;
-use common::{capture, comparable, contents, packet_type, repo, JIT_FALLBACK};
+use common::{capture, comparable, contents, packet_type, repo};
 
 /// Deterministic context bytes for run `i`: small numbers and zeros, the
 /// shapes tracing programs read (pids, fds, flags, pointers they probe).
@@ -62,7 +62,7 @@ fn jit_and_interpreter_agree_on_the_corpus() {
             continue;
         };
         for (pa, pb) in a.programs().iter().zip(b.programs()) {
-            if pa.engine() != Engine::Jit && !JIT_FALLBACK.iter().any(|(o, _)| *o == stem) {
+            if pa.engine() != Engine::Jit {
                 diffs.push(format!(
                     "{stem}::{}: the JIT cannot compile it: {}",
                     pa.name(),

@@ -19,7 +19,7 @@ use std::process::Command;
 use testkit::kernel::{Kernel, TestRun};
 
 mod common;
-use common::{capture, comparable, contents, packet_type, repo, Contents, JIT_FALLBACK};
+use common::{capture, comparable, contents, packet_type, repo, Contents};
 
 /// Objects not compared yet, each with why (besides those that do not load
 /// yet, [`common::KNOWN`]).
@@ -221,8 +221,7 @@ fn compare(engine: oxbpf::Engine) {
                 continue;
             };
             compared_progs += 1;
-            let fallback = JIT_FALLBACK.iter().any(|(o, _)| *o == stem);
-            if prog.engine() != engine && !fallback {
+            if prog.engine() != engine {
                 diffs.push(format!(
                     "{stem}::{}: runs on {:?}, not {engine:?}: {}",
                     prog.name(),

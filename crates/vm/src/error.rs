@@ -115,10 +115,10 @@ pub enum VmError {
         helper: HelperId,
         fault: HelperFault,
     },
-    /// `bpf_tail_call` from a bpf-to-bpf callee; like the kernel's
-    /// interpreter, tail calls happen only in the main frame.
-    #[error("insn {pc}: tail call from a subprogram is not supported")]
-    TailCallInSubprogram { pc: usize },
+    /// `bpf_tail_call` inside a `bpf_loop` / `bpf_for_each_map_elem`
+    /// callback (the verifier refuses it; an unverified program stops).
+    #[error("insn {pc}: tail call from a callback")]
+    TailCallInCallback { pc: usize },
     /// `run` takes at most five arguments (r1–r5).
     #[error("{count} arguments given, at most 5 (r1-r5)")]
     TooManyArgs { count: usize },
@@ -134,7 +134,7 @@ impl VmError {
             | VmError::CallDepthExceeded { pc, .. }
             | VmError::BadCallTarget { pc, .. }
             | VmError::Helper { pc, .. }
-            | VmError::TailCallInSubprogram { pc } => Some(pc),
+            | VmError::TailCallInCallback { pc } => Some(pc),
             VmError::TooManyArgs { .. } => None,
         }
     }

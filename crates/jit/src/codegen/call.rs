@@ -10,9 +10,9 @@
 use super::analysis::Callee;
 use super::regs::{CTX, SCRATCH_A, SCRATCH_B, SCRATCH_C};
 use super::stubs::{Aux, Stub};
-use super::{Gen, BODY0, CALL_LIMIT_DELTA};
+use super::{Gen, CALL_LIMIT_DELTA};
 use crate::runtime::{self, Status, OFF_CALL_LIMIT, OFF_ENV, OFF_EXIT_RSP, OFF_FAULT_FLAG};
-use crate::runtime::{RunCtx, OFF_SAVED};
+use crate::runtime::{RunCtx, OFF_DEEP, OFF_DEEP_STUB, OFF_SAVED};
 use crate::runtime::{OFF_CB_HEADROOM, OFF_UNWIND_RSP};
 use crate::x86::{self, Alu, Cc, Gpr, Mem, Scale};
 use vm::{HelperFn, SUBPROG_ADDR_TAG};
@@ -24,6 +24,9 @@ type CbShim = unsafe extern "C" fn(u64, u64, u64, u64, u64, *mut RunCtx<'static>
 
 /// Registers of BPF r0–r5, in that order.
 const CALLER_SAVED: [Gpr; 6] = [Rax, Rdi, Rsi, Rdx, Rcx, R8];
+
+/// What a tail call from a callee keeps for its caller: BPF r6, r10, r7–r9.
+const DEEP_SAVED: [Gpr; 5] = [Rbx, Rbp, R13, R14, R15];
 
 impl Gen<'_, '_> {
     /// Offset 0: `extern "sysv64" fn(r1, r2, r3, r4, r5, ctx) -> r0`.
@@ -405,17 +408,24 @@ impl Gen<'_, '_> {
 
     /// `bpf_tail_call(ctx, map, index)`: ask the runtime for the target
     /// (counting, at most `MAX_TAIL_CALL_CNT`), release this frame and jump
-    /// to the target's function 0, which finds the stack exactly as the
-    /// trampoline left it. A failed tail call restores r0–r5 and goes on.
+    /// to the target's function 0, which finds the stack exactly as a call
+    /// from this function's caller would have left it: in function 0 that
+    /// is the trampoline's call, in a bpf-to-bpf callee the caller's (the
+    /// target replaces the callee and returns to its caller, as in Linux;
+    /// it saves the registers it writes, see `analysis::saved_regs`). A
+    /// failed tail call restores r0–r5 and goes on. Inside a callback
+    /// (where the unwind target is the callback stub's, not the
+    /// trampoline's) the run stops, as in the interpreter.
     fn tail_call(&mut self) {
-        self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, BODY0)));
+        self.e(x86::load64(SCRATCH_A, Mem::at(CTX, OFF_UNWIND_RSP)));
+        self.e(x86::alu_ri(Alu::Add, true, SCRATCH_A, 8));
         self.e(x86::alu_rm(
             Alu::Cmp,
             true,
             SCRATCH_A,
             Mem::at(CTX, OFF_EXIT_RSP),
         ));
-        self.error_if(Cc::Ne, Status::TailCallInSubprogram, Aux::None);
+        self.error_if(Cc::Ne, Status::TailCallInCallback, Aux::None);
         for (i, r) in CALLER_SAVED.into_iter().enumerate() {
             self.e(x86::store64(Mem::at(CTX, OFF_SAVED + 8 * i as i32), r));
         }
@@ -427,11 +437,87 @@ impl Gen<'_, '_> {
         self.buf.jcc(Cc::E, failed);
         self.e(x86::load64(Rdi, Mem::at(CTX, OFF_SAVED + 8)));
         self.release_frame();
+        // `rsp` now points at the return address into this function's
+        // caller: the trampoline at depth 0, else a bpf-to-bpf caller.
+        let direct = self.label();
+        self.e(x86::lea(SCRATCH_A, Mem::at(Rsp, 8)));
+        self.e(x86::alu_rm(
+            Alu::Cmp,
+            true,
+            SCRATCH_A,
+            Mem::at(CTX, OFF_EXIT_RSP),
+        ));
+        self.buf.jcc(Cc::E, direct);
+        self.deep_tail_call(direct);
+        self.bind(direct);
         self.e(x86::jmp_r(Rax));
         self.bind(failed);
         for (i, r) in CALLER_SAVED.into_iter().enumerate() {
             self.e(x86::load64(r, Mem::at(CTX, OFF_SAVED + 8 * i as i32)));
         }
+    }
+
+    /// A tail call from a callee at depth d > 0 (see `RunCtx::deep`): the
+    /// target returns to this function's caller, which expects its r6–r10
+    /// back, and the target's function 0 may not save them (a single
+    /// function leaves that to the entry trampoline). Unless the return
+    /// address is already the deep-return stub (a tail call from a target
+    /// that itself replaced a callee: the slot holds the first caller's
+    /// state), record the caller's registers and return address in slot
+    /// d - 1 and make the stub the return address. `rax` holds the target.
+    fn deep_tail_call(&mut self, direct: crate::buffer::Label) {
+        let have = self.label();
+        self.e(x86::load64(SCRATCH_A, Mem::at(CTX, OFF_DEEP_STUB)));
+        self.e(x86::test_rr(true, SCRATCH_A, SCRATCH_A));
+        self.buf.jcc(Cc::Ne, have);
+        let stub = self.deep_return;
+        self.buf.lea_label(SCRATCH_A, stub);
+        self.e(x86::store64(Mem::at(CTX, OFF_DEEP_STUB), SCRATCH_A));
+        self.bind(have);
+        self.e(x86::alu_rm(Alu::Cmp, true, SCRATCH_A, Mem::at(Rsp, 0)));
+        self.buf.jcc(Cc::E, direct);
+        // exit_rsp - (rsp + 8) = 560 * d.
+        self.e(x86::load64(SCRATCH_A, Mem::at(CTX, OFF_EXIT_RSP)));
+        self.e(x86::alu_rr(Alu::Sub, true, SCRATCH_A, Rsp));
+        self.e(x86::alu_ri(Alu::Sub, true, SCRATCH_A, 8));
+        self.deep_slot();
+        for (i, r) in DEEP_SAVED.into_iter().enumerate() {
+            self.e(x86::store64(Mem::at(SCRATCH_B, 8 * i as i32), r));
+        }
+        self.e(x86::load64(SCRATCH_A, Mem::at(Rsp, 0)));
+        self.e(x86::store64(Mem::at(SCRATCH_B, 40), SCRATCH_A));
+        self.e(x86::load64(SCRATCH_A, Mem::at(CTX, OFF_DEEP_STUB)));
+        self.e(x86::store64(Mem::at(Rsp, 0), SCRATCH_A));
+    }
+
+    /// `SCRATCH_B` = the address of slot d - 1 of `RunCtx::deep`, from
+    /// `SCRATCH_A` = 560 * d (at most 7 steps; clobbers `SCRATCH_A`).
+    fn deep_slot(&mut self) {
+        self.e(x86::lea(SCRATCH_B, Mem::at(CTX, OFF_DEEP)));
+        let (next, found) = (self.label(), self.label());
+        self.bind(next);
+        self.e(x86::alu_ri(Alu::Sub, true, SCRATCH_A, super::FRAME));
+        self.buf.jcc(Cc::Be, found);
+        self.e(x86::alu_ri(Alu::Add, true, SCRATCH_B, 48));
+        self.buf.jmp(next);
+        self.bind(found);
+    }
+
+    /// Where a target that replaced a callee returns (see
+    /// `deep_tail_call`): `rsp` is back at the callee's depth d, so the
+    /// slot is found the same way; the caller's registers come back and
+    /// the caller goes on with the target's r0.
+    pub(super) fn deep_return_stub(&mut self) {
+        let stub = self.deep_return;
+        self.bind(stub);
+        self.e(x86::load64(SCRATCH_A, Mem::at(CTX, OFF_EXIT_RSP)));
+        self.e(x86::alu_rr(Alu::Sub, true, SCRATCH_A, Rsp));
+        self.deep_slot();
+        for (i, r) in DEEP_SAVED.into_iter().enumerate() {
+            self.e(x86::load64(r, Mem::at(SCRATCH_B, 8 * i as i32)));
+        }
+        self.e(x86::load64(SCRATCH_A, Mem::at(SCRATCH_B, 40)));
+        self.e(x86::jmp_r(SCRATCH_A));
     }
 
     /// The `callx` tables, after everything else: function entries as

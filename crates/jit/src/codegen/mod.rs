@@ -25,6 +25,8 @@
 //! cb stub:  programs calling `bpf_loop`/`bpf_for_each_map_elem`: the
 //!           function the runtime shims call per callback (see
 //!           `call::callback_stub`)
+//! deep ret: programs with tail calls: where the target of a tail call
+//!           from a bpf-to-bpf callee returns (see `call::deep_tail_call`)
 //! tables:   callx targets (32-bit offsets) and helper addresses
 //! ```
 //!
@@ -122,6 +124,9 @@ pub(crate) struct Gen<'a, 'p> {
     pub packet_miss: Label,
     /// The callback stub (programs with callback helpers).
     pub cb_stub: Label,
+    /// Where targets of tail calls from callees return (programs with
+    /// tail calls; see `call::deep_tail_call`).
+    pub deep_return: Label,
     pub stubs: Vec<Stub>,
     /// Slot of the instruction being lowered.
     pub pc: usize,
@@ -252,6 +257,7 @@ pub(crate) fn pass(
     let helper_table = buf.new_label();
     let packet_miss = buf.new_label();
     let cb_stub = buf.new_label();
+    let deep_return = buf.new_label();
     let mut g = Gen {
         buf,
         an,
@@ -264,6 +270,7 @@ pub(crate) fn pass(
         helper_table,
         packet_miss,
         cb_stub,
+        deep_return,
         stubs: Vec::new(),
         pc: 0,
         cur: 0,
@@ -281,6 +288,13 @@ pub(crate) fn pass(
     g.emit_stubs();
     if an.has_callbacks {
         g.callback_stub();
+    }
+    if an
+        .callees
+        .iter()
+        .any(|c| matches!(c, Some(analysis::Callee::TailCall)))
+    {
+        g.deep_return_stub();
     }
     g.tables();
     let slot_offsets_labels: Vec<Label> = g.slot_labels.clone();

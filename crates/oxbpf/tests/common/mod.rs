@@ -65,12 +65,6 @@ pub const TIME_VALUED: &[(&str, &str)] = &[
 /// between any two runtimes): compared by size.
 pub const COOKIE_KEYED: &[(&str, &str)] = &[("cgroup_skb_accounting", "per_socket")];
 
-/// Objects with programs the JIT leaves to the interpreter, each with why.
-pub const JIT_FALLBACK: &[(&str, &str)] = &[(
-    "tail_call_dispatch",
-    "tail calls from bpf-to-bpf subprograms are not supported by the JIT",
-)];
-
 /// `c`, the contents of map `map` (of type `ty`) of object `stem`, with
 /// what cannot be equal between two runs taken out: the values of program
 /// arrays and maps of maps (ids) and of [`TIME_VALUED`] maps, the keys of

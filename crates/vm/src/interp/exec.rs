@@ -248,7 +248,7 @@ pub(super) fn exec<M: Mode>(
             }
             Op::TailCall => {
                 if cpu.in_callback != 0 {
-                    fail!(VmError::TailCallInSubprogram { pc: pc - 1 });
+                    fail!(VmError::TailCallInCallback { pc: pc - 1 });
                 }
                 if let Some(next) = tail_target::<M>(cpu, env, r[2], r[3]) {
                     settle!();
@@ -469,7 +469,7 @@ fn run_callback<M: Mode>(
         }
         Ok(Exit::End(v)) => Err(Stop::End(v)),
         // `exec` refuses tail calls below the main frame.
-        Ok(Exit::TailCall(_)) => Err(Stop::Err(VmError::TailCallInSubprogram { pc: at })),
+        Ok(Exit::TailCall(_)) => Err(Stop::Err(VmError::TailCallInCallback { pc: at })),
         Err(e) => Err(Stop::Err(e)),
     }
 }

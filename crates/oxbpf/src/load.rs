@@ -611,6 +611,7 @@ impl Runtime {
         let prog = self.register_prog(|id| ProgInner {
             id,
             name,
+            func_name: def.name.to_string(),
             prog_type: def.prog_type,
             attach_type: def.expected_attach_type,
             license: def.license.to_string(),

@@ -16,6 +16,8 @@ pub struct Program(pub(crate) Arc<ProgInner>);
 pub(crate) struct ProgInner {
     pub(crate) id: u32,
     pub(crate) name: String,
+    /// The function's whole name (`name` is cut to 15 bytes).
+    pub(crate) func_name: String,
     pub(crate) prog_type: ProgType,
     pub(crate) attach_type: Option<AttachType>,
     pub(crate) license: String,
@@ -67,6 +69,13 @@ impl Program {
     /// it).
     pub fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// The function's whole name, as libbpf's `bpf_program__name` gives it
+    /// and `bpftool prog loadall` pins it (programs reopened from a pin
+    /// have only [`Program::name`]).
+    pub fn func_name(&self) -> &str {
+        &self.0.func_name
     }
 
     pub fn prog_type(&self) -> ProgType {

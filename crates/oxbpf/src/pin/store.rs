@@ -270,6 +270,7 @@ impl StoredProg {
         let registry = Arc::downgrade(&rt.reg);
         Ok(rt.register_prog_with_id(self.id, |id| ProgInner {
             id,
+            func_name: self.name.clone(),
             name: self.name,
             prog_type,
             attach_type: self.attach_type.and_then(AttachType::from_id),

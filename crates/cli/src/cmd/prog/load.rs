@@ -93,7 +93,7 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
             let names = section_programs(&obj_path, sec)?;
             obj.programs()
                 .iter()
-                .filter(|p| names.iter().any(|n| n.starts_with(p.name())))
+                .filter(|p| names.iter().any(|n| n == p.func_name()))
                 .collect()
         }
         None => obj.programs().iter().collect(),
@@ -107,7 +107,9 @@ pub fn run(out: &Output, mut args: Args, all: bool) -> CliResult<ExitCode> {
         if all {
             let dir = fs.resolve(&target);
             for p in &progs {
-                let path = dir.join(p.name());
+                // The whole name, as bpftool pins: cut to 15 bytes, two
+                // programs may collide (`balancer_ingress_v4`, `_v6`).
+                let path = dir.join(p.func_name());
                 let at = fs
                     .pin_program(p, &path)
                     .map_err(|e| bpf_err(&format!("can't pin program ({})", path.display()), &e))?;

@@ -116,7 +116,8 @@ pub enum VmError {
         fault: HelperFault,
     },
     /// `bpf_tail_call` inside a `bpf_loop` / `bpf_for_each_map_elem`
-    /// callback (the verifier refuses it; an unverified program stops).
+    /// callback: only unverified programs get there (a callback has no
+    /// context pointer to pass it).
     #[error("insn {pc}: tail call from a callback")]
     TailCallInCallback { pc: usize },
     /// `run` takes at most five arguments (r1–r5).

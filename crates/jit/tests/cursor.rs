@@ -128,3 +128,73 @@ fn a_cursor_read_as_a_value_is_left_alone() {
         assert!(r0 == 8 || r0 == 22, "r0 = {r0}");
     }
 }
+
+/// Random stretches between the check and the advance: loads and stores
+/// through the cursor at random offsets and widths, arithmetic on other
+/// registers, any condition, on random memory — the JIT (which rewrites
+/// them when it can) against the interpreter.
+mod random {
+    use super::common::{agree, asm};
+    use proptest::prelude::*;
+
+    const SIZES: [(&str, i16); 4] = [("u8", 1), ("u16", 2), ("u32", 4), ("u64", 8)];
+
+    fn op() -> impl Strategy<Value = String> {
+        // The cursor starts 16 bytes into 64: offsets keep every access
+        // inside the memory whatever the branch did.
+        let off = -16i16..=40;
+        prop_oneof![
+            (0usize..4, 7u8..=9, off.clone()).prop_map(|(s, d, o)| {
+                let (ty, n) = SIZES[s];
+                let o = o.min(48 - n);
+                format!("r{d} = *({ty} *)(r4 {o:+})")
+            }),
+            (0usize..4, 7u8..=9, off).prop_map(|(s, r, o)| {
+                let (ty, n) = SIZES[s];
+                let o = o.min(48 - n);
+                format!("*({ty} *)(r4 {o:+}) = r{r}")
+            }),
+            (7u8..=9, any::<i16>()).prop_map(|(d, k)| format!("r{d} ^= {k}")),
+            (7u8..=9, 7u8..=9).prop_map(|(d, s)| format!("r{d} += r{s}")),
+            (0u8..=0, 7u8..=9).prop_map(|(d, s)| format!("r{d} += r{s}")),
+        ]
+    }
+
+    fn program() -> impl Strategy<Value = (String, usize)> {
+        (
+            -8i32..=16,
+            0usize..super::CONDS.len(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::collection::vec(op(), 0..8),
+        )
+            .prop_map(|(k, c, copy_left, wide, ops)| {
+                let (copy, other) = if wide { ("r6", "r3") } else { ("w6", "w3") };
+                let cond = super::CONDS[c];
+                let check = if copy_left {
+                    format!("if {copy} {cond} {other} goto +{}", ops.len() + 1)
+                } else {
+                    format!("if {other} {cond} {copy} goto +{}", ops.len() + 1)
+                };
+                let text = format!(
+                    "r0 = 0\nr7 = 1\nr8 = 2\nr9 = 3\nr4 = r1\nr4 += 16\n\
+                     r3 = *(u64 *)(r1 + 0)\nr3 += r4\nr6 = r4\nr6 += {k}\n{check}\n{}\n\
+                     r4 += {k}\nr4 -= r1\nr0 += r4\nr0 += r7\nr0 += r8\nr0 += r9\nexit\n",
+                    ops.join("\n")
+                );
+                (text, ops.len())
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+        #[test]
+        fn random_stretches_agree((text, _) in program(), d in -24i64..=24, fill in any::<u8>()) {
+            let insns = asm(&text);
+            let mut mem = vec![fill; 64];
+            mem[..8].copy_from_slice(&d.to_le_bytes());
+            let (r, _) = agree(&insns, &mem);
+            prop_assert!(r.is_ok(), "{r:?}\n{text}");
+        }
+    }
+}

@@ -603,3 +603,45 @@ fn maps_reused_by_name_and_by_pin() {
     );
     assert!(!fs.dir.join("c3").exists());
 }
+
+/// Every corpus object that loads: `prog loadall` in one process, then, in
+/// others, every pinned program reopened (`prog show`, `prog dump xlated`).
+/// A program keeps every map its `lddw`s name — also those in code the
+/// verifier found dead (a `.rodata` switch) — or it could not be reopened
+/// once the loading process is gone. Programs are pinned by their whole
+/// names, as bpftool pins them.
+#[test]
+fn every_loaded_program_reopens_from_its_pin() {
+    let fs = Fs::new("reopen");
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let mut objs: Vec<_> = std::fs::read_dir(root.join("corpus/obj"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    objs.sort();
+    let (mut loaded, mut reopened) = (0, 0);
+    for (n, obj) in objs.iter().enumerate() {
+        let dir = format!("/sys/fs/bpf/o{n}");
+        let out = fs.run(&["prog", "loadall", obj.to_str().unwrap(), &dir]);
+        if !out.status.success() {
+            continue; // refused or unsupported: corpus_load checks which
+        }
+        loaded += 1;
+        for e in std::fs::read_dir(fs.dir.join(format!("o{n}"))).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let pin = format!("{dir}/{name}");
+            let p = fs.json(&["prog", "show", "pinned", &pin]);
+            assert!(
+                name.starts_with(p["name"].as_str().unwrap()),
+                "{}: {name}: {p}",
+                obj.display()
+            );
+            fs.ok(&["prog", "dump", "xlated", "pinned", &pin]);
+            reopened += 1;
+        }
+    }
+    assert!(
+        loaded > 40 && reopened > loaded,
+        "{loaded} objects, {reopened} programs"
+    );
+}

@@ -603,11 +603,29 @@ impl Runtime {
         // memory valid for it, atomics are aligned and helper arguments
         // meet their prototypes — the contract of `assume_verified`.
         let exec = unsafe { exec.assume_verified() };
-        let used: Vec<Map> = verified
-            .used_maps()
-            .iter()
-            .filter_map(|fd| by_id.get(fd).cloned())
-            .collect();
+        // Every map an `lddw` names, reachable or not, in the order of
+        // first use: what Linux's `used_maps` holds (it resolves them
+        // before verifying) and what keeps them alive with the program —
+        // also those behind code that `.rodata` constants made dead.
+        let mut used: Vec<Map> = Vec::new();
+        let mut i = 0;
+        while i < def.insns.len() {
+            let insn = &def.insns[i];
+            if insn.code == uapi::opcode::LDDW {
+                if matches!(
+                    insn.src,
+                    uapi::opcode::BPF_PSEUDO_MAP_FD | uapi::opcode::BPF_PSEUDO_MAP_VALUE
+                ) {
+                    if let Some(m) = by_id.get(&insn.imm) {
+                        if !used.iter().any(|u| u.id() == m.id()) {
+                            used.push(m.clone());
+                        }
+                    }
+                }
+                i += 1;
+            }
+            i += 1;
+        }
         let prog = self.register_prog(|id| ProgInner {
             id,
             name,
@@ -619,11 +637,7 @@ impl Runtime {
             xlated,
             verifier_log: verified.log().to_string(),
             insns_processed: verified.insns_processed(),
-            maps: if used.is_empty() {
-                def.maps.to_vec()
-            } else {
-                used
-            },
+            maps: used,
             exec: Arc::new(exec),
             jit: std::sync::OnceLock::new(),
             line_info,

@@ -561,11 +561,15 @@ impl Runtime {
     ) -> Result<Program> {
         let verified = self.verify_def(&def, by_id, &debug, opts)?;
         let Debug {
-            line_info,
-            func_info,
+            mut line_info,
+            mut func_info,
             btf,
             ..
         } = debug;
+        // Dead code is gone from what runs and what `dump xlated` shows:
+        // the debug info follows it, as in the kernel.
+        verified.adjust_line_info(&mut line_info);
+        verified.adjust_func_info(&mut func_info);
         let name = truncate(def.name).to_string();
         // Loads through kernel pointers (BTF-typed contexts) must give 0
         // instead of faulting, which neither engine does yet: refuse to

@@ -109,6 +109,7 @@
 pub mod cfg;
 mod check;
 pub mod ctx;
+pub mod dead;
 pub mod domain;
 mod error;
 mod input;
@@ -133,14 +134,33 @@ pub struct VerifiedProgram {
     used_helpers: Vec<u32>,
     used_maps: Vec<i32>,
     probe_mem: Vec<usize>,
+    removals: Vec<dead::Removal>,
     log: String,
 }
 
 impl VerifiedProgram {
-    /// The program after the verifier's rewrites (context accesses in
-    /// oxbpf's runtime layout).
+    /// The program after the verifier's rewrites: context accesses in
+    /// oxbpf's runtime layout, and without the code no path reaches (see
+    /// [`dead`]: Linux's passes for privileged loads).
     pub fn insns(&self) -> &[RawInsn] {
         &self.insns
+    }
+
+    /// The instructions removed as dead, in the kernel's order (see
+    /// [`dead::Removal`]); [`VerifiedProgram::adjust_line_info`] and
+    /// [`VerifiedProgram::adjust_func_info`] move debug info accordingly.
+    pub fn removals(&self) -> &[dead::Removal] {
+        &self.removals
+    }
+
+    /// Line info of the request, moved to [`VerifiedProgram::insns`].
+    pub fn adjust_line_info(&self, lines: &mut Vec<LineInfo>) {
+        dead::adjust_line_info(lines, &self.removals, self.insns.len());
+    }
+
+    /// Function info of the request, moved to [`VerifiedProgram::insns`].
+    pub fn adjust_func_info(&self, funcs: &mut Vec<FuncInfo>) {
+        dead::adjust_func_info(funcs, &self.removals, self.insns.len());
     }
 
     /// Stack bytes each subprogram uses, in subprogram order.
@@ -263,6 +283,17 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         log.push_str(&stats);
     }
     let insns = rewrite::rewrite(req.insns, &env);
+    let seen: Vec<bool> = env.aux.iter().map(|a| a.seen).collect();
+    let (insns, removals) = dead::remove_dead(insns, &seen);
+    // Slots of live instructions, in the compacted program.
+    let moved = |mut pc: usize| {
+        for &(off, cnt) in &removals {
+            if pc >= (off + cnt) as usize {
+                pc -= cnt as usize;
+            }
+        }
+        pc
+    };
     Ok(VerifiedProgram {
         insns,
         stack_depth: env.stack_depth.clone(),
@@ -271,7 +302,9 @@ pub fn verify(req: &Request<'_>) -> Result<VerifiedProgram, Rejection> {
         used_maps: env.used_maps.iter().map(|&m| fds[m as usize]).collect(),
         probe_mem: (0..env.aux.len())
             .filter(|&pc| env.aux[pc].probe_mem)
+            .map(moved)
             .collect(),
+        removals,
         log,
     })
 }

@@ -156,6 +156,7 @@ impl MapOps for FdArray {
             live,
             free: u64::from(self.max) - live,
             leaked: 0,
+            ..Default::default()
         })
     }
 }

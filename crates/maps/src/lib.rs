@@ -78,6 +78,18 @@ pub struct CheckReport {
     /// Elements neither live nor free: what a process killed mid-update
     /// leaves behind. Harmless; [`Map::repair`] gives them back.
     pub leaked: u64,
+    /// The element count the map keeps (against `max_entries`) is not the
+    /// number of live elements: a process killed between counting an
+    /// insert and linking it. The map would report full one element early;
+    /// [`Map::repair`] recounts.
+    pub miscounted: bool,
+}
+
+impl CheckReport {
+    /// Whether [`Map::repair`] has something to do.
+    pub fn needs_repair(&self) -> bool {
+        self.leaked > 0 || self.miscounted
+    }
 }
 
 /// Where a redirect or socket map entry points, for the helpers that use it

@@ -541,6 +541,7 @@ impl MapOps for LpmTrie {
             live,
             free,
             leaked: u64::from(self.g.capacity).saturating_sub(live + free),
+            ..Default::default()
         })
     }
 

@@ -168,6 +168,7 @@ impl MapOps for QueueMap {
             live,
             free: u64::from(self.size - 1) - live,
             leaked: 0,
+            ..Default::default()
         })
     }
 }

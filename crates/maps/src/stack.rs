@@ -404,6 +404,7 @@ impl MapOps for StackMap {
             live,
             free,
             leaked: u64::from(self.max).saturating_sub(live + free),
+            ..Default::default()
         })
     }
 

@@ -364,6 +364,7 @@ impl MapOps for TargetArray {
             live,
             free: u64::from(self.max) - live,
             leaked: 0,
+            ..Default::default()
         })
     }
 }

@@ -53,8 +53,9 @@
 //! Maps use the maps crate's process-shared locking, so concurrent updates
 //! from several processes lose nothing. A process killed in the middle of
 //! an update leaves the map readable and consistent, possibly with leaked
-//! elements; the first process to open the map while nobody else uses it
-//! runs [`maps::Map::check`] and, if anything leaked, [`maps::Map::repair`].
+//! elements or a count one too high; the first process to open the map
+//! while nobody else uses it runs [`maps::Map::check`] and, if either,
+//! [`maps::Map::repair`].
 
 mod info;
 mod load;
@@ -504,10 +505,11 @@ impl PinFs {
                 ),
             ));
         }
-        // Nobody else uses it: a crashed writer may have leaked elements.
+        // Nobody else uses it: a crashed writer may have leaked elements
+        // or left the element count one too high.
         if let Ok(f) = File::open(&p) {
             if flock(&f, libc::LOCK_EX | libc::LOCK_NB).unwrap_or(false)
-                && storage.check().is_ok_and(|r| r.leaked > 0)
+                && storage.check().is_ok_and(|r| r.needs_repair())
             {
                 let _ = storage.repair();
             }

@@ -46,7 +46,9 @@ const PROGRAMS: &[(&str, &str)] = &[
 /// balancers (`test_l4lb*`, `test_xdp_noinline`: Katran's data path),
 /// packet-access and redirect tests, xdp-tools' filters and dispatcher.
 /// Their maps start empty, as after a plain `bpftool prog loadall`, so
-/// each runs the path a packet that matches no rule takes.
+/// each runs the path a packet that matches no rule takes. Those oxbpf
+/// cannot load yet (helpers it lacks: `test_l4lb*`, `cls_redirect`, …)
+/// say why and are left out of the table.
 const EXTERNAL: &[(&str, &str)] = &[
     ("selftests/test_xdp_noinline.o", "balancer_ingress_v4"),
     ("selftests/test_l4lb.o", "balancer_ingress"),
@@ -307,9 +309,9 @@ fn main() {
                     }
                 }
                 // Same work on both sides: one run's verdict and packet.
-                let one = |repeat| testkit::kernel::TestRun {
+                let once = testkit::kernel::TestRun {
                     data_in: &pkt,
-                    repeat,
+                    repeat: 1,
                     ..Default::default()
                 };
                 let ours = prog.test_run_on(
@@ -320,7 +322,7 @@ fn main() {
                     },
                     oxbpf::Engine::Jit,
                 );
-                if let (Ok(a), Ok(b)) = (ours, kp.test_run(&one(1))) {
+                if let (Ok(a), Ok(b)) = (ours, kp.test_run(&once)) {
                     if (a.retval, &a.data_out) != (b.retval, &b.data_out) {
                         eprintln!(
                             "warning: {stem}::{name}: retval {} vs Linux {} (packets equal: {})",

@@ -94,9 +94,10 @@ pub struct HelperHost {
     pub current: Current,
     /// The packet of xdp and skb programs.
     pub packet: Option<crate::ctx::PacketBuf>,
-    /// Set by `bpf_redirect`/`bpf_redirect_map`: the target ifindex (or map
-    /// slot) and flags, reported by test-run.
-    pub redirect: Option<(u32, u64)>,
+    /// Set by `bpf_redirect`/`bpf_redirect_map` and the socket-map
+    /// redirects: the target ifindex, map slot or socket cookie (64 bits),
+    /// and the flags, reported by test-run.
+    pub redirect: Option<(u64, u64)>,
     /// Inner maps of maps of maps; `None`: lookups in a map of maps give
     /// null. An inner map a lookup returns joins [`HelperHost::maps`] for
     /// the rest of the host's life (so it stays alive and checked runs

@@ -22,7 +22,7 @@ const EINVAL: i64 = -22;
 const EOPNOTSUPP: i64 = -95;
 
 /// r0 of a run and what it recorded as its redirect.
-type SockOutcome = (Result<u64, VmError>, Option<(u32, u64)>);
+type SockOutcome = (Result<u64, VmError>, Option<(u64, u64)>);
 
 /// Runs `prog` with a 64-byte zeroed context.
 fn run_redirect(prog: &Program, maps: &Maps) -> SockOutcome {
@@ -71,7 +71,8 @@ fn the_registry_has_the_socket_helpers() {
 #[test]
 fn sockmap_redirects_pass_to_a_stored_socket_and_drop_otherwise() {
     let m = sockmap();
-    m.sock_update(&1u32.to_ne_bytes(), 0x1234, 0)
+    // A cookie above 2^32: the redirect reports all of it.
+    m.sock_update(&1u32.to_ne_bytes(), 0x1_0000_1234, 0)
         .expect("store");
     let maps = Maps(vec![(7, m)]);
     for helper in [id::SK_REDIRECT_MAP, id::MSG_REDIRECT_MAP] {
@@ -80,11 +81,11 @@ fn sockmap_redirects_pass_to_a_stored_socket_and_drop_otherwise() {
         };
         for out in both(&prog(1, 1), &maps) {
             assert_eq!(out.0, Ok(sock::SK_PASS));
-            assert_eq!(out.1, Some((0x1234, 1)));
+            assert_eq!(out.1, Some((0x1_0000_1234, 1)));
         }
         for out in both(&prog(1, 0), &maps) {
             assert_eq!(out.0, Ok(sock::SK_PASS));
-            assert_eq!(out.1, Some((0x1234, 0)));
+            assert_eq!(out.1, Some((0x1_0000_1234, 0)));
         }
         // Unknown flags, an empty slot, an index past the end: SK_DROP and
         // nothing recorded.

@@ -243,7 +243,7 @@ fn redirect_map_on_a_devmap() {
         .expect("slot 1");
     let addr = HelperHost::map_addr(&map);
     for (key, flags, want, redirect) in [
-        (1u32, 0u64, 4u32, Some((1u32, 0u64))),
+        (1u32, 0u64, 4u32, Some((1u64, 0u64))),
         (2, 0, 0, None),
         (2, 2, 2, None),
         (1, 4, 0, None),

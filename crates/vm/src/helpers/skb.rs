@@ -692,13 +692,13 @@ pub unsafe extern "C" fn redirect(
         if flags != 0 {
             return xdp_action::XDP_ABORTED as u64;
         }
-        host.redirect = Some((ifindex as u32, flags));
+        host.redirect = Some((u64::from(ifindex as u32), flags));
         xdp_action::XDP_REDIRECT as u64
     } else {
         if flags & !BPF_F_INGRESS != 0 {
             return tc_action::TC_ACT_SHOT as u64;
         }
-        host.redirect = Some((ifindex as u32, flags));
+        host.redirect = Some((u64::from(ifindex as u32), flags));
         tc_action::TC_ACT_REDIRECT as u64
     }
 }

@@ -124,7 +124,7 @@ fn redirect_common(
         return SK_DROP;
     };
     if let Some(host) = HelperHost::of(env) {
-        host.redirect = Some((t.target as u32, flags & BPF_F_INGRESS));
+        host.redirect = Some((t.target, flags & BPF_F_INGRESS));
     }
     SK_PASS
 }

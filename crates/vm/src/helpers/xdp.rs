@@ -315,6 +315,6 @@ pub unsafe extern "C" fn redirect_map(
     if !hit {
         return flags & action_mask;
     }
-    host.redirect = Some((key as u32, flags));
+    host.redirect = Some((u64::from(key as u32), flags));
     xdp_action::XDP_REDIRECT as u64
 }

@@ -96,8 +96,9 @@ pub struct TestRunOutput {
     /// `ENOSPC` when an output was cut to its buffer (the kernel returns
     /// that error with the outputs filled), else 0.
     pub errno: i32,
-    /// The redirect target the program set (`bpf_redirect*`).
-    pub redirect: Option<(u32, u64)>,
+    /// The redirect target the program set (`bpf_redirect*`: ifindex, map
+    /// slot or socket cookie) and its flags.
+    pub redirect: Option<(u64, u64)>,
 }
 
 /// Why a test run failed.

@@ -229,7 +229,8 @@ pub(crate) unsafe extern "C" fn packet_load(ctx: *mut RunCtx<'_>, k: i64, size: 
     let Some(pkt) = env.packet() else {
         return PACKET_MISS;
     };
-    let Some(off) = packet_offset(&pkt, k as i32) else {
+    // The interpreter's reading of `k` (`SKF_NET_OFF`, `SKF_LL_OFF`).
+    let Some(off) = pkt.offset(k as i32) else {
         return PACKET_MISS;
     };
     if off > pkt.len || pkt.len - off < size {
@@ -246,24 +247,6 @@ pub(crate) unsafe extern "C" fn packet_load(ctx: *mut RunCtx<'_>, k: i64, size: 
         1 => b[0] as u64,
         2 => u16::from_be_bytes([b[0], b[1]]) as u64,
         _ => u32::from_be_bytes(b) as u64,
-    }
-}
-
-/// Byte offset from the packet start that the kernel's `int` offset `k`
-/// means: negative values address from the network header (`SKF_NET_OFF`)
-/// or the link-layer header (`SKF_LL_OFF`), as the interpreter reads them.
-fn packet_offset(pkt: &vm::PacketView, k: i32) -> Option<u64> {
-    use uapi::ctx::skf::{SKF_LL_OFF, SKF_NET_OFF};
-    if k >= 0 {
-        Some(k as u64)
-    } else if k >= SKF_NET_OFF {
-        (pkt.network_offset as i64 + (k - SKF_NET_OFF) as i64)
-            .try_into()
-            .ok()
-    } else if k >= SKF_LL_OFF {
-        Some((k - SKF_LL_OFF) as u64)
-    } else {
-        None
     }
 }
 

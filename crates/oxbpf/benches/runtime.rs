@@ -69,6 +69,56 @@ const EXTERNAL: &[(&str, &str)] = &[
     ("libxdp/libxdp1--xdpdump_xdp.o", "xdpdump"),
 ];
 
+/// A program's own test set-up, as its selftest makes it: the packet to run
+/// and map entries `(map, key, value)` written on both sides first.
+struct Setup {
+    label: &'static str,
+    packet: Vec<u8>,
+    entries: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
+}
+
+/// `prog_tests/xdp_noinline.c`: one VIP (`{vip 0, port 0, proto TCP}`,
+/// vip_num 5), its consistent-hash ring slots pointing at real 3, whose
+/// address is the test's magic 0x1234, and the selftests' `pkt_v4`. The
+/// packet then takes Katran's whole path — VIP hit, LRU connection table
+/// miss and update, ring and real lookups, IP-in-IP encapsulation,
+/// statistics — and the program returns XDP_DROP with the real's address
+/// written at the front.
+fn katran_setup() -> Setup {
+    let mut vip = vec![0u8; 24]; // struct vip_definition
+    vip[20] = 6; // proto
+    let meta = [0u32.to_ne_bytes(), 5u32.to_ne_bytes()].concat(); // flags, vip_num
+    let mut real = vec![0u8; 20]; // struct real_definition
+    real[..4].copy_from_slice(&0x1234u32.to_ne_bytes());
+    let mut entries = vec![("vip_map", vip, meta)];
+    for slot in [10u32, 11] {
+        entries.push((
+            "ch_rings",
+            slot.to_ne_bytes().to_vec(),
+            3u32.to_ne_bytes().to_vec(),
+        ));
+    }
+    entries.push(("reals", 3u32.to_ne_bytes().to_vec(), real));
+    // pkt_v4: Ethernet (IPv4), IPv4 (ihl 5, TCP, tot_len 123), TCP (doff 5,
+    // urg_ptr 123), everything else zero.
+    let mut packet = vec![0u8; 54];
+    packet[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    packet[14] = 0x05;
+    packet[16..18].copy_from_slice(&123u16.to_be_bytes());
+    packet[23] = 6;
+    packet[34 + 12] = 0x50;
+    packet[34 + 18..34 + 20].copy_from_slice(&123u16.to_be_bytes());
+    Setup {
+        label: "selftest's maps and packet",
+        packet,
+        entries,
+    }
+}
+
+/// Programs of EXTERNAL that also run once more with their selftest's
+/// set-up.
+const SETUPS: &[(&str, fn() -> Setup)] = &[("balancer_ingress_v4", katran_setup)];
+
 const ROUNDS: usize = 5;
 
 /// An Ethernet + IPv4 + TCP SYN to port 80 with some payload: the packet
@@ -137,6 +187,19 @@ impl Drop for Kernel {
 }
 
 impl Kernel {
+    /// Writes one entry of a map of the object loaded for `stem` (pinned
+    /// by `bpftool prog loadall … pinmaps`).
+    fn update_map(&self, stem: &str, map: &str, key: &[u8], value: &[u8]) -> bool {
+        let pin = PathBuf::from(format!(
+            "/sys/fs/bpf/oxbpf_bench_{}_{stem}_maps/{map}",
+            std::process::id()
+        ));
+        self.k
+            .map_from_pin(&pin)
+            .and_then(|m| m.update(key, value, 0))
+            .is_ok()
+    }
+
     fn load(&mut self, obj: &Path, stem: &str, prog: &str) -> Option<testkit::kernel::Prog> {
         let dir = PathBuf::from(format!(
             "/sys/fs/bpf/oxbpf_bench_{}_{stem}",
@@ -207,26 +270,36 @@ fn main() {
         .map(|s| s.split(',').map(str::to_string).collect());
     // `EXTERNAL=1` times the programs of EXTERNAL instead of the corpus's.
     let external = std::env::var_os("EXTERNAL").is_some();
-    let list: Vec<(String, PathBuf, &str)> = if external {
+    let list: Vec<(String, PathBuf, &str, Option<Setup>)> = if external {
         let base = repo().join("target/external-corpus");
-        EXTERNAL
-            .iter()
-            .map(|(path, name)| {
-                let stem = Path::new(path).file_stem().unwrap_or_default();
-                (stem.to_string_lossy().into_owned(), base.join(path), *name)
-            })
-            .collect()
+        let mut list = Vec::new();
+        for (path, name) in EXTERNAL {
+            let stem = Path::new(path).file_stem().unwrap_or_default();
+            let stem = stem.to_string_lossy().into_owned();
+            list.push((stem.clone(), base.join(path), *name, None));
+            for (n, setup) in SETUPS {
+                if n == name {
+                    list.push((stem.clone(), base.join(path), *name, Some(setup())));
+                }
+            }
+        }
+        list
     } else {
         PROGRAMS
             .iter()
             .map(|(stem, name)| {
                 let obj = repo().join("corpus/obj").join(format!("{stem}.o"));
-                (stem.to_string(), obj, *name)
+                (stem.to_string(), obj, *name, None)
             })
             .collect()
     };
-    for (stem, obj, name) in &list {
+    for (stem, obj, name, setup) in &list {
         let (stem, name) = (stem.as_str(), *name);
+        let pkt = setup.as_ref().map_or(&pkt, |s| &s.packet);
+        let label = match setup {
+            Some(s) => format!("{stem}::{name} ({})", s.label),
+            None => format!("{stem}::{name}"),
+        };
         if only
             .as_ref()
             .is_some_and(|o| !o.iter().any(|n| n == stem || n == name))
@@ -251,6 +324,11 @@ fn main() {
             eprintln!("{stem}: no program {name}");
             continue;
         };
+        for (map, k, v) in setup.iter().flat_map(|s| &s.entries) {
+            if let Err(e) = loaded.map(map).and_then(|m| m.update(k, v, 0)) {
+                eprintln!("{label}: map {map}: {e}");
+            }
+        }
         // `DUMP=1`: the JIT's code of each timed program (for profiles).
         if std::env::var_os("DUMP").is_some() {
             if let Some(j) = prog.jited() {
@@ -298,7 +376,15 @@ fn main() {
         };
         let theirs = kernel
             .as_mut()
-            .and_then(|k| k.load(obj, stem, name))
+            .and_then(|k| {
+                let kp = k.load(obj, stem, name)?;
+                for (map, key, v) in setup.iter().flat_map(|s| &s.entries) {
+                    if !k.update_map(stem, map, key, v) {
+                        eprintln!("{label}: Linux's map {map} could not be written");
+                    }
+                }
+                Some(kp)
+            })
             .map(|kp| {
                 if std::env::var_os("DUMP").is_some() {
                     if let Ok(code) = kp.jited_insns() {
@@ -350,16 +436,16 @@ fn main() {
                 ratios.push(ours / t);
                 interp_ratios.push(interp / t);
                 println!(
-                    "| {stem}::{name} | {t:.0} | {ours:.0} | {wall:.0} | {interp:.0} | {:.2}× | {:.2}× |",
+                    "| {label} | {t:.0} | {ours:.0} | {wall:.0} | {interp:.0} | {:.2}× | {:.2}× |",
                     ours / t,
                     interp / t
                 );
             }
-            Some(t) => println!(
-                "| {stem}::{name} | {t:.0} | {ours:.0} | {wall:.0} | {interp:.0} | – | – |"
-            ),
+            Some(t) => {
+                println!("| {label} | {t:.0} | {ours:.0} | {wall:.0} | {interp:.0} | – | – |")
+            }
             None => {
-                println!("| {stem}::{name} | – | {ours:.0} | {wall:.0} | {interp:.0} | – | – |")
+                println!("| {label} | – | {ours:.0} | {wall:.0} | {interp:.0} | – | – |")
             }
         }
     }

@@ -117,7 +117,9 @@ fn katran_setup() -> Setup {
 
 /// Programs of EXTERNAL that also run once more with their selftest's
 /// set-up.
-const SETUPS: &[(&str, fn() -> Setup)] = &[("balancer_ingress_v4", katran_setup)];
+const SETUPS: &[(&str, SetupFn)] = &[("balancer_ingress_v4", katran_setup)];
+
+type SetupFn = fn() -> Setup;
 
 const ROUNDS: usize = 5;
 
@@ -336,7 +338,7 @@ fn main() {
             }
         }
         let input = TestRunInput {
-            data_in: &pkt,
+            data_in: pkt,
             repeat,
             ..Default::default()
         };
@@ -396,7 +398,7 @@ fn main() {
                 }
                 // Same work on both sides: one run's verdict and packet.
                 let once = testkit::kernel::TestRun {
-                    data_in: &pkt,
+                    data_in: pkt,
                     repeat: 1,
                     ..Default::default()
                 };
@@ -422,7 +424,7 @@ fn main() {
                     (0..ROUNDS)
                         .map(|_| {
                             kp.test_run(&testkit::kernel::TestRun {
-                                data_in: &pkt,
+                                data_in: pkt,
                                 repeat,
                                 ..Default::default()
                             })

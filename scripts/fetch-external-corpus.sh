@@ -188,4 +188,14 @@ for k, s in sorted(summary.items()):
         "  (compiled %d of %d sources)" % (s["objects"], s["sources_attempted"]) if "sources_attempted" in s else ""))
 PY
 rm -f "$manifest.tmp"
+
+# What the system libbpf relocates every external program to, made here
+# from these objects (crates/object/tests/corpus.rs compares oxbpf's
+# relocation with it; the objects depend on this kernel's vmlinux.h, so
+# the hashes cannot be committed).
+if cc -O2 -o "$cache/libbpf_dump" "$root/crates/object/tests/tools/libbpf_dump.c" -lbpf 2>/dev/null; then
+	(cd "$root" && LIBBPF_DUMP="$cache/libbpf_dump" crates/object/tests/tools/oracle_hashes.py \
+		$(find target/external-corpus -name '*.o' -not -path '*/.cache/*' | sort)) >"$out/libbpf_relocated.tsv"
+	log "libbpf relocations: $(wc -l <"$out/libbpf_relocated.tsv") programs"
+fi
 log "done: $out/manifest.tsv, $out/manifest.json"

@@ -14,9 +14,9 @@ oxbpf-object's instructions without libbpf or the objects' JSON.
     cd <repo> && crates/object/tests/tools/oracle_hashes.py OBJ... > \
         crates/object/tests/data/libbpf_relocated.tsv
 """
-import json, subprocess, sys
+import json, os, subprocess, sys
 
-DUMP = "/tmp/libbpf_dump"
+DUMP = os.environ.get("LIBBPF_DUMP", "/tmp/libbpf_dump")
 
 
 def fnv(data: bytes) -> int:

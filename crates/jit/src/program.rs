@@ -331,6 +331,7 @@ impl JitProgram {
                 start: addr,
                 len,
                 network_offset: uapi::ctx::ETH_HLEN,
+                mac_len: 0,
             });
             addr
         };

@@ -226,28 +226,14 @@ pub(crate) unsafe extern "C" fn packet_load(ctx: *mut RunCtx<'_>, k: i64, size: 
     // SAFETY: as in `tail_call`; the environment is not borrowed elsewhere
     // while compiled code runs outside a helper.
     let env = unsafe { &*(*ctx).env };
-    let Some(pkt) = env.packet() else {
-        return PACKET_MISS;
+    // The interpreter's own load: the same reading of `k` (`SKF_NET_OFF`,
+    // `SKF_LL_OFF`) and the same bounds. `size` is 1, 2 or 4.
+    let size = match size {
+        1 => isa::Size::B,
+        2 => isa::Size::H,
+        _ => isa::Size::W,
     };
-    // The interpreter's reading of `k` (`SKF_NET_OFF`, `SKF_LL_OFF`).
-    let Some(off) = pkt.offset(k as i32) else {
-        return PACKET_MISS;
-    };
-    if off > pkt.len || pkt.len - off < size {
-        return PACKET_MISS;
-    }
-    let p = std::ptr::with_exposed_provenance::<u8>((pkt.start + off) as usize);
-    let mut b = [0u8; 4];
-    // SAFETY: `RunEnv::set_packet` only accepts a packet inside a region of
-    // the run, which the host keeps valid for reads while the environment
-    // lives; `[off, off + size)` was just checked to lie within it, and
-    // `size` is 1, 2 or 4 (the code generator passes nothing else).
-    unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size.min(4) as usize) };
-    match size {
-        1 => b[0] as u64,
-        2 => u16::from_be_bytes([b[0], b[1]]) as u64,
-        _ => u32::from_be_bytes(b) as u64,
-    }
+    env.load_packet(size, k as i32).unwrap_or(PACKET_MISS)
 }
 
 /// After a helper call in a program with legacy packet loads: re-reads the

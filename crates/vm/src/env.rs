@@ -19,8 +19,9 @@ use std::sync::Arc;
 use uapi::ctx::skf::{SKF_LL_OFF, SKF_NET_OFF};
 
 /// Where the legacy packet loads (`ldabs*`, `ldind*`) read: `len` bytes at
-/// host address `start`; always inside a region of the run (checked by
-/// [`RunEnv::set_packet`]).
+/// host address `start` (the kernel's `skb->data`), and the `mac_len` bytes
+/// before it back to the link-layer header; always inside a region of the
+/// run (checked by [`RunEnv::set_packet`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketView {
     pub start: u64,
@@ -28,26 +29,41 @@ pub struct PacketView {
     /// Offset of the network header in the packet, for the `SKF_NET_OFF`
     /// negative offsets of classic BPF (14 for Ethernet).
     pub network_offset: u32,
+    /// Bytes from the link-layer (MAC) header to `start`: 0 where the data
+    /// starts at it (tc), the Ethernet header for socket filters, whose
+    /// data starts at the network header. `SKF_LL_OFF` counts from there.
+    pub mac_len: u32,
 }
 
 impl PacketView {
-    /// Byte offset from the packet start that the kernel's `int` offset `k`
-    /// of a legacy packet load means: non-negative values count from the
-    /// start, negative ones from the network header (`SKF_NET_OFF + n`) or
-    /// the link-layer header, i.e. the start (`SKF_LL_OFF + n`); anything
-    /// below `SKF_LL_OFF` means nothing. Not bounds-checked.
-    pub fn offset(&self, k: i32) -> Option<u64> {
+    /// Byte offset from `start` that the kernel's `int` offset `k` of a
+    /// legacy packet load means: non-negative values count from `start`,
+    /// negative ones from the network header (`SKF_NET_OFF + n`) or the
+    /// link-layer header (`SKF_LL_OFF + n`, up to `mac_len` bytes before
+    /// `start`); anything below `SKF_LL_OFF` means nothing. Not
+    /// bounds-checked.
+    pub fn offset(&self, k: i32) -> Option<i64> {
         if k >= 0 {
-            Some(k as u64)
+            Some(i64::from(k))
         } else if k >= SKF_NET_OFF {
-            (self.network_offset as i64 + (k - SKF_NET_OFF) as i64)
-                .try_into()
-                .ok()
+            Some(i64::from(self.network_offset) + i64::from(k - SKF_NET_OFF))
         } else if k >= SKF_LL_OFF {
-            Some((k - SKF_LL_OFF) as u64)
+            Some(i64::from(k - SKF_LL_OFF) - i64::from(self.mac_len))
         } else {
             None
         }
+    }
+
+    /// The host address of the `n` bytes at kernel offset `k`, if they lie
+    /// in the packet (from its link-layer header to its end): the kernel's
+    /// `ptr >= skb->head && ptr + size <= skb_tail_pointer(skb)`.
+    pub fn address(&self, k: i32, n: u64) -> Option<u64> {
+        let off = self.offset(k)?;
+        let end = off.checked_add(i64::try_from(n).ok()?)?;
+        if off < -i64::from(self.mac_len) || end > i64::try_from(self.len).ok()? {
+            return None;
+        }
+        Some(self.start.wrapping_add_signed(off))
     }
 }
 
@@ -156,11 +172,12 @@ impl<'a> RunEnv<'a> {
     /// one region already added; otherwise it is refused (returns `false`),
     /// which is what makes those loads safe in both modes.
     pub fn set_packet(&mut self, packet: PacketView) -> bool {
+        let mac = u64::from(packet.mac_len);
         let ok = self
             .mem
             .regions
             .iter()
-            .any(|r| r.contains(packet.start, packet.len));
+            .any(|r| r.contains(packet.start.wrapping_sub(mac), packet.len + mac));
         if ok {
             self.packet = Some(packet);
         }
@@ -182,16 +199,13 @@ impl<'a> RunEnv<'a> {
     pub fn load_packet(&self, size: Size, k: i32) -> Option<u64> {
         let pkt = self.packet?;
         let n = size.bytes().min(4) as u64;
-        let off = pkt.offset(k)?;
-        if off > pkt.len || pkt.len - off < n {
-            return None;
-        }
-        let p = std::ptr::with_exposed_provenance::<u8>((pkt.start + off) as usize);
+        let p = std::ptr::with_exposed_provenance::<u8>(pkt.address(k, n)? as usize);
         let mut b = [0u8; 4];
         // SAFETY: `set_packet` only accepts a packet lying inside a region of
         // the run, which the host guarantees valid for reads while the
-        // environment lives; `[off, off + n)` was just checked to lie within
-        // it, and `n` is at most 4, the size of `b`.
+        // environment lives (from the link-layer header on); `address`
+        // checked that the `n` bytes lie within it, and `n` is at most 4,
+        // the size of `b`.
         unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n as usize) };
         Some(match size {
             Size::B => b[0] as u64,
@@ -359,12 +373,14 @@ mod tests {
         assert!(!env.set_packet(PacketView {
             start,
             len: 65,
-            network_offset: 14
+            network_offset: 14,
+            mac_len: 0
         }));
         assert!(env.set_packet(PacketView {
             start: start + 4,
             len: 60,
-            network_offset: 14
+            network_offset: 14,
+            mac_len: 0
         }));
     }
 

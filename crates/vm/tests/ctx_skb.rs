@@ -189,10 +189,24 @@ fn packet_pointers_by_type() {
 
 #[test]
 fn legacy_loads_from_the_mac_header() {
-    // SKF_LL_OFF counts from the MAC header. For socket filters it lies
-    // before skb->data, which `oxbpf_vm::PacketView` cannot express yet
-    // (it reads from data there): a known gap, so only tc is compared.
-    let t = ProgType::SchedCls;
-    let text = "r6 = r1\nr0 = *(u32 *)skb[-2097152]\nexit\n";
-    check(&format!("{t:?} SKF_LL_OFF"), t, None, text, &inputs()[..3]);
+    // SKF_LL_OFF counts from the MAC header: the start of tc's data, 14
+    // bytes before a socket filter's (which starts at the network header).
+    for t in [ProgType::SchedCls, ProgType::SocketFilter] {
+        for k in [
+            -2097152i32,
+            -2097152 + 12,
+            -2097152 + 14,
+            -2097152 + 30,
+            -2097152 + 100_000,
+        ] {
+            let text = format!("r6 = r1\nr0 = *(u32 *)skb[{k}]\nexit\n");
+            check(
+                &format!("{t:?} SKF_LL_OFF {k}"),
+                t,
+                None,
+                &text,
+                &inputs()[..3],
+            );
+        }
+    }
 }

@@ -215,6 +215,7 @@ impl Machine {
                 start: addr,
                 len,
                 network_offset: uapi::ctx::ETH_HLEN,
+                mac_len: 0,
             });
             addr
         };

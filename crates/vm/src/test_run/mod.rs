@@ -656,7 +656,8 @@ where
 }
 
 /// Where the legacy `BPF_ABS`/`BPF_IND` loads of an skb read: from `data`,
-/// with `SKF_NET_OFF` counting from the network header.
+/// with `SKF_NET_OFF` counting from the network header and `SKF_LL_OFF`
+/// from the MAC header (before `data` for socket filters).
 pub fn packet_view(p: &PacketBuf) -> Option<PacketView> {
     let PacketKind::Skb { .. } = p.kind() else {
         return None;
@@ -666,6 +667,7 @@ pub fn packet_view(p: &PacketBuf) -> Option<PacketView> {
         start: p.base_addr() + head as u64,
         len: (end - head) as u64,
         network_offset: p.skb.net.saturating_sub(head) as u32,
+        mac_len: head.saturating_sub(p.skb.mac) as u32,
     })
 }
 

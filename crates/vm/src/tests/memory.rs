@@ -391,6 +391,7 @@ fn legacy_packet_loads_read_big_endian_and_exit_zero_out_of_bounds() {
     assert!(!env.set_packet(PacketView {
         start: a + 1,
         len: 32,
-        network_offset: 0
+        network_offset: 0,
+        mac_len: 0
     }));
 }

@@ -115,6 +115,8 @@ impl SocketFilter {
             start,
             len: data.len() as u64,
             network_offset: meta.network_offset,
+            // A captured frame starts at its link-layer header.
+            mac_len: 0,
         });
         env.set_host(&mut host);
         let r0 = self.machine.run(&self.prog, &mut env, &[ctx_addr])?;

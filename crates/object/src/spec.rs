@@ -115,6 +115,24 @@ pub struct ProgramSpec {
     pub core_relos: Vec<CoreRelocation>,
 }
 
+impl ProgramSpec {
+    /// `(first instruction, FUNC type id)` of the subprograms verified on
+    /// their own against their BTF prototype: those [`Subprogram::global`]
+    /// says are global. libbpf marks `__hidden` ones static in the BTF it
+    /// loads, so they are left out although their BTF linkage is global.
+    pub fn global_funcs(&self) -> Vec<(u32, u32)> {
+        self.func_info
+            .iter()
+            .filter(|f| {
+                self.subprograms
+                    .iter()
+                    .any(|s| s.insn == f.insn_off as usize && s.global)
+            })
+            .map(|f| (f.insn_off, f.type_id))
+            .collect()
+    }
+}
+
 /// A map reference at instruction `insn` (the first slot of an `lddw`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapRef {

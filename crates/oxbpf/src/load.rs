@@ -433,24 +433,11 @@ impl Runtime {
             };
             let (line_info, func_info) = debug_info(p, btf.as_deref());
             // Global functions are verified on their own against their BTF
-            // prototype, as Linux does, when the object has BTF. Only those
-            // the object crate found global: libbpf marks `__hidden` ones
-            // (global linkage in the BTF, restricted visibility) static in
-            // the BTF it loads, so they are verified in their callers'
-            // context (libbpf's usdt.bpf.h relies on it).
-            let global = |off: u32| {
-                p.subprograms
-                    .iter()
-                    .any(|s| s.insn == off as usize && s.global)
-            };
+            // prototype, as Linux does, when the object has BTF (only those
+            // libbpf keeps global: `ProgramSpec::global_funcs`).
             let prog_btf = btf.as_ref().map(|b| verifier::ProgBtf {
                 btf: Arc::clone(b),
-                funcs: p
-                    .func_info
-                    .iter()
-                    .filter(|f| global(f.insn_off))
-                    .map(|f| (f.insn_off, f.type_id))
-                    .collect(),
+                funcs: p.global_funcs(),
             });
             let prog = f(
                 ProgramDef {

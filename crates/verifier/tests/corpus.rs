@@ -131,7 +131,7 @@ fn run_corpus() -> Vec<Outcome> {
             req.btf = kernel_btf(prog);
             req.prog_btf = prog_btf.clone().map(|btf| ProgBtf {
                 btf,
-                funcs: global_funcs(prog),
+                funcs: prog.global_funcs(),
             });
             for (i, m) in spec.maps.iter().enumerate() {
                 let mut mm = meta(m);
@@ -229,7 +229,7 @@ fn corpus_log() {
     req.btf = kernel_btf(prog);
     req.prog_btf = spec.btf.clone().map(|b| ProgBtf {
         btf: std::sync::Arc::new(b),
-        funcs: global_funcs(prog),
+        funcs: prog.global_funcs(),
     });
     for (i, m) in spec.maps.iter().enumerate() {
         req.maps.insert(i as i32, meta(m));
@@ -242,18 +242,4 @@ fn corpus_log() {
         Ok(v) => eprintln!("{}", v.log()),
         Err(r) => eprintln!("{}", r.log),
     }
-}
-
-/// The func info of the functions verified as global, as the runtime's
-/// loader passes them: libbpf makes `__hidden` globals static.
-fn global_funcs(prog: &object::ProgramSpec) -> Vec<(u32, u32)> {
-    prog.func_info
-        .iter()
-        .filter(|f| {
-            prog.subprograms
-                .iter()
-                .any(|s| s.insn == f.insn_off as usize && s.global)
-        })
-        .map(|f| (f.insn_off, f.type_id))
-        .collect()
 }

@@ -189,13 +189,18 @@ impl Drop for Kernel {
 }
 
 impl Kernel {
-    /// Writes one entry of a map of the object loaded for `stem` (pinned
-    /// by `bpftool prog loadall … pinmaps`).
-    fn update_map(&self, stem: &str, map: &str, key: &[u8], value: &[u8]) -> bool {
-        let pin = PathBuf::from(format!(
-            "/sys/fs/bpf/oxbpf_bench_{}_{stem}_maps/{map}",
+    /// Where `bpftool prog loadall` pins the programs of the object loaded
+    /// for `stem` (its maps: the same with `_maps`).
+    fn dir(stem: &str) -> PathBuf {
+        PathBuf::from(format!(
+            "/sys/fs/bpf/oxbpf_bench_{}_{stem}",
             std::process::id()
-        ));
+        ))
+    }
+
+    /// Writes one entry of a map of the object loaded for `stem`.
+    fn update_map(&self, stem: &str, map: &str, key: &[u8], value: &[u8]) -> bool {
+        let pin = PathBuf::from(format!("{}_maps/{map}", Self::dir(stem).display()));
         self.k
             .map_from_pin(&pin)
             .and_then(|m| m.update(key, value, 0))
@@ -203,10 +208,7 @@ impl Kernel {
     }
 
     fn load(&mut self, obj: &Path, stem: &str, prog: &str) -> Option<testkit::kernel::Prog> {
-        let dir = PathBuf::from(format!(
-            "/sys/fs/bpf/oxbpf_bench_{}_{stem}",
-            std::process::id()
-        ));
+        let dir = Self::dir(stem);
         if !self.dirs.contains(&dir) {
             let ok = Command::new("bpftool")
                 .args(["prog", "loadall"])
